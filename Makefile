@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# mem_arena: `make` builds the module, the library, the tools and the
+# selftests; `make check` runs the tests in a QEMU guest; `make demo` the
+# tour.  See README.md.
+
+# The kernel to build against: the running one when its build tree exists,
+# else the newest installed (the one tools/vm-run boots).
+KVER ?= $(shell if [ -d /lib/modules/$$(uname -r)/build ]; then uname -r; \
+	else ls -d /lib/modules/*/build 2>/dev/null | sed 's|/lib/modules/||; s|/build||' | sort -V | tail -1; fi)
+KDIR ?= /lib/modules/$(KVER)/build
+KSRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
+
+PREFIX ?= /usr/local
+BUILD := build
+export CC ?= cc
+
+all: module lib tools selftests
+
+module:
+	@test -d "$(KDIR)" || { echo "no kernel build tree at '$(KDIR)' (make deps)" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+lib:
+	$(MAKE) -C libmemarena
+
+tools: lib
+	$(MAKE) -C tools
+
+# kselftest's harness and checkpatch come from Debian's linux-source
+# tarball at build time; they are never committed.
+KSRC_FILES := tools/testing/selftests/kselftest_harness.h \
+	tools/testing/selftests/kselftest.h \
+	scripts/checkpatch.pl scripts/spelling.txt scripts/const_structs.checkpatch
+
+$(BUILD)/ksrc/.stamp: $(KSRC_TAR)
+	@test -r "$(KSRC_TAR)" || { echo "missing $(KSRC_TAR) (make deps)" >&2; exit 1; }
+	rm -rf $(BUILD)/ksrc && mkdir -p $(BUILD)/ksrc
+	tar -xJf $(KSRC_TAR) -C $(BUILD)/ksrc --strip-components=1 \
+		$(addprefix linux-source-6.1/,$(KSRC_FILES))
+	touch $@
+
+selftests: lib $(BUILD)/ksrc/.stamp
+	$(MAKE) -C selftests KSELFTEST_DIR=$(CURDIR)/$(BUILD)/ksrc/tools/testing/selftests
+
+deps:
+	@tools/install-deps
+
+lint: $(BUILD)/ksrc/.stamp
+	@tools/lint "$(KDIR)" $(BUILD)/ksrc/scripts/checkpatch.pl
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory lint
+	@tools/run-check
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tools/run-demo
+
+install: all
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+	$(MAKE) -C libmemarena install PREFIX=$(PREFIX)
+	$(MAKE) -C tools install PREFIX=$(PREFIX)
+	$(MAKE) -C man install PREFIX=$(PREFIX)
+	-depmod -a $(KVER)
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C libmemarena clean
+	$(MAKE) -C tools clean
+	$(MAKE) -C selftests clean
+	rm -rf $(BUILD)
+
+.PHONY: all module lib tools selftests deps lint check demo install clean
