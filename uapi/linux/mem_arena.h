@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * mem_arena: a managed, swap-free compression arena.
+ *
+ * Model
+ * -----
+ * An *arena* is one open file of /dev/mem_arena.  Its config (chunk size,
+ * pool cap, minimum savings) may change only until its first region exists.
+ * Closing the last reference to it (the fd and every mapping) destroys it.
+ *
+ * A *region* is an allocation in the arena, its length rounded up to whole
+ * chunks.  MEM_ARENA_IOC_REGION_ALLOC returns its id and an mmap offset; map
+ * it with mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, offset).
+ * Pages are allocated zero-filled on first touch, are charged to the caller's
+ * memory cgroup and count in its RSS.  After MEM_ARENA_IOC_REGION_FREE any
+ * remaining mapping of the region gets SIGBUS on access.
+ *
+ * A *chunk* (chunk_size bytes, a power of two from the page size to 64 KiB)
+ * is in one of four states:
+ *   empty       never touched: no memory at all;
+ *   raw         its pages are resident;
+ *   compressed  its LZ4 output lives in a slot of the arena's pool;
+ *   same-filled every word was equal: only the word is kept, no slot.
+ *
+ * MEM_ARENA_IOC_COMPRESS unmaps each raw chunk of a range from every process,
+ * skips it if someone else holds its pages (busy_skips), and compresses it.
+ * Output not smaller than the chunk leaves it raw (incompressible_chunks);
+ * saving less than min_savings_pct leaves it raw
+ * (compression_reject_small_gain).  Otherwise the chunk's pages are freed and
+ * it becomes the most recently used compressed chunk.
+ *
+ * Any access to a compressed or same-filled chunk faults and brings the whole
+ * chunk back to raw; MEM_ARENA_IOC_TOUCH does so eagerly for a range.
+ *
+ * The pool never holds more than the arena's cap_bytes nor more than the
+ * module-wide cap (/sys/kernel/mem_arena/pool_cap_bytes).  To make room, the
+ * least recently used compressed chunks of the arena are evicted back to raw.
+ * A chunk that cannot fit even then stays raw (cap_rejects).
+ *
+ * ABI rules
+ * ---------
+ * Every command struct starts with __u32 size, the size userspace knows.
+ * The kernel reads what it knows; a larger struct must be zero beyond that
+ * (else -E2BIG); a smaller one than the command needs is -EINVAL.  Reserved
+ * fields and flags must be zero.  MEM_ARENA_IOC_GET_INFO tells which ioctls
+ * and features this kernel has; there are no version fields.
+ */
+#ifndef _UAPI_LINUX_MEM_ARENA_H
+#define _UAPI_LINUX_MEM_ARENA_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>	/* _IO() differs per architecture */
+
+#define MEM_ARENA_DEVICE		"/dev/mem_arena"
+#define MEM_ARENA_API			0x4d410001ULL	/* "MA" 1 */
+
+#define MEM_ARENA_CHUNK_SIZE_DEFAULT	4096
+#define MEM_ARENA_CHUNK_SIZE_MAX	65536
+#define MEM_ARENA_REGION_SIZE_MAX	(1ULL << 36)	/* 64 GiB */
+
+/*
+ * Statistics: the one list.  X(name, id, unit, doc): ids are stable and
+ * equal to the field's index in struct mem_arena_stats; new stats are
+ * appended.  Live gauges describe the arena now; the rest are cumulative.
+ * Invariant: compressed_bytes_live <= slot_bytes_live <= pool_bytes <= cap.
+ */
+#define MEM_ARENA_STATS(X)						\
+	X(logical_input_bytes,	 0, bytes,				\
+	  "Uncompressed bytes of the chunks now compressed or same-filled") \
+	X(compressed_bytes_live, 1, bytes,				\
+	  "LZ4 output bytes of the chunks now compressed")		\
+	X(slot_bytes_live,	 2, bytes,				\
+	  "Slot bytes those chunks occupy, header and alignment included") \
+	X(pool_bytes,		 3, bytes,				\
+	  "Bytes of kernel pages the compressed pool holds")		\
+	X(zero_chunks,		 4, chunks,				\
+	  "Chunks now same-filled (kept as one word, no slot)")	\
+	X(raw_bytes,		 5, bytes,				\
+	  "Bytes of raw chunk pages now resident")			\
+	X(compress_ops,		 6, chunks,				\
+	  "Chunks compressed into a slot")				\
+	X(decompress_ops,	 7, chunks,				\
+	  "Chunks brought back to raw by a fault, a touch or an eviction") \
+	X(evictions_lru,	 8, chunks,				\
+	  "Compressed chunks evicted back to raw to honour the cap")	\
+	X(incompressible_chunks, 9, chunks,				\
+	  "Compress attempts whose output was not smaller than the chunk") \
+	X(access_hits_raw,	10, chunks,				\
+	  "Chunks in a touched range that were already raw")		\
+	X(access_hits_decompressed, 11, chunks,				\
+	  "Chunks brought back to raw by a fault or a touch")		\
+	X(compression_reject_small_gain, 12, chunks,			\
+	  "Compress attempts that saved less than min_savings_pct")	\
+	X(compress_ns,		13, ns,					\
+	  "Time spent in the compressor")				\
+	X(decompress_ns,	14, ns,					\
+	  "Time spent in the decompressor")				\
+	X(busy_skips,		15, chunks,				\
+	  "Chunks left raw because another user held their pages")	\
+	X(pool_bytes_peak,	16, bytes,				\
+	  "Highest pool_bytes seen")					\
+	X(cap_rejects,		17, chunks,				\
+	  "Chunks left raw because no room could be made under the cap") \
+	X(alloc_failures,	18, events,				\
+	  "Page allocations that failed (the operation returned -ENOMEM)") \
+	X(decompress_errors,	19, events,				\
+	  "Decompressions that failed: data corruption, must stay 0")
+
+#define __MEM_ARENA_STAT_FIELD(name, id, unit, doc) __u64 name;
+/* Every field __u64, in id order. */
+struct mem_arena_stats {
+	MEM_ARENA_STATS(__MEM_ARENA_STAT_FIELD)
+};
+#undef __MEM_ARENA_STAT_FIELD
+
+#define __MEM_ARENA_STAT_ID(name, id, unit, doc) MEM_ARENA_STAT_##name = id,
+enum {
+	MEM_ARENA_STATS(__MEM_ARENA_STAT_ID)
+	MEM_ARENA_NR_STATS
+};
+#undef __MEM_ARENA_STAT_ID
+
+/* ioctls: _IO numbers, the struct size travels in the struct (iommufd). */
+#define MEM_ARENA_TYPE			0xB6
+enum {
+	MEM_ARENA_CMD_BASE = 0x80,
+	MEM_ARENA_CMD_GET_INFO = MEM_ARENA_CMD_BASE,
+	MEM_ARENA_CMD_SET_CONFIG,
+	MEM_ARENA_CMD_GET_CONFIG,
+	MEM_ARENA_CMD_REGION_ALLOC,
+	MEM_ARENA_CMD_REGION_FREE,
+	MEM_ARENA_CMD_COMPRESS,
+	MEM_ARENA_CMD_TOUCH,
+	MEM_ARENA_CMD_GET_STATS,
+};
+
+/* Bit of a command in mem_arena_cmd_info.ioctls. */
+#define MEM_ARENA_IOCTL_BIT(cmd)	(1ULL << ((cmd) - MEM_ARENA_CMD_BASE))
+
+/* Features, reported in mem_arena_cmd_info.features. */
+#define MEM_ARENA_FEATURE_FAULT_READBACK	(1ULL << 0)
+#define MEM_ARENA_FEATURE_SAME_FILLED		(1ULL << 1)
+#define MEM_ARENA_FEATURE_LRU_CAP		(1ULL << 2)
+#define MEM_ARENA_FEATURE_VARIABLE_SLOTS	(1ULL << 3)
+
+/**
+ * struct mem_arena_cmd_info - MEM_ARENA_IOC_GET_INFO
+ * @size: sizeof(struct mem_arena_cmd_info)
+ * @flags: must be 0
+ * @api: out: MEM_ARENA_API
+ * @features: out: MEM_ARENA_FEATURE_* this kernel has
+ * @ioctls: out: MEM_ARENA_IOCTL_BIT() of every command this kernel has
+ * @chunk_size_min: out: smallest chunk size (the page size)
+ * @chunk_size_max: out: largest chunk size
+ * @nr_stats: out: number of __u64 stats this kernel fills
+ * @__reserved: must be 0
+ * @region_size_max: out: largest region, bytes
+ * @pool_cap_bytes: out: the module-wide pool cap now
+ */
+struct mem_arena_cmd_info {
+	__u32 size;
+	__u32 flags;
+	__u64 api;
+	__u64 features;
+	__u64 ioctls;
+	__u32 chunk_size_min;
+	__u32 chunk_size_max;
+	__u32 nr_stats;
+	__u32 __reserved;
+	__u64 region_size_max;
+	__u64 pool_cap_bytes;
+};
+#define MEM_ARENA_IOC_GET_INFO	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_GET_INFO)
+
+/**
+ * struct mem_arena_cmd_config - MEM_ARENA_IOC_SET_CONFIG, _GET_CONFIG
+ * @size: sizeof(struct mem_arena_cmd_config)
+ * @flags: must be 0 (no arena flags are defined)
+ * @chunk_size: power of two, page size .. MEM_ARENA_CHUNK_SIZE_MAX;
+ *	0 on SET means MEM_ARENA_CHUNK_SIZE_DEFAULT
+ * @min_savings_pct: 0..99: a chunk must shrink by at least this share
+ * @cap_bytes: bound on the arena's pool; 0 = module-wide bound only
+ *
+ * SET fails with -EBUSY once the arena has had a region.
+ */
+struct mem_arena_cmd_config {
+	__u32 size;
+	__u32 flags;
+	__u32 chunk_size;
+	__u32 min_savings_pct;
+	__u64 cap_bytes;
+};
+#define MEM_ARENA_IOC_SET_CONFIG _IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_SET_CONFIG)
+#define MEM_ARENA_IOC_GET_CONFIG _IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_GET_CONFIG)
+
+/**
+ * struct mem_arena_cmd_region_alloc - MEM_ARENA_IOC_REGION_ALLOC
+ * @size: sizeof(struct mem_arena_cmd_region_alloc)
+ * @flags: must be 0
+ * @length: in: bytes wanted (> 0); out: rounded up to whole chunks
+ * @mmap_offset: out: the offset to pass to mmap()
+ * @id: out: the region's id
+ * @__reserved: must be 0
+ */
+struct mem_arena_cmd_region_alloc {
+	__u32 size;
+	__u32 flags;
+	__u64 length;
+	__u64 mmap_offset;
+	__u32 id;
+	__u32 __reserved;
+};
+#define MEM_ARENA_IOC_REGION_ALLOC _IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_REGION_ALLOC)
+
+/**
+ * struct mem_arena_cmd_region_free - MEM_ARENA_IOC_REGION_FREE
+ * @size: sizeof(struct mem_arena_cmd_region_free)
+ * @flags: must be 0
+ * @id: the region
+ * @__reserved: must be 0
+ */
+struct mem_arena_cmd_region_free {
+	__u32 size;
+	__u32 flags;
+	__u32 id;
+	__u32 __reserved;
+};
+#define MEM_ARENA_IOC_REGION_FREE _IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_REGION_FREE)
+
+/**
+ * struct mem_arena_cmd_range - MEM_ARENA_IOC_COMPRESS, MEM_ARENA_IOC_TOUCH
+ * @size: sizeof(struct mem_arena_cmd_range)
+ * @flags: must be 0
+ * @id: the region
+ * @__reserved: must be 0
+ * @offset: start in the region, a multiple of the chunk size
+ * @length: bytes (> 0); offset + length must lie in the region.  A partial
+ *	last chunk counts whole.
+ * @chunks: out: COMPRESS: chunks that became compressed or same-filled;
+ *	TOUCH: chunks brought back to raw
+ */
+struct mem_arena_cmd_range {
+	__u32 size;
+	__u32 flags;
+	__u32 id;
+	__u32 __reserved;
+	__u64 offset;
+	__u64 length;
+	__u64 chunks;
+};
+#define MEM_ARENA_IOC_COMPRESS	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_COMPRESS)
+#define MEM_ARENA_IOC_TOUCH	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_TOUCH)
+
+/**
+ * struct mem_arena_cmd_stats - MEM_ARENA_IOC_GET_STATS
+ * @size: sizeof(struct mem_arena_cmd_stats)
+ * @flags: must be 0
+ * @stats_size: in: bytes at @stats_ptr (a multiple of 8, > 0);
+ *	out: bytes the kernel wrote (min of the two sizes)
+ * @__reserved: must be 0
+ * @stats_ptr: user pointer to a struct mem_arena_stats
+ *
+ * The live gauges are read together under the pool lock: the invariant in
+ * the stats list holds within one snapshot.
+ */
+struct mem_arena_cmd_stats {
+	__u32 size;
+	__u32 flags;
+	__u32 stats_size;
+	__u32 __reserved;
+	__u64 stats_ptr;
+};
+#define MEM_ARENA_IOC_GET_STATS	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_GET_STATS)
+
+#endif /* _UAPI_LINUX_MEM_ARENA_H */
