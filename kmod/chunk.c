@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The chunk state machine: empty -> raw <-> compressed | same-filled.
+ *
+ * Locking:
+ *   Every function here runs with the chunk lock of its chunk held
+ *   (asserted with ma_chunk_assert_locked()).  Eviction takes a second
+ *   chunk's lock only with ma_chunk_trylock(), from the LRU tail under the
+ *   pool lock, so two chunk locks never wait on each other.
+ *   A chunk is on ma_pool.lru exactly while it is compressed; both change
+ *   under its chunk lock, the list itself under the pool lock.
+ *   Order: chunk lock -> ma_stream.lock -> ma_pool.lock.
+ */
+#define pr_fmt(fmt) "mem_arena: " fmt
+
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+
+#include "arena.h"
+#include "codec.h"
+
+#define MA_CHUNK_PAGES_MAX	(MEM_ARENA_CHUNK_SIZE_MAX / PAGE_SIZE)
+
+static void ma_chunk_assert_locked(const struct ma_chunk *chunk)
+{
+	WARN_ON_ONCE(!test_bit(MA_CHUNK_LOCKED, &chunk->flags));
+}
+
+static struct ma_arena *chunk_arena(const struct ma_chunk *chunk)
+{
+	return chunk->region->arena;
+}
+
+static struct page **chunk_pages(const struct ma_chunk *chunk)
+{
+	return &chunk->region->pages[ma_chunk_index(chunk) <<
+				     chunk_arena(chunk)->chunk_order];
+}
+
+static int ma_pages_alloc(struct ma_arena *arena, struct page **pages,
+			  unsigned int nr, gfp_t extra)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		pages[i] = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT |
+				      __GFP_NOWARN | extra);
+		if (!pages[i])
+			goto out_free_pages;
+	}
+	return 0;
+
+out_free_pages:
+	while (i--)
+		put_page(pages[i]);
+	ma_stat_inc(arena, MEM_ARENA_STAT_alloc_failures);
+	return -ENOMEM;
+}
+
+/* Drop the chunk's references to its raw pages (a pinner keeps its own). */
+static void ma_chunk_put_pages(struct ma_chunk *chunk)
+{
+	struct ma_arena *arena = chunk_arena(chunk);
+	struct page **pages = chunk_pages(chunk);
+	unsigned int i, nr = 1U << arena->chunk_order;
+
+	for (i = 0; i < nr; i++) {
+		put_page(pages[i]);
+		pages[i] = NULL;
+	}
+	ma_stat_add(arena, MEM_ARENA_STAT_raw_bytes, -(s64)ma_chunk_size(arena));
+}
+
+static void ma_chunk_set_pages(struct ma_chunk *chunk, struct page **pages)
+{
+	struct ma_arena *arena = chunk_arena(chunk);
+	unsigned int nr = 1U << arena->chunk_order;
+
+	memcpy(chunk_pages(chunk), pages, nr * sizeof(*pages));
+	chunk->state = MA_CHUNK_RAW;
+	ma_stat_add(arena, MEM_ARENA_STAT_raw_bytes, ma_chunk_size(arena));
+}
+
+static bool ma_pages_same_filled(struct page **pages, unsigned int nr,
+				 unsigned long *pattern)
+{
+	unsigned int i, w;
+	unsigned long first = 0;
+	bool same = true;
+
+	for (i = 0; i < nr && same; i++) {
+		const unsigned long *p = kmap_local_page(pages[i]);
+
+		if (i == 0)
+			first = p[0];
+		for (w = 0; w < PAGE_SIZE / sizeof(*p); w++) {
+			if (p[w] != first) {
+				same = false;
+				break;
+			}
+		}
+		kunmap_local(p);
+	}
+	*pattern = first;
+	return same;
+}
+
+static void ma_pages_fill(struct page **pages, unsigned int nr,
+			  unsigned long pattern)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		unsigned long *p = kmap_local_page(pages[i]);
+
+		memset_l(p, pattern, PAGE_SIZE / sizeof(*p));
+		kunmap_local(p);
+	}
+}
+
+static void ma_lru_del(struct ma_chunk *chunk)
+{
+	struct ma_pool *pool = &chunk_arena(chunk)->pool;
+
+	spin_lock(&pool->lock);
+	list_del_init(&chunk->lru);
+	spin_unlock(&pool->lock);
+}
+
+/*
+ * Bring a compressed or same-filled chunk back to raw in fresh pages.
+ * @stream: a stream the caller already holds, or NULL.  On failure the
+ * chunk is unchanged.
+ */
+static int ma_chunk_decompress(struct ma_chunk *chunk, struct ma_stream *stream)
+{
+	struct ma_arena *arena = chunk_arena(chunk);
+	unsigned int i, nr = 1U << arena->chunk_order;
+	u32 size = ma_chunk_size(arena);
+	struct page *pages[MA_CHUNK_PAGES_MAX];
+	bool own_stream = false;
+	u64 t0;
+	int err;
+
+	ma_chunk_assert_locked(chunk);
+	err = ma_pages_alloc(arena, pages, nr, 0);
+	if (err)
+		return err;
+
+	if (chunk->state == MA_CHUNK_SAME) {
+		ma_pages_fill(pages, nr, chunk->pattern);
+		ma_stat_add(arena, MEM_ARENA_STAT_zero_chunks, -1);
+		goto out_raw;
+	}
+
+	t0 = ktime_get_ns();
+	if (nr == 1) {
+		void *dst = kmap_local_page(pages[0]);
+
+		err = ma_codec->decompress(ma_slot_data(&chunk->slot),
+					   chunk->slot.len, dst, size);
+		kunmap_local(dst);
+	} else {
+		if (!stream) {
+			stream = ma_stream_get();
+			own_stream = true;
+		}
+		err = ma_codec->decompress(ma_slot_data(&chunk->slot),
+					   chunk->slot.len, stream->bounce, size);
+		for (i = 0; !err && i < nr; i++)
+			memcpy_to_page(pages[i], 0, stream->bounce + i * PAGE_SIZE,
+				       PAGE_SIZE);
+		if (own_stream)
+			ma_stream_put(stream);
+	}
+	ma_stat_add(arena, MEM_ARENA_STAT_decompress_ns, ktime_get_ns() - t0);
+	if (err) {
+		ma_stat_inc(arena, MEM_ARENA_STAT_decompress_errors);
+		pr_err_ratelimited("chunk %lu of region %u: corrupt slot\n",
+				   ma_chunk_index(chunk), chunk->region->id);
+		for (i = 0; i < nr; i++)
+			put_page(pages[i]);
+		return -EIO;
+	}
+	ma_lru_del(chunk);
+	ma_pool_free(&arena->pool, &chunk->slot);
+
+out_raw:
+	ma_stat_add(arena, MEM_ARENA_STAT_logical_input_bytes, -(s64)size);
+	ma_stat_inc(arena, MEM_ARENA_STAT_decompress_ops);
+	ma_chunk_set_pages(chunk, pages);
+	return 0;
+}
+
+/*
+ * Evict the least recently used compressed chunk of @arena that nobody
+ * holds.  Returns 0 when one went back to raw, -ENOSPC when none could.
+ */
+static int ma_evict_one(struct ma_arena *arena, struct ma_stream *stream)
+{
+	struct ma_pool *pool = &arena->pool;
+	struct ma_chunk *victim = NULL, *pos;
+	int err;
+
+	spin_lock(&pool->lock);
+	list_for_each_entry_reverse(pos, &pool->lru, lru) {
+		if (ma_chunk_trylock(pos)) {
+			victim = pos;
+			break;
+		}
+	}
+	spin_unlock(&pool->lock);
+	if (!victim)
+		return -ENOSPC;
+
+	/* Still compressed: it leaves the LRU only under its chunk lock. */
+	err = ma_chunk_decompress(victim, stream);
+	if (!err)
+		ma_stat_inc(arena, MEM_ARENA_STAT_evictions_lru);
+	ma_chunk_unlock(victim);
+	return err;
+}
+
+/* Find room for @len bytes in the pool, evicting LRU chunks as needed. */
+static int ma_chunk_store(struct ma_chunk *chunk, u32 len,
+			  struct ma_stream *stream)
+{
+	struct ma_arena *arena = chunk_arena(chunk);
+	int err;
+
+	for (;;) {
+		err = ma_pool_alloc(&arena->pool, len, chunk, &chunk->slot);
+		if (err != -ENOSPC)
+			break;
+		if (ma_evict_one(arena, stream))
+			return -ENOSPC;
+	}
+	if (err)
+		return err;
+	memcpy(ma_slot_data(&chunk->slot), stream->cbuf, len);
+	return 0;
+}
+
+/* Compress @src (one chunk) into the pool; 1 if stored, 0 if left raw. */
+static int ma_chunk_encode(struct ma_chunk *chunk, struct ma_stream *stream,
+			   const void *src)
+{
+	struct ma_arena *arena = chunk_arena(chunk);
+	u32 size = ma_chunk_size(arena);
+	unsigned int len;
+	u64 t0;
+	int err;
+
+	t0 = ktime_get_ns();
+	len = ma_codec->compress(src, size, stream->cbuf,
+				 min_t(u32, size - 1, MA_SLOT_DATA_MAX),
+				 stream->wrkmem);
+	ma_stat_add(arena, MEM_ARENA_STAT_compress_ns, ktime_get_ns() - t0);
+	if (!len) {
+		ma_stat_inc(arena, MEM_ARENA_STAT_incompressible_chunks);
+		return 0;
+	}
+	if ((u64)(size - len) * 100 < (u64)size * arena->config.min_savings_pct) {
+		ma_stat_inc(arena, MEM_ARENA_STAT_compression_reject_small_gain);
+		return 0;
+	}
+	err = ma_chunk_store(chunk, len, stream);
+	if (err == -ENOSPC) {
+		ma_stat_inc(arena, MEM_ARENA_STAT_cap_rejects);
+		return 0;
+	}
+	return err ? err : 1;
+}
+
+/**
+ * ma_chunk_compress - compress one raw chunk, if it is worth it
+ *
+ * Returns 1 when the chunk became compressed or same-filled, 0 when it
+ * stays as it was (with the reason counted), -ENOMEM when no memory could
+ * be had (the chunk is unchanged).
+ */
+int ma_chunk_compress(struct ma_chunk *chunk)
+{
+	struct ma_region *region = chunk->region;
+	struct ma_arena *arena = region->arena;
+	unsigned int i, nr = 1U << arena->chunk_order;
+	struct page **pages = chunk_pages(chunk);
+	u32 size = ma_chunk_size(arena);
+	struct ma_stream *stream;
+	unsigned long pattern;
+	const void *src;
+	int ret;
+
+	ma_chunk_assert_locked(chunk);
+	if (chunk->state != MA_CHUNK_RAW)
+		return 0;
+
+	/*
+	 * No process may write while we read: unmap first, then make sure
+	 * nobody else (a pin, a fault in flight) still holds a page.
+	 */
+	unmap_mapping_range(arena->inode->i_mapping,
+			    (loff_t)(region->pgoff + (ma_chunk_index(chunk) << arena->chunk_order))
+			    << PAGE_SHIFT, size, 1);
+	for (i = 0; i < nr; i++) {
+		if (page_count(pages[i]) != 1) {
+			ma_stat_inc(arena, MEM_ARENA_STAT_busy_skips);
+			return 0;
+		}
+	}
+
+	if (ma_pages_same_filled(pages, nr, &pattern)) {
+		ma_chunk_put_pages(chunk);
+		chunk->pattern = pattern;
+		chunk->state = MA_CHUNK_SAME;
+		ma_stat_inc(arena, MEM_ARENA_STAT_zero_chunks);
+		ma_stat_add(arena, MEM_ARENA_STAT_logical_input_bytes, size);
+		return 1;
+	}
+
+	stream = ma_stream_get();
+	if (nr == 1) {
+		src = kmap_local_page(pages[0]);
+		ret = ma_chunk_encode(chunk, stream, src);
+		kunmap_local(src);
+	} else {
+		for (i = 0; i < nr; i++)
+			memcpy_from_page(stream->bounce + i * PAGE_SIZE, pages[i],
+					 0, PAGE_SIZE);
+		ret = ma_chunk_encode(chunk, stream, stream->bounce);
+	}
+	ma_stream_put(stream);
+	if (ret <= 0)
+		return ret;
+
+	ma_chunk_put_pages(chunk);
+	chunk->state = MA_CHUNK_COMPRESSED;
+	ma_stat_inc(arena, MEM_ARENA_STAT_compress_ops);
+	ma_stat_add(arena, MEM_ARENA_STAT_logical_input_bytes, size);
+	spin_lock(&arena->pool.lock);
+	list_add(&chunk->lru, &arena->pool.lru);
+	spin_unlock(&arena->pool.lock);
+	return 1;
+}
+
+/**
+ * ma_chunk_make_raw - make a chunk's pages resident for an access
+ *
+ * A fault needs pages even for an empty chunk (zero-filled); a touch leaves
+ * empty chunks alone and counts raw ones as hits.  Returns 1 when data was
+ * brought back, 0 when nothing had to be, or -ENOMEM / -EIO.
+ */
+int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how)
+{
+	struct ma_arena *arena = chunk_arena(chunk);
+	struct page *pages[MA_CHUNK_PAGES_MAX];
+	int err;
+
+	ma_chunk_assert_locked(chunk);
+	switch (chunk->state) {
+	case MA_CHUNK_RAW:
+		if (how == MA_ACCESS_TOUCH)
+			ma_stat_inc(arena, MEM_ARENA_STAT_access_hits_raw);
+		return 0;
+	case MA_CHUNK_EMPTY:
+		if (how == MA_ACCESS_TOUCH)
+			return 0;
+		err = ma_pages_alloc(arena, pages, 1U << arena->chunk_order,
+				     __GFP_ZERO);
+		if (err)
+			return err;
+		ma_chunk_set_pages(chunk, pages);
+		return 0;
+	default:
+		err = ma_chunk_decompress(chunk, NULL);
+		if (err)
+			return err;
+		ma_stat_inc(arena, MEM_ARENA_STAT_access_hits_decompressed);
+		return 1;
+	}
+}
+
+/* Free whatever the chunk holds; it becomes empty. */
+void ma_chunk_release(struct ma_chunk *chunk)
+{
+	struct ma_arena *arena = chunk_arena(chunk);
+	u32 size = ma_chunk_size(arena);
+
+	ma_chunk_assert_locked(chunk);
+	switch (chunk->state) {
+	case MA_CHUNK_RAW:
+		ma_chunk_put_pages(chunk);
+		break;
+	case MA_CHUNK_COMPRESSED:
+		ma_lru_del(chunk);
+		ma_pool_free(&arena->pool, &chunk->slot);
+		ma_stat_add(arena, MEM_ARENA_STAT_logical_input_bytes, -(s64)size);
+		break;
+	case MA_CHUNK_SAME:
+		ma_stat_add(arena, MEM_ARENA_STAT_zero_chunks, -1);
+		ma_stat_add(arena, MEM_ARENA_STAT_logical_input_bytes, -(s64)size);
+		break;
+	}
+	chunk->state = MA_CHUNK_EMPTY;
+}

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The ioctl table (drivers/iommu/iommufd/main.c is the model).
+ *
+ * Locking:
+ *   ma_arena.lock (mutex) for config and the frozen flag; region lookups
+ *   take a reference (ma_region_get()) so a concurrent REGION_FREE cannot
+ *   pull a region from under a COMPRESS or TOUCH: they see it dead and stop
+ *   with -ENOENT.
+ *
+ * Each user struct is fetched once: its size with get_user(), the rest
+ * with copy_struct_from_user(), and the copy's size field is overwritten
+ * with the value already checked.
+ */
+#define pr_fmt(fmt) "mem_arena: " fmt
+
+#include <linux/fs.h>
+#include <linux/log2.h>
+#include <linux/uaccess.h>
+
+#include "arena.h"
+
+struct ma_ucmd {
+	struct ma_arena *arena;
+	void *cmd;
+};
+
+#define MA_FEATURES (MEM_ARENA_FEATURE_FAULT_READBACK |			\
+		     MEM_ARENA_FEATURE_SAME_FILLED |			\
+		     MEM_ARENA_FEATURE_LRU_CAP |			\
+		     MEM_ARENA_FEATURE_VARIABLE_SLOTS)
+
+static u64 ma_ioctl_mask(void);
+
+static int ma_cmd_get_info(struct ma_ucmd *ucmd)
+{
+	struct mem_arena_cmd_info *cmd = ucmd->cmd;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	cmd->api = MEM_ARENA_API;
+	cmd->features = MA_FEATURES;
+	cmd->ioctls = ma_ioctl_mask();
+	cmd->chunk_size_min = PAGE_SIZE;
+	cmd->chunk_size_max = MEM_ARENA_CHUNK_SIZE_MAX;
+	cmd->nr_stats = MEM_ARENA_NR_STATS;
+	cmd->region_size_max = MEM_ARENA_REGION_SIZE_MAX;
+	cmd->pool_cap_bytes = READ_ONCE(ma_pool_cap_bytes);
+	return 0;
+}
+
+static int ma_cmd_set_config(struct ma_ucmd *ucmd)
+{
+	struct mem_arena_cmd_config *cmd = ucmd->cmd;
+	struct ma_arena *arena = ucmd->arena;
+	u32 chunk_size = cmd->chunk_size ?: MEM_ARENA_CHUNK_SIZE_DEFAULT;
+	int err = 0;
+
+	if (cmd->flags || !is_power_of_2(chunk_size) ||
+	    chunk_size < PAGE_SIZE || chunk_size > MEM_ARENA_CHUNK_SIZE_MAX ||
+	    cmd->min_savings_pct > 99)
+		return -EINVAL;
+	mutex_lock(&arena->lock);
+	if (arena->frozen) {
+		err = -EBUSY;
+	} else {
+		arena->config.chunk_size = chunk_size;
+		arena->config.min_savings_pct = cmd->min_savings_pct;
+		arena->config.cap_bytes = cmd->cap_bytes;
+	}
+	mutex_unlock(&arena->lock);
+	return err;
+}
+
+static int ma_cmd_get_config(struct ma_ucmd *ucmd)
+{
+	struct mem_arena_cmd_config *cmd = ucmd->cmd;
+	struct ma_arena *arena = ucmd->arena;
+
+	if (cmd->flags)
+		return -EINVAL;
+	mutex_lock(&arena->lock);
+	cmd->chunk_size = arena->config.chunk_size;
+	cmd->min_savings_pct = arena->config.min_savings_pct;
+	cmd->cap_bytes = arena->config.cap_bytes;
+	mutex_unlock(&arena->lock);
+	return 0;
+}
+
+static int ma_cmd_region_alloc(struct ma_ucmd *ucmd)
+{
+	struct mem_arena_cmd_region_alloc *cmd = ucmd->cmd;
+	struct ma_arena *arena = ucmd->arena;
+	struct ma_region *region;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	mutex_lock(&arena->lock);
+	if (!arena->frozen) {
+		arena->chunk_order = ilog2(arena->config.chunk_size >> PAGE_SHIFT);
+		arena->pool.cap_bytes = arena->config.cap_bytes;
+		arena->frozen = true;
+	}
+	region = ma_region_alloc(arena, cmd->length);
+	mutex_unlock(&arena->lock);
+	if (IS_ERR(region))
+		return PTR_ERR(region);
+	cmd->length = region->length;
+	cmd->mmap_offset = (u64)region->pgoff << PAGE_SHIFT;
+	cmd->id = region->id;
+	return 0;
+}
+
+static int ma_cmd_region_free(struct ma_ucmd *ucmd)
+{
+	struct mem_arena_cmd_region_free *cmd = ucmd->cmd;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	return ma_region_free(ucmd->arena, cmd->id);
+}
+
+static int ma_touch_chunk(struct ma_chunk *chunk)
+{
+	return ma_chunk_make_raw(chunk, MA_ACCESS_TOUCH);
+}
+
+static int ma_cmd_range(struct ma_ucmd *ucmd, ma_chunk_fn fn)
+{
+	struct mem_arena_cmd_range *cmd = ucmd->cmd;
+	struct ma_region *region;
+	int err;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	region = ma_region_get(ucmd->arena, cmd->id);
+	if (!region)
+		return -ENOENT;
+	err = ma_region_walk_chunks(region, cmd->offset, cmd->length, fn,
+				       &cmd->chunks);
+	ma_region_put(region);
+	return err;
+}
+
+static int ma_cmd_compress(struct ma_ucmd *ucmd)
+{
+	return ma_cmd_range(ucmd, ma_chunk_compress);
+}
+
+static int ma_cmd_touch(struct ma_ucmd *ucmd)
+{
+	return ma_cmd_range(ucmd, ma_touch_chunk);
+}
+
+static int ma_cmd_get_stats(struct ma_ucmd *ucmd)
+{
+	struct mem_arena_cmd_stats *cmd = ucmd->cmd;
+	struct mem_arena_stats stats;
+	u32 len;
+
+	if (cmd->flags || cmd->__reserved || !cmd->stats_size ||
+	    cmd->stats_size % sizeof(__u64))
+		return -EINVAL;
+	ma_stats_snapshot(ucmd->arena, &stats);
+	len = min_t(u32, cmd->stats_size, sizeof(stats));
+	if (copy_to_user(u64_to_user_ptr(cmd->stats_ptr), &stats, len))
+		return -EFAULT;
+	cmd->stats_size = len;
+	return 0;
+}
+
+union ma_ucmd_buffer {
+	struct mem_arena_cmd_info info;
+	struct mem_arena_cmd_config config;
+	struct mem_arena_cmd_region_alloc region_alloc;
+	struct mem_arena_cmd_region_free region_free;
+	struct mem_arena_cmd_range range;
+	struct mem_arena_cmd_stats stats;
+};
+
+struct ma_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	unsigned int ioctl_num;
+	bool copy_out;
+	int (*execute)(struct ma_ucmd *ucmd);
+};
+
+#define MA_IOCTL_OP(_ioctl, _fn, _struct, _last, _out)			\
+	[_IOC_NR(_ioctl) - MEM_ARENA_CMD_BASE] = {			\
+		.size = sizeof(_struct),				\
+		.min_size = offsetofend(_struct, _last),		\
+		.ioctl_num = _ioctl,					\
+		.copy_out = _out,					\
+		.execute = _fn,						\
+	}
+
+static const struct ma_ioctl_op ma_ioctl_ops[] = {
+	MA_IOCTL_OP(MEM_ARENA_IOC_GET_INFO, ma_cmd_get_info,
+		    struct mem_arena_cmd_info, pool_cap_bytes, true),
+	MA_IOCTL_OP(MEM_ARENA_IOC_SET_CONFIG, ma_cmd_set_config,
+		    struct mem_arena_cmd_config, cap_bytes, false),
+	MA_IOCTL_OP(MEM_ARENA_IOC_GET_CONFIG, ma_cmd_get_config,
+		    struct mem_arena_cmd_config, cap_bytes, true),
+	MA_IOCTL_OP(MEM_ARENA_IOC_REGION_ALLOC, ma_cmd_region_alloc,
+		    struct mem_arena_cmd_region_alloc, __reserved, true),
+	MA_IOCTL_OP(MEM_ARENA_IOC_REGION_FREE, ma_cmd_region_free,
+		    struct mem_arena_cmd_region_free, __reserved, false),
+	MA_IOCTL_OP(MEM_ARENA_IOC_COMPRESS, ma_cmd_compress,
+		    struct mem_arena_cmd_range, chunks, true),
+	MA_IOCTL_OP(MEM_ARENA_IOC_TOUCH, ma_cmd_touch,
+		    struct mem_arena_cmd_range, chunks, true),
+	MA_IOCTL_OP(MEM_ARENA_IOC_GET_STATS, ma_cmd_get_stats,
+		    struct mem_arena_cmd_stats, stats_ptr, true),
+};
+
+static u64 ma_ioctl_mask(void)
+{
+	u64 mask = 0;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(ma_ioctl_ops); i++)
+		if (ma_ioctl_ops[i].execute)
+			mask |= 1ULL << i;
+	return mask;
+}
+
+long ma_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *ubuffer = (void __user *)arg;
+	const struct ma_ioctl_op *op;
+	union ma_ucmd_buffer buf;
+	struct ma_ucmd ucmd = { .arena = file->private_data, .cmd = &buf };
+	unsigned int nr = _IOC_NR(cmd);
+	u32 user_size;
+	int err;
+
+	if (nr < MEM_ARENA_CMD_BASE ||
+	    nr - MEM_ARENA_CMD_BASE >= ARRAY_SIZE(ma_ioctl_ops))
+		return -ENOTTY;
+	op = &ma_ioctl_ops[nr - MEM_ARENA_CMD_BASE];
+	if (op->ioctl_num != cmd)
+		return -ENOTTY;
+
+	if (get_user(user_size, (u32 __user *)ubuffer))
+		return -EFAULT;
+	if (user_size < op->min_size)
+		return -EINVAL;
+	err = copy_struct_from_user(&buf, op->size, ubuffer, user_size);
+	if (err)
+		return err;
+	*(u32 *)&buf = user_size;	/* one fetch of the size, not two */
+
+	err = op->execute(&ucmd);
+	if (err)
+		return err;
+	if (op->copy_out &&
+	    copy_to_user(ubuffer, &buf, min_t(u32, op->size, user_size)))
+		return -EFAULT;
+	return 0;
+}

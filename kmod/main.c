@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mem_arena: a managed, swap-free compression arena.
+ *
+ * /dev/mem_arena: each open file is one arena.  Every open of a misc device
+ * shares the device inode, so each arena gets an inode of its own from a
+ * tiny pseudo filesystem (as DRM does) and points file->f_mapping at it:
+ * unmap_mapping_range() on it then reaches exactly that arena's mappings.
+ *
+ * Locking:
+ *   ma_fs_mnt/ma_fs_count are guarded by simple_pin_fs()'s own lock.
+ *   An arena is reached only through its file (private_data), so the VFS
+ *   guarantees release() runs after every ioctl and mapping is gone.
+ *   See arena.h for the per-arena lock order.
+ *
+ * Permissions: the device is 0666.  Everything an arena allocates is
+ * charged to the opener's memory cgroup, and the kernel memory of all pools
+ * together is bounded by /sys/kernel/mem_arena/pool_cap_bytes (root only).
+ */
+#define pr_fmt(fmt) "mem_arena: " fmt
+
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/pseudo_fs.h>
+#include <linux/slab.h>
+
+#include "arena.h"
+#include "codec.h"
+
+#define MEM_ARENA_FS_MAGIC	0x4d41524e	/* "MARN" */
+
+static struct vfsmount *ma_fs_mnt;
+static int ma_fs_count;
+
+static int ma_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, MEM_ARENA_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type ma_fs_type = {
+	.name = "mem_arena",
+	.owner = THIS_MODULE,
+	.init_fs_context = ma_fs_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+static struct inode *ma_inode_new(void)
+{
+	struct inode *inode;
+	int err;
+
+	err = simple_pin_fs(&ma_fs_type, &ma_fs_mnt, &ma_fs_count);
+	if (err)
+		return ERR_PTR(err);
+	inode = alloc_anon_inode(ma_fs_mnt->mnt_sb);
+	if (IS_ERR(inode))
+		simple_release_fs(&ma_fs_mnt, &ma_fs_count);
+	return inode;
+}
+
+static void ma_inode_free(struct inode *inode)
+{
+	iput(inode);
+	simple_release_fs(&ma_fs_mnt, &ma_fs_count);
+}
+
+static int ma_open(struct inode *inode, struct file *file)
+{
+	struct ma_arena *arena;
+	int err;
+
+	arena = kzalloc(sizeof(*arena), GFP_KERNEL_ACCOUNT);
+	if (!arena)
+		return -ENOMEM;
+	arena->inode = ma_inode_new();
+	if (IS_ERR(arena->inode)) {
+		err = PTR_ERR(arena->inode);
+		goto out_free_arena;
+	}
+	mutex_init(&arena->lock);
+	xa_init_flags(&arena->regions, XA_FLAGS_ALLOC1);
+	ma_pool_init(&arena->pool);
+	arena->config.chunk_size = MEM_ARENA_CHUNK_SIZE_DEFAULT;
+
+	file->f_mapping = arena->inode->i_mapping;
+	file->private_data = arena;
+	atomic_inc(&ma_nr_arenas);
+	return 0;
+
+out_free_arena:
+	kfree(arena);
+	return err;
+}
+
+/* The last reference is gone: no ioctl runs and no mapping exists. */
+static int ma_release(struct inode *inode, struct file *file)
+{
+	struct ma_arena *arena = file->private_data;
+
+	ma_region_free_all(arena);
+	xa_destroy(&arena->regions);
+	ma_pool_destroy(&arena->pool);
+	ma_inode_free(arena->inode);
+	mutex_destroy(&arena->lock);
+	kfree(arena);
+	atomic_dec(&ma_nr_arenas);
+	return 0;
+}
+
+static int ma_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return ma_region_mmap(file->private_data, vma);
+}
+
+static const struct file_operations ma_fops = {
+	.owner = THIS_MODULE,
+	.open = ma_open,
+	.release = ma_release,
+	.mmap = ma_mmap,
+	.unlocked_ioctl = ma_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice ma_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "mem_arena",
+	.fops = &ma_fops,
+	.mode = 0666,
+};
+
+static int __init ma_init(void)
+{
+	int err;
+
+	err = ma_streams_init();
+	if (err)
+		return err;
+	err = ma_sysfs_init();
+	if (err)
+		goto out_free_streams;
+	err = misc_register(&ma_misc);
+	if (err)
+		goto out_remove_sysfs;
+	pr_info("ready: codec %s, pool cap %llu bytes\n", ma_codec->name,
+		ma_pool_cap_bytes);
+	return 0;
+
+out_remove_sysfs:
+	ma_sysfs_exit();
+out_free_streams:
+	ma_streams_exit();
+	return err;
+}
+
+static void __exit ma_exit(void)
+{
+	misc_deregister(&ma_misc);
+	ma_sysfs_exit();
+	ma_streams_exit();
+}
+
+module_init(ma_init);
+module_exit(ma_exit);
+MODULE_DESCRIPTION("Managed, swap-free compression arena");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The compressed pool: variable-size slots in 64 KiB blocks.
+ *
+ * Locking:
+ *   ma_pool.lock (spinlock) protects every block's bitmap, counters and
+ *   class list membership, the class lists and their nonempty bitmap,
+ *   nr_blocks, reserved_bytes and the pool gauges in the arena's stats
+ *   (pool_bytes, slot_bytes_live, compressed_bytes_live), so a snapshot
+ *   taken under it satisfies compressed <= slot <= pool.
+ *   Nothing sleeps under it: blocks are allocated and vunmapped outside,
+ *   their bytes reserved against the caps first.
+ *   A slot's bytes are read and written only by the holder of its owner's
+ *   chunk lock, never under the pool lock.
+ */
+#define pr_fmt(fmt) "mem_arena: " fmt
+
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "arena.h"
+
+static_assert(MA_CLASS_LINEAR << MA_CLASS_LOG_STEPS == MA_BLOCK_UNITS);
+static_assert(MA_BLOCK_PAGES >= 1);
+
+static struct ma_arena *pool_arena(struct ma_pool *pool)
+{
+	return container_of(pool, struct ma_arena, pool);
+}
+
+/* Class of a free extent of @units (1 .. MA_BLOCK_UNITS). */
+static unsigned int ma_class(unsigned int units)
+{
+	if (units <= MA_CLASS_LINEAR)
+		return units - 1;
+	return MA_CLASS_LINEAR + ilog2(units - 1) - ilog2(MA_CLASS_LINEAR);
+}
+
+/* Longest run of free units in @block. */
+static unsigned int ma_block_largest_free(const struct ma_block *block)
+{
+	unsigned int start = 0, end, best = 0;
+
+	for (;;) {
+		start = find_next_zero_bit(block->used, MA_BLOCK_UNITS, start);
+		if (start >= MA_BLOCK_UNITS)
+			return best;
+		end = find_next_bit(block->used, MA_BLOCK_UNITS, start);
+		best = max(best, end - start);
+		start = end;
+	}
+}
+
+static void ma_class_del(struct ma_pool *pool, struct ma_block *block)
+{
+	unsigned int class;
+
+	if (list_empty(&block->node))
+		return;
+	class = ma_class(block->largest_free);
+	list_del_init(&block->node);
+	if (list_empty(&pool->classes[class]))
+		__clear_bit(class, pool->nonempty);
+}
+
+/* Re-file @block under its largest free extent; full blocks are unlisted. */
+static void ma_block_reclass(struct ma_pool *pool, struct ma_block *block)
+{
+	unsigned int class;
+
+	lockdep_assert_held(&pool->lock);
+	ma_class_del(pool, block);
+	block->largest_free = ma_block_largest_free(block);
+	if (!block->largest_free)
+		return;
+	class = ma_class(block->largest_free);
+	list_add(&block->node, &pool->classes[class]);
+	__set_bit(class, pool->nonempty);
+}
+
+/* Best fit inside @block: the shortest free run of at least @units. */
+static int ma_block_find(const struct ma_block *block, unsigned int units)
+{
+	unsigned int start = 0, end, best = UINT_MAX, best_len = UINT_MAX;
+
+	for (;;) {
+		start = find_next_zero_bit(block->used, MA_BLOCK_UNITS, start);
+		if (start >= MA_BLOCK_UNITS)
+			break;
+		end = find_next_bit(block->used, MA_BLOCK_UNITS, start);
+		if (end - start >= units && end - start < best_len) {
+			best = start;
+			best_len = end - start;
+			if (best_len == units)
+				break;
+		}
+		start = end;
+	}
+	return best == UINT_MAX ? -1 : best;
+}
+
+/* A block whose largest free extent holds @units, best fitting first. */
+static struct ma_block *ma_pool_find_block(struct ma_pool *pool,
+					   unsigned int units)
+{
+	unsigned int class = ma_class(units);
+	struct ma_block *block;
+	int scanned = 0;
+
+	lockdep_assert_held(&pool->lock);
+	/* Above the linear classes a class spans sizes: check a few. */
+	if (class >= MA_CLASS_LINEAR) {
+		list_for_each_entry(block, &pool->classes[class], node) {
+			if (block->largest_free >= units)
+				return block;
+			if (++scanned == 8)
+				break;
+		}
+		class++;
+	}
+	class = find_next_bit(pool->nonempty, MA_NR_CLASSES, class);
+	if (class >= MA_NR_CLASSES)
+		return NULL;
+	return list_first_entry(&pool->classes[class], struct ma_block, node);
+}
+
+static void ma_slot_take(struct ma_pool *pool, struct ma_block *block,
+			 unsigned int unit, u32 len, struct ma_chunk *owner,
+			 struct ma_slot *slot)
+{
+	struct ma_arena *arena = pool_arena(pool);
+	unsigned int units = ma_slot_units(len);
+	struct ma_slot_hdr *hdr;
+
+	lockdep_assert_held(&pool->lock);
+	bitmap_set(block->used, unit, units);
+	block->used_units += units;
+	ma_block_reclass(pool, block);
+	hdr = block->vaddr + unit * MA_SLOT_ALIGN;
+	hdr->owner = owner;
+	slot->block = block;
+	slot->unit = unit;
+	slot->len = len;
+	ma_stat_add(arena, MEM_ARENA_STAT_slot_bytes_live, units * MA_SLOT_ALIGN);
+	ma_stat_add(arena, MEM_ARENA_STAT_compressed_bytes_live, len);
+}
+
+static struct ma_block *ma_block_create(void)
+{
+	struct ma_block *block;
+	int i;
+
+	block = kzalloc(sizeof(*block), GFP_KERNEL_ACCOUNT);
+	if (!block)
+		return NULL;
+	INIT_LIST_HEAD(&block->node);
+	for (i = 0; i < MA_BLOCK_PAGES; i++) {
+		block->pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (!block->pages[i])
+			goto out_free_pages;
+	}
+	block->vaddr = vmap(block->pages, MA_BLOCK_PAGES, VM_MAP, PAGE_KERNEL);
+	if (!block->vaddr)
+		goto out_free_pages;
+	return block;
+
+out_free_pages:
+	while (i--)
+		__free_page(block->pages[i]);
+	kfree(block);
+	return NULL;
+}
+
+static void ma_block_destroy(struct ma_block *block)
+{
+	int i;
+
+	vunmap(block->vaddr);
+	for (i = 0; i < MA_BLOCK_PAGES; i++)
+		__free_page(block->pages[i]);
+	kfree(block);
+}
+
+/* Reserve one block's bytes against the arena's and the module's caps. */
+static int ma_pool_reserve(struct ma_pool *pool)
+{
+	lockdep_assert_held(&pool->lock);
+	if (pool->cap_bytes && pool->reserved_bytes + MA_BLOCK_SIZE > pool->cap_bytes)
+		return -ENOSPC;
+	if (atomic64_add_return(MA_BLOCK_SIZE, &ma_pool_reserved) >
+	    READ_ONCE(ma_pool_cap_bytes)) {
+		atomic64_sub(MA_BLOCK_SIZE, &ma_pool_reserved);
+		return -ENOSPC;
+	}
+	pool->reserved_bytes += MA_BLOCK_SIZE;
+	return 0;
+}
+
+static void ma_pool_unreserve(struct ma_pool *pool)
+{
+	lockdep_assert_held(&pool->lock);
+	pool->reserved_bytes -= MA_BLOCK_SIZE;
+	atomic64_sub(MA_BLOCK_SIZE, &ma_pool_reserved);
+}
+
+/**
+ * ma_pool_alloc - find a slot for @len data bytes owned by @owner
+ *
+ * Returns 0 and fills @slot; -ENOSPC when the slot fits nowhere and another
+ * block would exceed a cap (the caller may evict and retry); -ENOMEM when
+ * the kernel had no pages; -E2BIG when it cannot fit even in an empty block.
+ */
+int ma_pool_alloc(struct ma_pool *pool, u32 len, struct ma_chunk *owner,
+		  struct ma_slot *slot)
+{
+	struct ma_arena *arena = pool_arena(pool);
+	unsigned int units = ma_slot_units(len);
+	struct ma_block *block;
+	int unit, err;
+
+	if (len > MA_SLOT_DATA_MAX)
+		return -E2BIG;
+	spin_lock(&pool->lock);
+	for (;;) {
+		block = ma_pool_find_block(pool, units);
+		if (block)
+			break;
+		err = ma_pool_reserve(pool);
+		spin_unlock(&pool->lock);
+		if (err)
+			return err;
+
+		block = ma_block_create();
+		spin_lock(&pool->lock);
+		if (!block) {
+			ma_pool_unreserve(pool);
+			spin_unlock(&pool->lock);
+			ma_stat_inc(arena, MEM_ARENA_STAT_alloc_failures);
+			return -ENOMEM;
+		}
+		pool->nr_blocks++;
+		ma_stat_add(arena, MEM_ARENA_STAT_pool_bytes, MA_BLOCK_SIZE);
+		ma_stat_update_peak(arena);
+		ma_block_reclass(pool, block);
+	}
+	unit = ma_block_find(block, units);
+	/* largest_free >= units guarantees a run. */
+	if (WARN_ON_ONCE(unit < 0)) {
+		spin_unlock(&pool->lock);
+		return -EFAULT;
+	}
+	ma_slot_take(pool, block, unit, len, owner, slot);
+	spin_unlock(&pool->lock);
+	return 0;
+}
+
+/* Give @slot back; an emptied block returns to the kernel. */
+void ma_pool_free(struct ma_pool *pool, struct ma_slot *slot)
+{
+	struct ma_arena *arena = pool_arena(pool);
+	struct ma_block *block = slot->block;
+	unsigned int units = ma_slot_units(slot->len);
+	bool release = false;
+
+	spin_lock(&pool->lock);
+	bitmap_clear(block->used, slot->unit, units);
+	block->used_units -= units;
+	ma_stat_add(arena, MEM_ARENA_STAT_slot_bytes_live, -(s64)units * MA_SLOT_ALIGN);
+	ma_stat_add(arena, MEM_ARENA_STAT_compressed_bytes_live, -(s64)slot->len);
+	if (!block->used_units) {
+		ma_class_del(pool, block);
+		pool->nr_blocks--;
+		ma_pool_unreserve(pool);
+		ma_stat_add(arena, MEM_ARENA_STAT_pool_bytes, -MA_BLOCK_SIZE);
+		release = true;
+	} else {
+		ma_block_reclass(pool, block);
+	}
+	spin_unlock(&pool->lock);
+	slot->block = NULL;
+	if (release)
+		ma_block_destroy(block);
+}
+
+void ma_pool_init(struct ma_pool *pool)
+{
+	int i;
+
+	spin_lock_init(&pool->lock);
+	INIT_LIST_HEAD(&pool->lru);
+	for (i = 0; i < MA_NR_CLASSES; i++)
+		INIT_LIST_HEAD(&pool->classes[i]);
+}
+
+/* Every slot must have been freed: a block left here is a leak. */
+void ma_pool_destroy(struct ma_pool *pool)
+{
+	WARN_ON(pool->nr_blocks || pool->reserved_bytes || !list_empty(&pool->lru));
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The compressed pool: variable-size slots packed into blocks.
+ *
+ * A block is MA_BLOCK_SIZE bytes of order-0 pages mapped contiguously with
+ * vmap().  Slots are runs of MA_SLOT_ALIGN-byte units; a per-block bitmap
+ * marks used units, so freeing a slot merges it with free neighbours at
+ * once.  Each slot starts with a header naming its owner chunk, which lets a
+ * later compaction move it and rewrite the owner's handle.  Blocks are
+ * indexed by the size class of their largest free extent; a block that
+ * becomes empty goes back to the kernel.
+ */
+#ifndef _MEM_ARENA_POOL_H
+#define _MEM_ARENA_POOL_H
+
+#include <linux/bitmap.h>
+#include <linux/list.h>
+#include <linux/sizes.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+#define MA_BLOCK_SIZE		SZ_64K
+#define MA_BLOCK_PAGES		(MA_BLOCK_SIZE >> PAGE_SHIFT)
+#define MA_SLOT_ALIGN		16
+#define MA_BLOCK_UNITS		(MA_BLOCK_SIZE / MA_SLOT_ALIGN)
+#define MA_SLOT_HDR_SIZE	sizeof(struct ma_slot_hdr)
+#define MA_SLOT_DATA_MAX	(MA_BLOCK_SIZE - MA_SLOT_HDR_SIZE)
+
+/*
+ * Classes of a block's largest free extent: one per unit up to
+ * MA_CLASS_LINEAR units, then one per power of two up to a whole block.
+ */
+#define MA_CLASS_LINEAR		256
+#define MA_CLASS_LOG_STEPS	4	/* ilog2(MA_BLOCK_UNITS / MA_CLASS_LINEAR) */
+#define MA_NR_CLASSES		(MA_CLASS_LINEAR + MA_CLASS_LOG_STEPS)
+
+struct ma_chunk;
+
+struct ma_slot_hdr {
+	struct ma_chunk *owner;
+};
+
+struct ma_block {
+	struct list_head node;		/* in ma_pool.classes[], or empty when full */
+	void *vaddr;			/* constant */
+	unsigned int used_units;	/* protected by ma_pool.lock */
+	unsigned int largest_free;	/* protected by ma_pool.lock, units */
+	struct page *pages[MA_BLOCK_PAGES];	/* constant */
+	DECLARE_BITMAP(used, MA_BLOCK_UNITS);	/* protected by ma_pool.lock */
+};
+
+/* A chunk's handle to its slot; rewritten only under the chunk lock. */
+struct ma_slot {
+	struct ma_block *block;
+	u32 unit;			/* first unit of the slot */
+	u32 len;			/* data bytes after the header */
+};
+
+struct ma_pool {
+	spinlock_t lock;
+	u64 cap_bytes;			/* constant once frozen; 0 = none */
+	u64 reserved_bytes;		/* protected by lock: blocks held or coming */
+	unsigned long nr_blocks;	/* protected by lock */
+	struct list_head lru;		/* protected by lock: compressed chunks, newest first */
+	struct list_head classes[MA_NR_CLASSES];	/* protected by lock */
+	DECLARE_BITMAP(nonempty, MA_NR_CLASSES);	/* protected by lock */
+};
+
+void ma_pool_init(struct ma_pool *pool);
+void ma_pool_destroy(struct ma_pool *pool);
+int ma_pool_alloc(struct ma_pool *pool, u32 len, struct ma_chunk *owner,
+		  struct ma_slot *slot);
+void ma_pool_free(struct ma_pool *pool, struct ma_slot *slot);
+
+static inline u32 ma_slot_units(u32 len)
+{
+	return DIV_ROUND_UP(MA_SLOT_HDR_SIZE + len, MA_SLOT_ALIGN);
+}
+
+static inline void *ma_slot_data(const struct ma_slot *slot)
+{
+	return slot->block->vaddr + slot->unit * MA_SLOT_ALIGN + MA_SLOT_HDR_SIZE;
+}
+
+#endif /* _MEM_ARENA_POOL_H */

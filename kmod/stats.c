@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Statistics: per arena (ioctl) and module-wide (/sys/kernel/mem_arena/).
+ *
+ * Locking:
+ *   Counters are atomic64_t; every update goes to the arena and to the
+ *   module-wide total at once (ma_stat_add()).  The pool gauges change
+ *   only under ma_pool.lock, and ma_stats_snapshot() reads under it, so a
+ *   snapshot's pool figures are consistent with each other.
+ *   ma_pool_cap_bytes is a plain u64 written by sysfs and read with
+ *   READ_ONCE(); lowering it never shrinks a pool, it stops its growth.
+ */
+#define pr_fmt(fmt) "mem_arena: " fmt
+
+#include <linux/kobject.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/sysfs.h>
+
+#include "arena.h"
+
+atomic64_t ma_global_stats[MEM_ARENA_NR_STATS];
+atomic_t ma_nr_arenas;
+atomic64_t ma_pool_reserved;
+
+u64 ma_pool_cap_bytes;
+module_param_named(pool_cap_bytes, ma_pool_cap_bytes, ullong, 0444);
+MODULE_PARM_DESC(pool_cap_bytes,
+		 "Bound on all arenas' pools together (default: a quarter of RAM)");
+
+/* struct mem_arena_stats is the id-indexed array of the stats list. */
+#define MA_CHECK_STAT(name, id, unit, doc) \
+	static_assert(offsetof(struct mem_arena_stats, name) == (id) * sizeof(__u64));
+MEM_ARENA_STATS(MA_CHECK_STAT)
+static_assert(sizeof(struct mem_arena_stats) == MEM_ARENA_NR_STATS * sizeof(__u64));
+
+void ma_stats_snapshot(struct ma_arena *arena, struct mem_arena_stats *out)
+{
+	u64 *v = (u64 *)out;
+	int i;
+
+	spin_lock(&arena->pool.lock);
+	for (i = 0; i < MEM_ARENA_NR_STATS; i++)
+		v[i] = atomic64_read(&arena->stats[i]);
+	spin_unlock(&arena->pool.lock);
+}
+
+static void ma_peak_raise(atomic64_t *peak, s64 now)
+{
+	s64 old = atomic64_read(peak);
+
+	while (now > old) {
+		s64 seen = atomic64_cmpxchg(peak, old, now);
+
+		if (seen == old)
+			break;
+		old = seen;
+	}
+}
+
+/* After pool_bytes grew; called under the pool lock. */
+void ma_stat_update_peak(struct ma_arena *arena)
+{
+	lockdep_assert_held(&arena->pool.lock);
+	ma_peak_raise(&arena->stats[MEM_ARENA_STAT_pool_bytes_peak],
+		      atomic64_read(&arena->stats[MEM_ARENA_STAT_pool_bytes]));
+	ma_peak_raise(&ma_global_stats[MEM_ARENA_STAT_pool_bytes_peak],
+		      atomic64_read(&ma_global_stats[MEM_ARENA_STAT_pool_bytes]));
+}
+
+/* sysfs: one value per file, named as in the stats list. */
+struct ma_stat_attr {
+	struct kobj_attribute kattr;
+	unsigned int id;
+};
+
+static ssize_t ma_stat_show(struct kobject *kobj, struct kobj_attribute *kattr,
+			    char *buf)
+{
+	struct ma_stat_attr *attr = container_of(kattr, struct ma_stat_attr, kattr);
+
+	return sysfs_emit(buf, "%llu\n",
+			  (u64)atomic64_read(&ma_global_stats[attr->id]));
+}
+
+#define MA_STAT_ATTR(_name, _id, _unit, _doc) \
+	{ .kattr = __ATTR(_name, 0444, ma_stat_show, NULL), .id = _id },
+static struct ma_stat_attr ma_stat_attrs[] = { MEM_ARENA_STATS(MA_STAT_ATTR) };
+
+static ssize_t arenas_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&ma_nr_arenas));
+}
+
+static ssize_t pool_cap_bytes_show(struct kobject *kobj,
+				   struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", READ_ONCE(ma_pool_cap_bytes));
+}
+
+static ssize_t pool_cap_bytes_store(struct kobject *kobj,
+				    struct kobj_attribute *attr,
+				    const char *buf, size_t count)
+{
+	u64 cap;
+	int err = kstrtou64(buf, 0, &cap);
+
+	if (err)
+		return err;
+	WRITE_ONCE(ma_pool_cap_bytes, cap);
+	return count;
+}
+
+static struct kobj_attribute ma_arenas_attr = __ATTR_RO(arenas);
+static struct kobj_attribute ma_pool_cap_attr = __ATTR_RW(pool_cap_bytes);
+
+static struct attribute *ma_attrs[MEM_ARENA_NR_STATS + 3];
+static const struct attribute_group ma_attr_group = { .attrs = ma_attrs };
+static struct kobject *ma_kobj;
+
+int ma_sysfs_init(void)
+{
+	int i, err;
+
+	if (!ma_pool_cap_bytes)
+		ma_pool_cap_bytes = (u64)totalram_pages() << PAGE_SHIFT >> 2;
+	for (i = 0; i < MEM_ARENA_NR_STATS; i++)
+		ma_attrs[i] = &ma_stat_attrs[i].kattr.attr;
+	ma_attrs[i++] = &ma_arenas_attr.attr;
+	ma_attrs[i++] = &ma_pool_cap_attr.attr;
+
+	ma_kobj = kobject_create_and_add("mem_arena", kernel_kobj);
+	if (!ma_kobj)
+		return -ENOMEM;
+	err = sysfs_create_group(ma_kobj, &ma_attr_group);
+	if (err)
+		kobject_put(ma_kobj);
+	return err;
+}
+
+void ma_sysfs_exit(void)
+{
+	sysfs_remove_group(ma_kobj, &ma_attr_group);
+	kobject_put(ma_kobj);
+}
