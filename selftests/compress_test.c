@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Chunk state transitions and exact stats: compress, fault readback,
+ * touch, same-filled, incompressible, min savings, cap + LRU eviction.
+ * Every expected figure is derived from the data the test wrote.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "helpers.h"
+#include "kselftest_harness.h"
+
+/* Chunk kinds of the mixed region, by index % MA_KINDS. */
+enum { K_TEXT, K_RANDOM, K_ZERO, K_SAME, K_EMPTY, MA_KINDS };
+#define NR_CHUNKS	40
+#define PER_KIND	(NR_CHUNKS / MA_KINDS)
+
+static void fill_chunk(char *p, size_t cs, unsigned int i)
+{
+	switch (i % MA_KINDS) {
+	case K_TEXT:
+		ma_fill_text(p, cs, i);
+		break;
+	case K_RANDOM:
+		ma_fill_random(p, cs, i);
+		break;
+	case K_ZERO:
+		memset(p, 0, cs);
+		break;
+	case K_SAME:
+		memset(p, 0xa5, cs);
+		break;
+	}
+}
+
+/* 0 when chunk i holds what fill_chunk() wrote. */
+static int check_chunk(const char *p, size_t cs, unsigned int i, char *scratch)
+{
+	if (i % MA_KINDS == K_EMPTY)
+		return 0;
+	fill_chunk(scratch, cs, i);
+	return memcmp(p, scratch, cs);
+}
+
+FIXTURE(arena) {
+	int fd;
+	size_t cs;
+	char *scratch;
+};
+
+FIXTURE_VARIANT(arena) {
+	__u32 chunk_size;
+};
+
+FIXTURE_VARIANT_ADD(arena, chunk_4k) { .chunk_size = 4096 };
+FIXTURE_VARIANT_ADD(arena, chunk_16k) { .chunk_size = 16384 };
+FIXTURE_VARIANT_ADD(arena, chunk_64k) { .chunk_size = 65536 };
+
+FIXTURE_SETUP(arena)
+{
+	self->fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
+	if (self->fd < 0)
+		SKIP(return, "%s: %s (module not loaded)", MEM_ARENA_DEVICE,
+		     strerror(errno));
+	self->cs = variant->chunk_size;
+	self->scratch = malloc(self->cs);
+	ASSERT_NE(NULL, self->scratch);
+	ASSERT_EQ(0, ma_set_config(self->fd, self->cs, 0, 0));
+}
+
+FIXTURE_TEARDOWN(arena)
+{
+	free(self->scratch);
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+TEST_F(arena, mixed_region_exact_stats)
+{
+	size_t cs = self->cs, len = NR_CHUNKS * cs;
+	struct mem_arena_stats s;
+	long rss_before, rss_after;
+	__u64 done;
+	__u32 id;
+	char *p;
+	unsigned int i;
+
+	p = ma_region_map(self->fd, len, &id);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < NR_CHUNKS; i++)
+		fill_chunk(p + i * cs, cs, i);
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ((NR_CHUNKS - PER_KIND) * cs, s.raw_bytes);
+	EXPECT_EQ(0, s.pool_bytes);
+
+	rss_before = ma_rss_kb();
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
+	rss_after = ma_rss_kb();
+	EXPECT_EQ(3 * PER_KIND, done);
+
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(PER_KIND, s.compress_ops);
+	EXPECT_EQ(PER_KIND, s.incompressible_chunks);
+	EXPECT_EQ(2 * PER_KIND, s.zero_chunks);
+	EXPECT_EQ(3 * PER_KIND * cs, s.logical_input_bytes);
+	EXPECT_EQ(PER_KIND * cs, s.raw_bytes);
+	EXPECT_EQ(0, s.decompress_ops);
+	EXPECT_EQ(0, s.busy_skips);
+	EXPECT_EQ(0, s.cap_rejects);
+	EXPECT_EQ(0, s.compression_reject_small_gain);
+	EXPECT_EQ(0, s.decompress_errors);
+	/* Text shrinks to well under half; slots add an 8-byte header and
+	 * round to 16 bytes; the pool holds whole 64 KiB blocks. */
+	EXPECT_LT(0, s.compressed_bytes_live);
+	EXPECT_GT(PER_KIND * cs / 2, s.compressed_bytes_live);
+	EXPECT_LE(s.compressed_bytes_live + 8 * PER_KIND, s.slot_bytes_live);
+	EXPECT_GE(s.compressed_bytes_live + 24 * PER_KIND, s.slot_bytes_live);
+	EXPECT_LE(s.slot_bytes_live, s.pool_bytes);
+	EXPECT_EQ(0, s.pool_bytes % (64 * KiB));
+	EXPECT_GT(s.slot_bytes_live + 64 * KiB, s.pool_bytes);
+	EXPECT_LT(0, s.compress_ns);
+	/* RSS fell by at least 90% of the chunks that left raw. */
+	EXPECT_LE(9 * (3 * PER_KIND * cs / KiB) / 10, rss_before - rss_after);
+
+	/* Plain reads, no touch: every byte comes back. */
+	for (i = 0; i < NR_CHUNKS; i++)
+		ASSERT_EQ(0, check_chunk(p + i * cs, cs, i, self->scratch))
+			TH_LOG("chunk %u differs", i);
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(3 * PER_KIND, s.decompress_ops);
+	EXPECT_EQ(3 * PER_KIND, s.access_hits_decompressed);
+	EXPECT_EQ(0, s.access_hits_raw);
+	EXPECT_EQ(0, s.logical_input_bytes);
+	EXPECT_EQ(0, s.compressed_bytes_live);
+	EXPECT_EQ(0, s.slot_bytes_live);
+	EXPECT_EQ(0, s.pool_bytes);
+	EXPECT_EQ(0, s.zero_chunks);
+	EXPECT_EQ((NR_CHUNKS - PER_KIND) * cs, s.raw_bytes);
+	EXPECT_LT(0, s.decompress_ns);
+	EXPECT_LE(64 * KiB, s.pool_bytes_peak);
+}
+
+TEST_F(arena, write_into_compressed_chunk)
+{
+	size_t cs = self->cs, len = 4 * cs, off = cs + cs / 2 + 3;
+	__u64 done;
+	__u32 id;
+	char *p, *want = malloc(len);
+	unsigned int i;
+
+	ASSERT_NE(NULL, want);
+	p = ma_region_map(self->fd, len, &id);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < 4; i++)
+		ma_fill_text(want + i * cs, cs, 100 + i);
+	memcpy(p, want, len);
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
+	ASSERT_EQ(4, done);
+	/* A write fault into the middle of chunk 1. */
+	memcpy(p + off, "written", 7);
+	memcpy(want + off, "written", 7);
+	EXPECT_EQ(0, memcmp(p, want, len));
+	free(want);
+}
+
+TEST_F(arena, touch_counts_hits)
+{
+	size_t cs = self->cs, len = 8 * cs;
+	struct mem_arena_stats s;
+	__u64 done;
+	__u32 id;
+	char *p;
+	unsigned int i;
+
+	p = ma_region_map(self->fd, len, &id);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < 8; i++)
+		ma_fill_text(p + i * cs, cs, i);
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
+	ASSERT_EQ(8, done);
+	/* Touch chunks 2..4: a partial last chunk counts whole. */
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_TOUCH, id, 2 * cs, 2 * cs + 1, &done));
+	EXPECT_EQ(3, done);
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_TOUCH, id, 0, len, &done));
+	EXPECT_EQ(5, done);
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(8, s.access_hits_decompressed);
+	EXPECT_EQ(3, s.access_hits_raw);
+	EXPECT_EQ(8, s.decompress_ops);
+	EXPECT_EQ(0, s.pool_bytes);
+	for (i = 0; i < 8; i++) {
+		ma_fill_text(self->scratch, cs, i);
+		EXPECT_EQ(0, memcmp(p + i * cs, self->scratch, cs));
+	}
+}
+
+TEST_F(arena, min_savings_rejects_small_gain)
+{
+	size_t cs = self->cs, len = 6 * cs;
+	struct mem_arena_stats s;
+	__u64 done;
+	__u32 id;
+	char *p;
+	int fd2;
+	unsigned int i;
+
+	/* Half-random chunks save about 50%: rejected at 60%, kept at 40%. */
+	fd2 = open(MEM_ARENA_DEVICE, O_RDWR);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, ma_set_config(fd2, cs, 60, 0));
+	p = ma_region_map(fd2, len, &id);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < 6; i++)
+		ma_fill_half(p + i * cs, cs, i);
+	ASSERT_EQ(0, ma_range(fd2, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
+	EXPECT_EQ(0, done);
+	ASSERT_EQ(0, ma_stats(fd2, &s));
+	EXPECT_EQ(6, s.compression_reject_small_gain);
+	EXPECT_EQ(0, s.compress_ops);
+	EXPECT_EQ(6 * cs, s.raw_bytes);
+	close(fd2);
+
+	ASSERT_EQ(0, ma_set_config(self->fd, cs, 40, 0));
+	p = ma_region_map(self->fd, len, &id);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < 6; i++)
+		ma_fill_half(p + i * cs, cs, i);
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
+	EXPECT_EQ(6, done);
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(0, s.compression_reject_small_gain);
+	EXPECT_EQ(6, s.compress_ops);
+	for (i = 0; i < 6; i++) {
+		ma_fill_half(self->scratch, cs, i);
+		EXPECT_EQ(0, memcmp(p + i * cs, self->scratch, cs));
+	}
+}
+
+/* 16 MiB of text under a 1 MiB cap, compressed in 64 steps. */
+TEST_F(arena, cap_evicts_least_recently_used)
+{
+	const size_t cap = 1 * MiB, len = 16 * MiB, step = len / 64;
+	size_t cs = self->cs, nr = len / cs, i, k;
+	struct mem_arena_stats s;
+	__u64 done, compressed_now;
+	__u32 id;
+	char *p;
+	int fd2;
+
+	fd2 = open(MEM_ARENA_DEVICE, O_RDWR);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, ma_set_config(fd2, cs, 0, cap));
+	p = ma_region_map(fd2, len, &id);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < nr; i++)
+		ma_fill_text(p + i * cs, cs, i);
+	for (k = 0; k < len / step; k++) {
+		ASSERT_EQ(0, ma_range(fd2, MEM_ARENA_IOC_COMPRESS, id, k * step,
+				      step, &done));
+		ASSERT_EQ(0, ma_stats(fd2, &s));
+		ASSERT_GE(cap, s.pool_bytes);
+	}
+	EXPECT_GE(cap, s.pool_bytes_peak);
+	EXPECT_LT(0, s.evictions_lru);
+	EXPECT_EQ(0, s.cap_rejects);
+	EXPECT_EQ(0, s.decompress_errors);
+	/* Every chunk was compressed once; evicted ones are raw again. */
+	compressed_now = s.logical_input_bytes / cs;
+	EXPECT_EQ(nr, s.compress_ops);
+	EXPECT_EQ(s.compress_ops, s.evictions_lru + compressed_now);
+	EXPECT_EQ(s.evictions_lru, s.decompress_ops);
+	EXPECT_EQ(s.evictions_lru * cs, s.raw_bytes);
+
+	/* The newest chunks are still compressed, the oldest were evicted. */
+	ASSERT_EQ(0, ma_range(fd2, MEM_ARENA_IOC_TOUCH, id, len - 4 * cs, 4 * cs, &done));
+	EXPECT_EQ(4, done);
+	ASSERT_EQ(0, ma_range(fd2, MEM_ARENA_IOC_TOUCH, id, 0, 4 * cs, &done));
+	EXPECT_EQ(0, done);
+
+	for (i = 0; i < nr; i++) {
+		ma_fill_text(self->scratch, cs, i);
+		ASSERT_EQ(0, memcmp(p + i * cs, self->scratch, cs))
+			TH_LOG("chunk %zu differs", i);
+	}
+	close(fd2);
+}
+
+TEST_F(arena, free_region_sigbus_on_stale_mapping)
+{
+	struct mem_arena_cmd_region_free f = { .size = sizeof(f) };
+	size_t cs = self->cs, off;
+	volatile char *p;
+	int status;
+	pid_t pid;
+
+	p = ma_region_map(self->fd, 2 * cs, &f.id);
+	ASSERT_NE(NULL, p);
+	p[0] = 1;
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_FREE, &f));
+	/* A page that was mapped, then one never touched. */
+	for (off = 0; off <= cs; off += cs) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			(void)p[off];
+			_exit(0);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_TRUE(WIFSIGNALED(status));
+		EXPECT_EQ(SIGBUS, WTERMSIG(status));
+	}
+	EXPECT_EQ(-ENOENT, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_FREE, &f));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the mem_arena selftests: raw ioctl wrappers, data
+ * generators whose compressibility the tests know, /proc readers.
+ */
+#ifndef MEM_ARENA_SELFTEST_HELPERS_H
+#define MEM_ARENA_SELFTEST_HELPERS_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/mem_arena.h>
+
+#define KiB 1024UL
+#define MiB (1024UL * 1024UL)
+
+/* ioctl returning 0 or -errno. */
+static inline int ma_ioc(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+static inline int ma_set_config(int fd, __u32 chunk, __u32 pct, __u64 cap)
+{
+	struct mem_arena_cmd_config c = {
+		.size = sizeof(c), .chunk_size = chunk,
+		.min_savings_pct = pct, .cap_bytes = cap,
+	};
+	return ma_ioc(fd, MEM_ARENA_IOC_SET_CONFIG, &c);
+}
+
+/* Allocate and map a region; returns its base or NULL. */
+static inline void *ma_region_map(int fd, size_t len, __u32 *id)
+{
+	struct mem_arena_cmd_region_alloc a = { .size = sizeof(a), .length = len };
+	void *p;
+
+	if (ma_ioc(fd, MEM_ARENA_IOC_REGION_ALLOC, &a))
+		return NULL;
+	p = mmap(NULL, a.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 a.mmap_offset);
+	if (p == MAP_FAILED)
+		return NULL;
+	*id = a.id;
+	return p;
+}
+
+static inline int ma_range(int fd, unsigned long cmd, __u32 id, __u64 off,
+			   __u64 len, __u64 *chunks)
+{
+	struct mem_arena_cmd_range r = {
+		.size = sizeof(r), .id = id, .offset = off, .length = len,
+	};
+	int err = ma_ioc(fd, cmd, &r);
+
+	if (!err && chunks)
+		*chunks = r.chunks;
+	return err;
+}
+
+static inline int ma_stats(int fd, struct mem_arena_stats *s)
+{
+	struct mem_arena_cmd_stats c = {
+		.size = sizeof(c), .stats_size = sizeof(*s),
+		.stats_ptr = (uintptr_t)s,
+	};
+	return ma_ioc(fd, MEM_ARENA_IOC_GET_STATS, &c);
+}
+
+/* xorshift64*: reproducible pseudo-random bytes. */
+static inline uint64_t ma_rand(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+static inline void ma_fill_random(void *p, size_t len, uint64_t seed)
+{
+	uint64_t st = seed * 0x9E3779B97F4A7C15ULL + 1, *w = p;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++)
+		w[i] = ma_rand(&st);
+}
+
+/* Text-like, compresses well, distinct per (seed, position). */
+static inline void ma_fill_text(void *p, size_t len, uint64_t seed)
+{
+	static const char *words[] = { "arena", "chunk", "slot", "pool",
+		"compress", "fault", "page", "region", "evict", "lz4" };
+	uint64_t st = seed + 7;
+	char *c = p, *end = c + len;
+
+	while (c < end) {
+		const char *w = words[ma_rand(&st) % 10];
+		size_t n = strlen(w);
+
+		if ((size_t)(end - c) < n + 1) {
+			memset(c, '.', end - c);
+			break;
+		}
+		memcpy(c, w, n);
+		c[n] = ' ';
+		c += n + 1;
+	}
+}
+
+/* Half random, half zero: LZ4 saves about half. */
+static inline void ma_fill_half(void *p, size_t len, uint64_t seed)
+{
+	ma_fill_random(p, len / 2, seed);
+	memset((char *)p + len / 2, 0, len / 2);
+}
+
+static inline long ma_proc_kb(const char *file, const char *key)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen(file, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, strlen(key)) && line[strlen(key)] == ':') {
+			v = strtol(line + strlen(key) + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+static inline long ma_rss_kb(void)
+{
+	return ma_proc_kb("/proc/self/status", "VmRSS");
+}
+
+#endif /* MEM_ARENA_SELFTEST_HELPERS_H */
