@@ -1,0 +1,54 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Module lifetime: the device node, sysfs, rmmod refused while an arena
+# is open, and 20 load/unload cycles without leaking memory.  TAP output.
+# Needs MEM_ARENA_KO (set by tools/vm-run) to reload the module.
+n=0
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n $1"; }
+skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
+check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
+
+check device_node_is_char_device test -c /dev/mem_arena
+check sysfs_has_totals test -r /sys/kernel/mem_arena/compress_ops -a \
+	-r /sys/kernel/mem_arena/arenas -a -w /sys/kernel/mem_arena/pool_cap_bytes
+check sysfs_arenas_zero_when_idle test "$(cat /sys/kernel/mem_arena/arenas)" = 0
+
+exec 3<>/dev/mem_arena && opened=1 || opened=0
+check open_works test $opened = 1
+check sysfs_counts_open_arena test "$(cat /sys/kernel/mem_arena/arenas)" = 1
+if [ -z "$MEM_ARENA_KO" ] || [ ! -r "$MEM_ARENA_KO" ]; then
+	exec 3>&-
+	for t in rmmod_refused_while_open rmmod_after_close load_unload_20_no_leak; do
+		skip $t "MEM_ARENA_KO not set (run under tools/vm-run)"
+	done
+	echo "1..$n"
+	exit 0
+fi
+if rmmod mem_arena 2>/dev/null; then
+	not_ok rmmod_refused_while_open
+	insmod "$MEM_ARENA_KO"
+else
+	ok rmmod_refused_while_open
+fi
+exec 3>&-
+check rmmod_after_close rmmod mem_arena
+
+# Warm up once, then 20 cycles: MemFree and Slab must come back.
+insmod "$MEM_ARENA_KO" && rmmod mem_arena
+sync; echo 3 > /proc/sys/vm/drop_caches
+free0=$(meminfo MemFree) slab0=$(meminfo Slab)
+i=0 cycles_ok=1
+while [ $i -lt 20 ]; do
+	insmod "$MEM_ARENA_KO" && rmmod mem_arena || cycles_ok=0
+	i=$((i + 1))
+done
+sync; echo 3 > /proc/sys/vm/drop_caches
+free1=$(meminfo MemFree) slab1=$(meminfo Slab)
+echo "# MemFree ${free0} -> ${free1} kB, Slab ${slab0} -> ${slab1} kB"
+check load_unload_20_no_leak test $cycles_ok = 1 -a \
+	$((free0 - free1)) -lt 1024 -a $((slab1 - slab0)) -lt 1024
+insmod "$MEM_ARENA_KO"
+check reloaded test -c /dev/mem_arena
+echo "1..$n"
