@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The ABI's error table (tools/testing/selftests/iommu/iommufd.c is the
+ * model): struct sizes +-1, flags and reserved fields, bad ranges, bad
+ * pointers, unknown ioctls, mmap misuse.  After each table the arena must
+ * still work.
+ */
+#include "helpers.h"
+#include "kselftest_harness.h"
+
+#define CS 4096UL
+#define REGION_CHUNKS 4
+
+union any_cmd {
+	struct mem_arena_cmd_info info;
+	struct mem_arena_cmd_config config;
+	struct mem_arena_cmd_region_alloc alloc;
+	struct mem_arena_cmd_region_free free;
+	struct mem_arena_cmd_range range;
+	struct mem_arena_cmd_stats stats;
+	char bytes[256];
+};
+
+static const struct {
+	unsigned long cmd;
+	size_t size;
+} ioctls[] = {
+	{ MEM_ARENA_IOC_GET_INFO, sizeof(struct mem_arena_cmd_info) },
+	{ MEM_ARENA_IOC_SET_CONFIG, sizeof(struct mem_arena_cmd_config) },
+	{ MEM_ARENA_IOC_GET_CONFIG, sizeof(struct mem_arena_cmd_config) },
+	{ MEM_ARENA_IOC_REGION_ALLOC, sizeof(struct mem_arena_cmd_region_alloc) },
+	{ MEM_ARENA_IOC_REGION_FREE, sizeof(struct mem_arena_cmd_region_free) },
+	{ MEM_ARENA_IOC_COMPRESS, sizeof(struct mem_arena_cmd_range) },
+	{ MEM_ARENA_IOC_TOUCH, sizeof(struct mem_arena_cmd_range) },
+	{ MEM_ARENA_IOC_GET_STATS, sizeof(struct mem_arena_cmd_stats) },
+};
+#define NR_IOCTLS (sizeof(ioctls) / sizeof(ioctls[0]))
+
+/* Alloc, fill, compress, read back: the arena still works. */
+static int arena_works(int fd)
+{
+	char want[CS];
+	__u64 done;
+	__u32 id;
+	char *p = ma_region_map(fd, 2 * CS, &id);
+
+	if (!p)
+		return -1;
+	ma_fill_text(want, CS, 42);
+	memcpy(p + CS, want, CS);
+	if (ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, 2 * CS, &done) || done != 1)
+		return -2;
+	return memcmp(p + CS, want, CS) ? -3 : 0;
+}
+
+FIXTURE(errors) {
+	int fd;
+	__u32 id;
+	char *p;
+};
+
+FIXTURE_SETUP(errors)
+{
+	self->fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
+	if (self->fd < 0)
+		SKIP(return, "%s: %s (module not loaded)", MEM_ARENA_DEVICE,
+		     strerror(errno));
+	self->p = ma_region_map(self->fd, REGION_CHUNKS * CS, &self->id);
+	ASSERT_NE(NULL, self->p);
+}
+
+FIXTURE_TEARDOWN(errors)
+{
+	if (self->fd >= 0) {
+		EXPECT_EQ(0, arena_works(self->fd));
+		close(self->fd);
+	}
+}
+
+TEST_F(errors, get_info_handshake)
+{
+	struct mem_arena_cmd_info info = { .size = sizeof(info) };
+	__u64 all = 0;
+	size_t i;
+
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_GET_INFO, &info));
+	for (i = 0; i < NR_IOCTLS; i++)
+		all |= MEM_ARENA_IOCTL_BIT(_IOC_NR(ioctls[i].cmd));
+	EXPECT_EQ(MEM_ARENA_API, info.api);
+	EXPECT_EQ(all, info.ioctls);
+	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_FAULT_READBACK);
+	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_LRU_CAP);
+	EXPECT_EQ(sysconf(_SC_PAGESIZE), info.chunk_size_min);
+	EXPECT_EQ(MEM_ARENA_CHUNK_SIZE_MAX, info.chunk_size_max);
+	EXPECT_EQ(MEM_ARENA_NR_STATS, info.nr_stats);
+	EXPECT_EQ(MEM_ARENA_REGION_SIZE_MAX, info.region_size_max);
+	EXPECT_LT(0, info.pool_cap_bytes);
+}
+
+TEST_F(errors, size_one_short_is_einval)
+{
+	union any_cmd c;
+	size_t i;
+
+	for (i = 0; i < NR_IOCTLS; i++) {
+		memset(&c, 0, sizeof(c));
+		c.info.size = ioctls[i].size - 1;
+		EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ioctls[i].cmd, &c))
+			TH_LOG("ioctl %zu", i);
+		c.info.size = 0;
+		EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ioctls[i].cmd, &c));
+	}
+}
+
+TEST_F(errors, size_larger_nonzero_tail_is_e2big)
+{
+	union any_cmd c;
+	size_t i;
+
+	for (i = 0; i < NR_IOCTLS; i++) {
+		memset(&c, 0, sizeof(c));
+		c.info.size = ioctls[i].size + 8;
+		c.bytes[ioctls[i].size + 3] = 1;
+		EXPECT_EQ(-E2BIG, ma_ioc(self->fd, ioctls[i].cmd, &c))
+			TH_LOG("ioctl %zu", i);
+	}
+}
+
+TEST_F(errors, size_larger_zero_tail_is_accepted)
+{
+	union any_cmd c;
+	struct mem_arena_stats s;
+
+	memset(&c, 0, sizeof(c));
+	c.info.size = sizeof(c.info) + 16;
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_GET_INFO, &c));
+	EXPECT_EQ(MEM_ARENA_API, c.info.api);
+	EXPECT_EQ(0, c.bytes[sizeof(c.info) + 1]);
+
+	memset(&c, 0, sizeof(c));
+	c.stats.size = sizeof(c.stats) + 1;
+	c.stats.stats_size = sizeof(s);
+	c.stats.stats_ptr = (uintptr_t)&s;
+	EXPECT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_GET_STATS, &c));
+}
+
+TEST_F(errors, unknown_ioctl_is_enotty)
+{
+	struct mem_arena_cmd_info info = { .size = sizeof(info) };
+	const unsigned long bad[] = {
+		_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_BASE - 1),
+		_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_BASE + NR_IOCTLS),
+		_IO(MEM_ARENA_TYPE, 0xff),
+		_IO(MEM_ARENA_TYPE + 1, MEM_ARENA_CMD_BASE),
+		_IOWR(MEM_ARENA_TYPE, MEM_ARENA_CMD_BASE, struct mem_arena_cmd_info),
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		EXPECT_EQ(-ENOTTY, ma_ioc(self->fd, bad[i], &info)) TH_LOG("%zu", i);
+}
+
+TEST_F(errors, bad_pointer_is_efault)
+{
+	struct mem_arena_cmd_stats c = {
+		.size = sizeof(c), .stats_size = sizeof(struct mem_arena_stats),
+		.stats_ptr = 8,
+	};
+	size_t i;
+
+	for (i = 0; i < NR_IOCTLS; i++) {
+		EXPECT_EQ(-EFAULT, ma_ioc(self->fd, ioctls[i].cmd, NULL));
+		EXPECT_EQ(-EFAULT, ma_ioc(self->fd, ioctls[i].cmd, (void *)8));
+	}
+	EXPECT_EQ(-EFAULT, ma_ioc(self->fd, MEM_ARENA_IOC_GET_STATS, &c));
+}
+
+TEST_F(errors, flags_and_reserved_are_einval)
+{
+	union any_cmd c;
+	size_t i;
+
+	for (i = 0; i < NR_IOCTLS; i++) {
+		memset(&c, 0, sizeof(c));
+		c.info.size = ioctls[i].size;
+		c.info.flags = 1;	/* every struct: size, then flags */
+		EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ioctls[i].cmd, &c))
+			TH_LOG("flags, ioctl %zu", i);
+		c.info.flags = 0x80000000;
+		EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ioctls[i].cmd, &c));
+	}
+	memset(&c, 0, sizeof(c));
+	c.info.size = sizeof(c.info);
+	c.info.__reserved = 1;
+	EXPECT_EQ(-EINVAL, ma_ioc(self->fd, MEM_ARENA_IOC_GET_INFO, &c));
+	memset(&c, 0, sizeof(c));
+	c.alloc.size = sizeof(c.alloc);
+	c.alloc.length = CS;
+	c.alloc.__reserved = 1;
+	EXPECT_EQ(-EINVAL, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_ALLOC, &c));
+	memset(&c, 0, sizeof(c));
+	c.free.size = sizeof(c.free);
+	c.free.id = self->id;
+	c.free.__reserved = 1;
+	EXPECT_EQ(-EINVAL, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_FREE, &c));
+	memset(&c, 0, sizeof(c));
+	c.range.size = sizeof(c.range);
+	c.range.id = self->id;
+	c.range.length = CS;
+	c.range.__reserved = 1;
+	EXPECT_EQ(-EINVAL, ma_ioc(self->fd, MEM_ARENA_IOC_COMPRESS, &c));
+	EXPECT_EQ(-EINVAL, ma_ioc(self->fd, MEM_ARENA_IOC_TOUCH, &c));
+	memset(&c, 0, sizeof(c));
+	c.stats.size = sizeof(c.stats);
+	c.stats.stats_size = 8;
+	c.stats.stats_ptr = (uintptr_t)&c.bytes[128];
+	c.stats.__reserved = 1;
+	EXPECT_EQ(-EINVAL, ma_ioc(self->fd, MEM_ARENA_IOC_GET_STATS, &c));
+}
+
+TEST(config_values)
+{
+	const struct {
+		__u32 chunk, pct;
+		int err;
+	} table[] = {
+		{ 3000, 0, -EINVAL },	/* not a power of two */
+		{ 2048, 0, -EINVAL },	/* below the page size */
+		{ 131072, 0, -EINVAL },	/* above 64 KiB */
+		{ 4097, 0, -EINVAL },
+		{ 4096, 100, -EINVAL },	/* pct > 99 */
+		{ 4096, ~0U, -EINVAL },
+		{ 0, 99, 0 },		/* 0 = default chunk */
+		{ 65536, 0, 0 },
+		{ 8192, 10, 0 },
+	};
+	struct mem_arena_cmd_config c = { .size = sizeof(c) };
+	size_t i;
+	__u32 id;
+	int fd = open(MEM_ARENA_DEVICE, O_RDWR);
+
+	if (fd < 0)
+		SKIP(return, "module not loaded");
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		EXPECT_EQ(table[i].err, ma_set_config(fd, table[i].chunk,
+						      table[i].pct, 1 * MiB))
+			TH_LOG("row %zu", i);
+	ASSERT_EQ(0, ma_ioc(fd, MEM_ARENA_IOC_GET_CONFIG, &c));
+	EXPECT_EQ(8192, c.chunk_size);
+	EXPECT_EQ(10, c.min_savings_pct);
+	EXPECT_EQ(1 * MiB, c.cap_bytes);
+	/* The first region freezes the config; bad values still say EINVAL. */
+	ASSERT_NE(NULL, ma_region_map(fd, 8192, &id));
+	EXPECT_EQ(-EBUSY, ma_set_config(fd, 4096, 0, 0));
+	EXPECT_EQ(-EINVAL, ma_set_config(fd, 3000, 0, 0));
+	ASSERT_EQ(0, ma_ioc(fd, MEM_ARENA_IOC_GET_CONFIG, &c));
+	EXPECT_EQ(8192, c.chunk_size);
+	EXPECT_EQ(0, arena_works(fd));
+	close(fd);
+}
+
+TEST_F(errors, region_alloc_and_free)
+{
+	struct mem_arena_cmd_region_alloc a = { .size = sizeof(a) };
+	struct mem_arena_cmd_region_free f = { .size = sizeof(f) };
+	const __u64 bad_len[] = { 0, MEM_ARENA_REGION_SIZE_MAX + 1, ~0ULL };
+	const __u32 bad_id[] = { 0, 12345, ~0U };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		a.length = bad_len[i];
+		EXPECT_EQ(-EINVAL, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_ALLOC, &a));
+	}
+	a.length = CS + 1;	/* rounds up to whole chunks */
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_ALLOC, &a));
+	EXPECT_EQ(2 * CS, a.length);
+	EXPECT_NE(self->id, a.id);
+	EXPECT_EQ(0, a.mmap_offset % sysconf(_SC_PAGESIZE));
+	for (i = 0; i < 3; i++) {
+		f.id = bad_id[i];
+		EXPECT_EQ(-ENOENT, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_FREE, &f));
+	}
+	f.id = a.id;
+	EXPECT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_FREE, &f));
+	EXPECT_EQ(-ENOENT, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_FREE, &f));
+}
+
+TEST_F(errors, compress_and_touch_ranges)
+{
+	const __u64 len = REGION_CHUNKS * CS;
+	const struct {
+		__u32 id;
+		__u64 off, length;
+		int err;
+	} table[] = {
+		{ 9999, 0, CS, -ENOENT },
+		{ 0, 0, CS, -ENOENT },
+		{ 1, 1, CS, -EINVAL },		/* unaligned offset */
+		{ 1, CS / 2, CS, -EINVAL },
+		{ 1, 0, 0, -EINVAL },		/* empty */
+		{ 1, CS, ~0ULL, -EINVAL },	/* offset + length overflows */
+		{ 1, 0, len + 1, -EINVAL },	/* past the end */
+		{ 1, len, 1, -EINVAL },
+		{ 1, ~0ULL & ~(CS - 1), CS, -EINVAL },
+		{ 1, 0, len, 0 },
+		{ 1, CS, 1, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		__u32 id = table[i].id == 1 ? self->id : table[i].id;
+
+		EXPECT_EQ(table[i].err, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS,
+						 id, table[i].off, table[i].length, NULL))
+			TH_LOG("compress row %zu", i);
+		EXPECT_EQ(table[i].err, ma_range(self->fd, MEM_ARENA_IOC_TOUCH,
+						 id, table[i].off, table[i].length, NULL))
+			TH_LOG("touch row %zu", i);
+	}
+}
+
+TEST_F(errors, stats_sizes)
+{
+	struct mem_arena_cmd_stats c = { .size = sizeof(c) };
+	__u64 buf[MEM_ARENA_NR_STATS + 8];
+	const __u32 bad[] = { 0, 7, 12 };
+	size_t i;
+
+	c.stats_ptr = (uintptr_t)buf;
+	for (i = 0; i < 3; i++) {
+		c.stats_size = bad[i];
+		EXPECT_EQ(-EINVAL, ma_ioc(self->fd, MEM_ARENA_IOC_GET_STATS, &c));
+	}
+	/* An older, smaller struct gets exactly its size. */
+	memset(buf, 0xee, sizeof(buf));
+	c.stats_size = 8;
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_GET_STATS, &c));
+	EXPECT_EQ(8, c.stats_size);
+	EXPECT_EQ(0xeeeeeeeeeeeeeeeeULL, buf[1]);
+	/* A newer, larger one gets what the kernel has. */
+	c.stats_size = sizeof(buf);
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_GET_STATS, &c));
+	EXPECT_EQ(sizeof(struct mem_arena_stats), c.stats_size);
+	EXPECT_EQ(0xeeeeeeeeeeeeeeeeULL, buf[MEM_ARENA_NR_STATS]);
+}
+
+TEST_F(errors, mmap_misuse)
+{
+	struct mem_arena_cmd_region_alloc a = { .size = sizeof(a), .length = 2 * CS };
+	char *q;
+	void *p;
+
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_ALLOC, &a));
+	errno = 0;
+	p = mmap(NULL, 2 * CS, PROT_READ | PROT_WRITE, MAP_PRIVATE, self->fd, a.mmap_offset);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+	/* Longer than the region. */
+	p = mmap(NULL, 3 * CS, PROT_READ, MAP_SHARED, self->fd, a.mmap_offset);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+	/* Inside the region but running past its end. */
+	p = mmap(NULL, 2 * CS, PROT_READ, MAP_SHARED, self->fd, a.mmap_offset + CS);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+	/* No region at that offset. */
+	p = mmap(NULL, CS, PROT_READ, MAP_SHARED, self->fd, a.mmap_offset + (1ULL << 40));
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+	p = mmap(NULL, CS, PROT_READ, MAP_SHARED, self->fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+	/* A part of a region, mapped beside the whole: the same bytes. */
+	p = mmap(NULL, 2 * CS, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd,
+		 a.mmap_offset);
+	ASSERT_NE(MAP_FAILED, p);
+	q = mmap(NULL, CS, PROT_READ, MAP_SHARED, self->fd, a.mmap_offset + CS);
+	ASSERT_NE(MAP_FAILED, q);
+
+	((char *)p)[CS] = 'x';
+	EXPECT_EQ('x', q[0]);
+	munmap(q, CS);
+	munmap(p, 2 * CS);
+}
+
+TEST_HARNESS_MAIN
