@@ -4,8 +4,8 @@
  * touch, same-filled, incompressible, min savings, cap + LRU eviction.
  * Every expected figure is derived from the data the test wrote.
  */
-#include <setjmp.h>
 #include <signal.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include "helpers.h"
@@ -311,6 +311,154 @@ TEST_F(arena, free_region_sigbus_on_stale_mapping)
 		EXPECT_EQ(SIGBUS, WTERMSIG(status));
 	}
 	EXPECT_EQ(-ENOENT, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_FREE, &f));
+}
+
+/* vmsplice() pins a page in a pipe: a compress pass must skip its chunk. */
+TEST(pinned_chunk_is_busy_skipped)
+{
+	const size_t cs = 4096;
+	struct mem_arena_stats s;
+	struct iovec iov;
+	char want[4096], got[4096];
+	int fd, pfd[2];
+	__u64 done;
+	__u32 id;
+	char *p;
+
+	fd = open(MEM_ARENA_DEVICE, O_RDWR);
+	if (fd < 0)
+		SKIP(return, "module not loaded");
+	p = ma_region_map(fd, 2 * cs, &id);
+	ASSERT_NE(NULL, p);
+	ma_fill_text(p, cs, 1);
+	ma_fill_text(p + cs, cs, 2);
+	memcpy(want, p, cs);
+	ASSERT_EQ(0, pipe(pfd));
+	iov.iov_base = p;
+	iov.iov_len = cs;
+	ASSERT_EQ(cs, vmsplice(pfd[1], &iov, 1, 0));
+
+	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, 2 * cs, &done));
+	EXPECT_EQ(1, done);
+	ASSERT_EQ(0, ma_stats(fd, &s));
+	EXPECT_EQ(1, s.busy_skips);
+	EXPECT_EQ(1, s.compress_ops);
+	EXPECT_EQ(cs, s.raw_bytes);
+
+	/* The pipe still reads the chunk's bytes; unpinned, it compresses. */
+	ASSERT_EQ(cs, read(pfd[0], got, cs));
+	EXPECT_EQ(0, memcmp(want, got, cs));
+	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, 2 * cs, &done));
+	EXPECT_EQ(1, done);
+	ASSERT_EQ(0, ma_stats(fd, &s));
+	EXPECT_EQ(1, s.busy_skips);
+	EXPECT_EQ(2, s.compress_ops);
+	EXPECT_EQ(0, memcmp(want, p, cs));
+	close(pfd[0]);
+	close(pfd[1]);
+	close(fd);
+}
+
+/* A cap below one 64 KiB pool block: nothing fits, same-filled still works. */
+TEST(cap_below_a_block_rejects)
+{
+	const size_t cs = 4096;
+	struct mem_arena_stats s;
+	__u64 done;
+	__u32 id;
+	char *p;
+	int fd;
+
+	fd = open(MEM_ARENA_DEVICE, O_RDWR);
+	if (fd < 0)
+		SKIP(return, "module not loaded");
+	ASSERT_EQ(0, ma_set_config(fd, cs, 0, 4096));
+	p = ma_region_map(fd, 4 * cs, &id);
+	ASSERT_NE(NULL, p);
+	ma_fill_text(p, 3 * cs, 3);
+	memset(p + 3 * cs, 0, cs);
+	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, 4 * cs, &done));
+	EXPECT_EQ(1, done);
+	ASSERT_EQ(0, ma_stats(fd, &s));
+	EXPECT_EQ(3, s.cap_rejects);
+	EXPECT_EQ(0, s.compress_ops);
+	EXPECT_EQ(1, s.zero_chunks);
+	EXPECT_EQ(0, s.pool_bytes);
+	EXPECT_EQ(3 * cs, s.raw_bytes);
+	close(fd);
+}
+
+static long long sysfs_read(const char *name)
+{
+	char path[128];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mem_arena/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static int sysfs_write(const char *name, long long v)
+{
+	char path[128];
+	FILE *f;
+	int err;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mem_arena/%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	err = fprintf(f, "%lld\n", v) < 0;
+	return fclose(f) || err ? -EIO : 0;
+}
+
+/* The module-wide cap binds an uncapped arena; sysfs totals move with it. */
+TEST(module_cap_and_sysfs_totals)
+{
+	const size_t cs = 4096, len = 4 * MiB;
+	long long cap0, ops0, peak_cap = 256 * KiB;
+	struct mem_arena_stats s;
+	__u64 done;
+	__u32 id;
+	size_t i;
+	char *p;
+	int fd;
+
+	fd = open(MEM_ARENA_DEVICE, O_RDWR);
+	if (fd < 0)
+		SKIP(return, "module not loaded");
+	cap0 = sysfs_read("pool_cap_bytes");
+	ops0 = sysfs_read("compress_ops");
+	if (sysfs_write("pool_cap_bytes", peak_cap))
+		SKIP(return, "cannot write pool_cap_bytes (not root?)");
+	p = ma_region_map(fd, len, &id);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < len / cs; i++)
+		ma_fill_text(p + i * cs, cs, i);
+	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
+	ASSERT_EQ(0, ma_stats(fd, &s));
+	EXPECT_EQ(0, sysfs_write("pool_cap_bytes", cap0));
+	EXPECT_GE(peak_cap, s.pool_bytes_peak);
+	EXPECT_LT(0, s.evictions_lru);
+	EXPECT_EQ(len / cs, s.compress_ops);
+	/* Nobody else runs: the module-wide figures are this arena's. */
+	EXPECT_EQ(ops0 + s.compress_ops, sysfs_read("compress_ops"));
+	EXPECT_EQ(s.pool_bytes, sysfs_read("pool_bytes"));
+	EXPECT_EQ(s.logical_input_bytes, sysfs_read("logical_input_bytes"));
+	EXPECT_EQ(s.raw_bytes, sysfs_read("raw_bytes"));
+	EXPECT_EQ(1, sysfs_read("arenas"));
+	/* A mapping keeps the arena alive past close(); the last one ends it. */
+	close(fd);
+	EXPECT_EQ(1, sysfs_read("arenas"));
+	munmap(p, len);
+	EXPECT_EQ(0, sysfs_read("pool_bytes"));
+	EXPECT_EQ(0, sysfs_read("arenas"));
 }
 
 TEST_HARNESS_MAIN
