@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Print the stats list of <linux/mem_arena.h> as documentation, so that
+ * adding a stat stays one line in the uapi header.
+ *   gen-stats-doc man   roff table rows for mem_arena(7)
+ *   gen-stats-doc abi   Documentation/ABI entries for /sys/kernel/mem_arena
+ */
+#include <stdio.h>
+#include <string.h>
+#include <linux/mem_arena.h>
+
+#define ROW(name, id, unit, doc) { #name, id, #unit, doc },
+static const struct {
+	const char *name;
+	int id;
+	const char *unit, *doc;
+} stats[] = { MEM_ARENA_STATS(ROW) };
+
+int main(int argc, char **argv)
+{
+	size_t i, n = sizeof(stats) / sizeof(stats[0]);
+
+	if (argc != 2 || (strcmp(argv[1], "man") && strcmp(argv[1], "abi"))) {
+		fprintf(stderr, "usage: gen-stats-doc man|abi\n");
+		return 2;
+	}
+	for (i = 0; i < n; i++) {
+		if (!strcmp(argv[1], "man")) {
+			printf("%s;%d;%s;T{\n%s.\nT}\n", stats[i].name,
+			       stats[i].id, stats[i].unit, stats[i].doc);
+			continue;
+		}
+		printf("What:\t\t/sys/kernel/mem_arena/%s\n", stats[i].name);
+		printf("Date:\t\tNovember 2026\nKernelVersion:\t6.1 (out of tree)\n");
+		printf("Contact:\tmem_arena developers\n");
+		printf("Description:\n\t\t(RO) %s, summed over all arenas (%s).\n"
+		       "\t\tSame meaning as field %d of struct mem_arena_stats.\n\n",
+		       stats[i].doc, stats[i].unit, stats[i].id);
+	}
+	if (!strcmp(argv[1], "abi")) {
+		printf("What:\t\t/sys/kernel/mem_arena/arenas\n"
+		       "Date:\t\tNovember 2026\nKernelVersion:\t6.1 (out of tree)\n"
+		       "Contact:\tmem_arena developers\n"
+		       "Description:\n\t\t(RO) Arenas now open (an arena lives until its\n"
+		       "\t\tfile and every mapping of it are gone).\n\n");
+		printf("What:\t\t/sys/kernel/mem_arena/pool_cap_bytes\n"
+		       "Date:\t\tNovember 2026\nKernelVersion:\t6.1 (out of tree)\n"
+		       "Contact:\tmem_arena developers\n"
+		       "Description:\n\t\t(RW, root) Bound on the kernel memory of all pools\n"
+		       "\t\ttogether, in bytes; default a quarter of RAM, or the\n"
+		       "\t\tpool_cap_bytes module parameter.  Lowering it stops\n"
+		       "\t\tgrowth; it does not shrink pools.\n");
+	}
+	return 0;
+}
