@@ -15,7 +15,7 @@ PREFIX ?= /usr/local
 BUILD := build
 export CC ?= cc
 
-all: module lib tools selftests
+all: module lib tools selftests man
 
 module:
 	@test -d "$(KDIR)" || { echo "no kernel build tree at '$(KDIR)' (make deps)" >&2; exit 1; }
@@ -26,6 +26,9 @@ lib:
 
 tools: lib
 	$(MAKE) -C tools
+
+man:
+	$(MAKE) -C man
 
 # kselftest's harness and checkpatch come from Debian's linux-source
 # tarball at build time; they are never committed.
@@ -72,4 +75,4 @@ clean:
 	$(MAKE) -C selftests clean
 	rm -rf $(BUILD)
 
-.PHONY: all module lib tools selftests deps lint check demo install clean
+.PHONY: all module lib tools selftests man deps lint check demo install clean

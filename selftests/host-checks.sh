@@ -1,0 +1,67 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Host-side checks of make check (no module needed), TAP output:
+# the library's exported symbols, the man pages, a program built from a
+# staged `make install` with pkg-config (static and shared), and that
+# program on the host, where no module is loaded, under valgrind.
+# Leaves the built programs in build/pkgconfig/ for the guest tests.
+top=$(cd "$(dirname "$0")/.." && pwd)
+stage=$top/build/stage
+out=$top/build/pkgconfig
+n=0
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n $1"; [ -n "${2:-}" ] && echo "# $2"; }
+skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
+
+syms=$(nm -D --defined-only "$top/libmemarena/libmemarena.so.1" | awk '{ print $3 }')
+bad=$(echo "$syms" | grep -v '^MEM_ARENA_1\.0$' | grep -v '^mem_arena_[a-z_]*@@MEM_ARENA_1\.0$')
+if [ -n "$syms" ] && [ -z "$bad" ]; then
+	ok "exports_only_mem_arena_at_MEM_ARENA_1.0 ($(echo "$syms" | wc -l) symbols)"
+else
+	not_ok exports_only_mem_arena_at_MEM_ARENA_1.0 "unexpected: $(echo $bad)"
+fi
+
+if msg=$(make -s -C "$top/man" check 2>&1); then
+	ok "man_pages_render_without_warnings"
+else
+	not_ok man_pages_render_without_warnings "$(echo "$msg" | head -3)"
+fi
+
+rm -rf "$stage" "$out"
+mkdir -p "$out"
+if make -s -C "$top/libmemarena" install DESTDIR="$stage" PREFIX=/usr >/dev/null &&
+   make -s -C "$top/man" install DESTDIR="$stage" PREFIX=/usr >/dev/null &&
+   [ -f "$stage/usr/share/man/man3/mem_arena_create.3" ]; then
+	ok make_install_destdir
+else
+	not_ok make_install_destdir
+fi
+
+export PKG_CONFIG_SYSROOT_DIR=$stage PKG_CONFIG_PATH=$stage/usr/lib/pkgconfig
+src=$top/selftests/examples/from_man.c
+# shellcheck disable=SC2046
+if cc -Wall -Werror -o "$out/from_man_shared" "$src" $(pkg-config --cflags --libs memarena) \
+	-Wl,-rpath,"$stage/usr/lib" 2>"$out/cc.log" &&
+   cc -Wall -Werror -static -o "$out/from_man_static" "$src" \
+	$(pkg-config --static --cflags --libs memarena) 2>>"$out/cc.log"; then
+	ok pkg_config_builds_static_and_shared
+else
+	not_ok pkg_config_builds_static_and_shared "$(head -3 "$out/cc.log")"
+fi
+
+if [ -e /dev/mem_arena ]; then
+	skip no_module_gives_enodev_without_leaks "/dev/mem_arena exists on the host"
+elif ! command -v valgrind >/dev/null; then
+	skip no_module_gives_enodev_without_leaks "valgrind not installed"
+else
+	valgrind --leak-check=full --errors-for-leak-kinds=all --error-exitcode=99 \
+		"$out/from_man_shared" > "$out/valgrind.log" 2>&1
+	rc=$?
+	if [ $rc = 2 ] && grep -q 'module not loaded' "$out/valgrind.log" &&
+	   grep -q 'All heap blocks were freed' "$out/valgrind.log"; then
+		ok no_module_gives_enodev_without_leaks
+	else
+		not_ok no_module_gives_enodev_without_leaks "exit $rc; see $out/valgrind.log"
+	fi
+fi
+echo "1..$n"

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libmemarena through its public API only: each call's success path and
+ * error table, teardown with regions left over, and regions of one arena
+ * used from several threads.  Built twice: static and shared.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mem_arena.h>
+
+#include "kselftest_harness.h"
+
+#define CS 4096UL
+
+static void fill_text(char *p, size_t len, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = "abcdefgh "[(i / 7 + seed) % 9];
+}
+
+static int module_loaded(void)
+{
+	return access("/dev/mem_arena", R_OK | W_OK) == 0;
+}
+
+FIXTURE(lib) {
+	struct mem_arena *arena;
+};
+
+FIXTURE_SETUP(lib)
+{
+	self->arena = NULL;
+	if (!module_loaded())
+		SKIP(return, "module not loaded");
+	ASSERT_EQ(0, mem_arena_create(NULL, &self->arena));
+}
+
+FIXTURE_TEARDOWN(lib)
+{
+	mem_arena_destroy(self->arena);
+}
+
+TEST(config_init_defaults)
+{
+	struct mem_arena_config cfg;
+
+	memset(&cfg, 0xff, sizeof(cfg));
+	mem_arena_config_init(&cfg);
+	EXPECT_EQ(4096, cfg.chunk_size);
+	EXPECT_EQ(0, cfg.cap_bytes);
+	EXPECT_EQ(0, cfg.min_savings_pct);
+	EXPECT_EQ(0, cfg.flags);
+	mem_arena_config_init(NULL);	/* no crash */
+}
+
+TEST(create_rejects_bad_config)
+{
+	const struct { size_t chunk; unsigned pct, flags; } bad[] = {
+		{ 3000, 0, 0 }, { 2048, 0, 0 }, { 131072, 0, 0 },
+		{ 4096, 100, 0 }, { 4096, 0, 1 },
+	};
+	struct mem_arena *arena = (struct mem_arena *)0x1;
+	struct mem_arena_config cfg;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		mem_arena_config_init(&cfg);
+		cfg.chunk_size = bad[i].chunk;
+		cfg.min_savings_pct = bad[i].pct;
+		cfg.flags = bad[i].flags;
+		EXPECT_EQ(-EINVAL, mem_arena_create(&cfg, &arena)) TH_LOG("row %zu", i);
+		EXPECT_EQ((struct mem_arena *)0x1, arena);
+	}
+	EXPECT_EQ(-EINVAL, mem_arena_create(NULL, NULL));
+}
+
+TEST(create_applies_config)
+{
+	struct mem_arena_config cfg, got;
+	struct mem_arena_cmd_info info;
+	struct mem_arena *arena;
+
+	if (!module_loaded())
+		SKIP(return, "module not loaded");
+	mem_arena_config_init(&cfg);
+	cfg.chunk_size = 16384;
+	cfg.cap_bytes = 1 << 20;
+	cfg.min_savings_pct = 25;
+	ASSERT_EQ(0, mem_arena_create(&cfg, &arena));
+	ASSERT_EQ(0, mem_arena_get_config(arena, &got));
+	EXPECT_EQ(16384, got.chunk_size);
+	EXPECT_EQ(1 << 20, got.cap_bytes);
+	EXPECT_EQ(25, got.min_savings_pct);
+	ASSERT_EQ(0, mem_arena_get_info(arena, &info));
+	EXPECT_EQ(MEM_ARENA_API, info.api);
+	EXPECT_LE(0, mem_arena_fd(arena));
+	EXPECT_EQ(-EINVAL, mem_arena_get_info(NULL, &info));
+	EXPECT_EQ(-EINVAL, mem_arena_get_config(arena, NULL));
+	EXPECT_EQ(-EINVAL, mem_arena_fd(NULL));
+	mem_arena_destroy(arena);
+}
+
+TEST_F(lib, region_alloc_errors_and_rounding)
+{
+	struct mem_arena_region *r = NULL;
+
+	EXPECT_EQ(-EINVAL, mem_arena_region_alloc(NULL, CS, &r));
+	EXPECT_EQ(-EINVAL, mem_arena_region_alloc(self->arena, CS, NULL));
+	EXPECT_EQ(-EINVAL, mem_arena_region_alloc(self->arena, 0, &r));
+	EXPECT_EQ(-EINVAL, mem_arena_region_alloc(self->arena, (size_t)1 << 40, &r));
+	EXPECT_EQ(NULL, r);
+	ASSERT_EQ(0, mem_arena_region_alloc(self->arena, CS + 1, &r));
+	EXPECT_EQ(2 * CS, mem_arena_region_size(r));
+	ASSERT_NE(NULL, mem_arena_region_base(r));
+	EXPECT_EQ(0, ((char *)mem_arena_region_base(r))[CS + 5]);	/* zero-filled */
+	EXPECT_EQ(NULL, mem_arena_region_base(NULL));
+	EXPECT_EQ(0, mem_arena_region_size(NULL));
+	EXPECT_EQ(0, mem_arena_region_free(r));
+	EXPECT_EQ(-EINVAL, mem_arena_region_free(NULL));
+}
+
+TEST_F(lib, compress_touch_stats_roundtrip)
+{
+	const size_t len = 16 * CS;
+	struct mem_arena_region *r;
+	struct mem_arena_stats s;
+	char *p, *want = malloc(len);
+
+	ASSERT_NE(NULL, want);
+	ASSERT_EQ(0, mem_arena_region_alloc(self->arena, len, &r));
+	p = mem_arena_region_base(r);
+	fill_text(want, 12 * CS, 1);
+	memset(want + 12 * CS, 0, 4 * CS);
+	memcpy(p, want, len);
+
+	EXPECT_EQ(16, mem_arena_compress_region(r));
+	ASSERT_EQ(0, mem_arena_get_stats(self->arena, &s));
+	EXPECT_EQ(12, s.compress_ops);
+	EXPECT_EQ(4, s.zero_chunks);
+	EXPECT_EQ(16 * CS, s.logical_input_bytes);
+	EXPECT_EQ(0, s.raw_bytes);
+
+	/* Touch an unaligned middle range: chunks 2..4. */
+	EXPECT_EQ(3, mem_arena_touch(r, 2 * CS + 100, 2 * CS));
+	EXPECT_EQ(0, mem_arena_touch(r, 2 * CS, CS));
+	EXPECT_EQ(0, memcmp(p, want, len));	/* the rest by faults */
+	ASSERT_EQ(0, mem_arena_get_stats(self->arena, &s));
+	EXPECT_EQ(16, s.decompress_ops);
+	EXPECT_EQ(16, s.access_hits_decompressed);
+	EXPECT_EQ(1, s.access_hits_raw);
+
+	/* A range variant on one chunk. */
+	EXPECT_EQ(1, mem_arena_compress_range(r, 5 * CS, 1));
+	EXPECT_EQ(0, memcmp(p, want, len));
+	free(want);
+	EXPECT_EQ(0, mem_arena_region_free(r));
+}
+
+TEST_F(lib, range_errors)
+{
+	struct mem_arena_region *r;
+	struct mem_arena_stats s;
+
+	ASSERT_EQ(0, mem_arena_region_alloc(self->arena, 4 * CS, &r));
+	EXPECT_EQ(-EINVAL, mem_arena_touch(NULL, 0, CS));
+	EXPECT_EQ(-EINVAL, mem_arena_touch(r, 0, 0));
+	EXPECT_EQ(-EINVAL, mem_arena_touch(r, CS, SIZE_MAX));
+	EXPECT_EQ(-EINVAL, mem_arena_touch(r, 0, 4 * CS + 1));
+	EXPECT_EQ(-EINVAL, mem_arena_touch(r, 4 * CS, 1));
+	EXPECT_EQ(-EINVAL, mem_arena_compress_region(NULL));
+	EXPECT_EQ(-EINVAL, mem_arena_compress_range(r, 0, 0));
+	EXPECT_EQ(-EINVAL, mem_arena_compress_range(r, SIZE_MAX, 2));
+	EXPECT_EQ(-EINVAL, mem_arena_get_stats(NULL, &s));
+	EXPECT_EQ(-EINVAL, mem_arena_get_stats(self->arena, NULL));
+	EXPECT_EQ(0, mem_arena_touch(r, 0, 4 * CS));	/* still works */
+}
+
+TEST(stat_table)
+{
+	struct mem_arena_stats s;
+	unsigned int i;
+
+	memset(&s, 0, sizeof(s));
+	s.compress_ops = 7;
+	EXPECT_STREQ("logical_input_bytes", mem_arena_stat_name(0));
+	EXPECT_STREQ("compress_ops", mem_arena_stat_name(MEM_ARENA_STAT_compress_ops));
+	EXPECT_EQ(7, mem_arena_stat_value(&s, MEM_ARENA_STAT_compress_ops));
+	EXPECT_STREQ("bytes", mem_arena_stat_unit(MEM_ARENA_STAT_pool_bytes));
+	for (i = 0; i < MEM_ARENA_NR_STATS; i++) {
+		EXPECT_NE(NULL, mem_arena_stat_name(i));
+		EXPECT_NE(NULL, mem_arena_stat_doc(i));
+	}
+	EXPECT_EQ(NULL, mem_arena_stat_name(MEM_ARENA_NR_STATS));
+	EXPECT_EQ(NULL, mem_arena_stat_unit(MEM_ARENA_NR_STATS));
+	EXPECT_EQ(0, mem_arena_stat_value(&s, MEM_ARENA_NR_STATS));
+	EXPECT_EQ(0, mem_arena_stat_value(NULL, 0));
+	EXPECT_NE(NULL, strstr(mem_arena_strerror(-ENODEV), "not loaded"));
+	EXPECT_STREQ(strerror(ENOMEM), mem_arena_strerror(-ENOMEM));
+}
+
+TEST(destroy_frees_leftover_regions)
+{
+	struct mem_arena_region *r[3];
+	struct mem_arena *arena;
+	char buf[32];
+	FILE *f;
+	int i;
+
+	if (!module_loaded())
+		SKIP(return, "module not loaded");
+	ASSERT_EQ(0, mem_arena_create(NULL, &arena));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, mem_arena_region_alloc(arena, 8 * CS, &r[i]));
+		fill_text(mem_arena_region_base(r[i]), 8 * CS, i);
+	}
+	EXPECT_EQ(8, mem_arena_compress_region(r[1]));
+	mem_arena_destroy(arena);
+	mem_arena_destroy(NULL);
+	/* The kernel freed the arena: no mapping keeps it. */
+	f = fopen("/sys/kernel/mem_arena/arenas", "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(buf, sizeof(buf), f));
+	fclose(f);
+	EXPECT_EQ(0, atoi(buf));
+}
+
+struct thread_arg {
+	struct mem_arena_region *region;
+	int bad;
+};
+
+static void *region_worker(void *arg)
+{
+	struct thread_arg *t = arg;
+	char *p = mem_arena_region_base(t->region);
+	size_t len = mem_arena_region_size(t->region);
+	char *want = malloc(len);
+	int round;
+
+	for (round = 0; want && round < 20; round++) {
+		fill_text(want, len, round);
+		memcpy(p, want, len);
+		if (mem_arena_compress_region(t->region) != (int)(len / CS))
+			t->bad++;
+		if (round & 1 && mem_arena_touch(t->region, 0, len) < 0)
+			t->bad++;
+		if (memcmp(p, want, len))
+			t->bad++;
+	}
+	free(want);
+	return NULL;
+}
+
+TEST_F(lib, regions_used_from_four_threads)
+{
+	struct thread_arg args[4];
+	pthread_t tids[4];
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		args[i].bad = 0;
+		ASSERT_EQ(0, mem_arena_region_alloc(self->arena, 32 * CS, &args[i].region));
+	}
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&tids[i], NULL, region_worker, &args[i]));
+	for (i = 0; i < 4; i++) {
+		pthread_join(tids[i], NULL);
+		EXPECT_EQ(0, args[i].bad) TH_LOG("thread %d", i);
+	}
+}
+
+TEST_HARNESS_MAIN
