@@ -130,7 +130,12 @@ static inline unsigned long ma_chunk_index(const struct ma_chunk *chunk)
 	return chunk - chunk->region->chunks;
 }
 
-enum ma_access { MA_ACCESS_FAULT, MA_ACCESS_TOUCH };
+/* Who needs a chunk's data: decides counting and how allocations fail. */
+enum ma_access {
+	MA_ACCESS_FAULT,	/* a page fault: like any fault, may OOM-kill */
+	MA_ACCESS_TOUCH,	/* MEM_ARENA_IOC_TOUCH: -ENOMEM instead */
+	MA_ACCESS_EVICT,	/* LRU eviction in a compress: -ENOMEM instead */
+};
 
 int ma_chunk_compress(struct ma_chunk *chunk);
 int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how);

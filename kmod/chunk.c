@@ -40,14 +40,25 @@ static struct page **chunk_pages(const struct ma_chunk *chunk)
 				     chunk_arena(chunk)->chunk_order];
 }
 
+/*
+ * A fault allocates like any page fault: under memory cgroup pressure the
+ * OOM killer may run and the fault gets VM_FAULT_OOM.  An ioctl must not
+ * kill anyone: it reclaims what it can, then fails with -ENOMEM.
+ */
+static gfp_t ma_gfp(enum ma_access how)
+{
+	if (how == MA_ACCESS_FAULT)
+		return GFP_HIGHUSER | __GFP_ACCOUNT;
+	return GFP_HIGHUSER | __GFP_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN;
+}
+
 static int ma_pages_alloc(struct ma_arena *arena, struct page **pages,
-			  unsigned int nr, gfp_t extra)
+			  unsigned int nr, gfp_t gfp)
 {
 	unsigned int i;
 
 	for (i = 0; i < nr; i++) {
-		pages[i] = alloc_page(GFP_HIGHUSER | __GFP_ACCOUNT |
-				      __GFP_NOWARN | extra);
+		pages[i] = alloc_page(gfp);
 		if (!pages[i])
 			goto out_free_pages;
 	}
@@ -135,7 +146,8 @@ static void ma_lru_del(struct ma_chunk *chunk)
  * @stream: a stream the caller already holds, or NULL.  On failure the
  * chunk is unchanged.
  */
-static int ma_chunk_decompress(struct ma_chunk *chunk, struct ma_stream *stream)
+static int ma_chunk_decompress(struct ma_chunk *chunk, struct ma_stream *stream,
+			       enum ma_access how)
 {
 	struct ma_arena *arena = chunk_arena(chunk);
 	unsigned int i, nr = 1U << arena->chunk_order;
@@ -146,7 +158,7 @@ static int ma_chunk_decompress(struct ma_chunk *chunk, struct ma_stream *stream)
 	int err;
 
 	ma_chunk_assert_locked(chunk);
-	err = ma_pages_alloc(arena, pages, nr, 0);
+	err = ma_pages_alloc(arena, pages, nr, ma_gfp(how));
 	if (err)
 		return err;
 
@@ -217,7 +229,7 @@ static int ma_evict_one(struct ma_arena *arena, struct ma_stream *stream)
 		return -ENOSPC;
 
 	/* Still compressed: it leaves the LRU only under its chunk lock. */
-	err = ma_chunk_decompress(victim, stream);
+	err = ma_chunk_decompress(victim, stream, MA_ACCESS_EVICT);
 	if (!err)
 		ma_stat_inc(arena, MEM_ARENA_STAT_evictions_lru);
 	ma_chunk_unlock(victim);
@@ -369,13 +381,13 @@ int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how)
 		if (how == MA_ACCESS_TOUCH)
 			return 0;
 		err = ma_pages_alloc(arena, pages, 1U << arena->chunk_order,
-				     __GFP_ZERO);
+				     ma_gfp(how) | __GFP_ZERO);
 		if (err)
 			return err;
 		ma_chunk_set_pages(chunk, pages);
 		return 0;
 	default:
-		err = ma_chunk_decompress(chunk, NULL);
+		err = ma_chunk_decompress(chunk, NULL, how);
 		if (err)
 			return err;
 		ma_stat_inc(arena, MEM_ARENA_STAT_access_hits_decompressed);

@@ -152,12 +152,15 @@ static struct ma_block *ma_block_create(void)
 	struct ma_block *block;
 	int i;
 
-	block = kzalloc(sizeof(*block), GFP_KERNEL_ACCOUNT);
+	block = kzalloc(sizeof(*block), GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL |
+			__GFP_NOWARN);
 	if (!block)
 		return NULL;
 	INIT_LIST_HEAD(&block->node);
 	for (i = 0; i < MA_BLOCK_PAGES; i++) {
-		block->pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		/* Called from ioctls only: fail rather than OOM-kill. */
+		block->pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL |
+					     __GFP_NOWARN);
 		if (!block->pages[i])
 			goto out_free_pages;
 	}
