@@ -10,8 +10,12 @@
  *                           touch, compress and region free; everyone who
  *                           needs a second chunk (LRU eviction) only trylocks.
  *   ma_stream.lock (mutex)  one CPU's codec buffers.
+ *   ma_pool.compact_lock    one compaction at a time (compact.c); it only
+ *     (mutex)               ever trylocks chunks.
  *   ma_pool.lock (spinlock) the pool's blocks, free-space index and LRU list,
  *                           and the pool gauges of the arena's stats.
+ * Module-wide: ma_arenas_lock (mutex) guards the ma_arenas list; taken
+ * with no arena lock held, it nests the pool lock (stats).
  * The region xarray has its own lock; lookups are RCU + kref.
  */
 #ifndef _MEM_ARENA_ARENA_H
@@ -22,6 +26,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
+#include <linux/wait_bit.h>
 #include <linux/xarray.h>
 #include <linux/mem_arena.h>
 
@@ -70,6 +75,7 @@ struct ma_config {
 };
 
 struct ma_arena {
+	struct list_head node;		/* in ma_arenas, under ma_arenas_lock */
 	struct mutex lock;
 	struct ma_config config;	/* protected by lock until frozen */
 	bool frozen;			/* protected by lock: a region existed */
@@ -81,7 +87,14 @@ struct ma_arena {
 	atomic64_t stats[MEM_ARENA_NR_STATS];
 };
 
+static inline struct ma_arena *pool_arena(struct ma_pool *pool)
+{
+	return container_of(pool, struct ma_arena, pool);
+}
+
 /* Module-wide state. */
+extern struct list_head ma_arenas;
+extern struct mutex ma_arenas_lock;
 extern atomic64_t ma_global_stats[MEM_ARENA_NR_STATS];
 extern atomic_t ma_nr_arenas;
 extern u64 ma_pool_cap_bytes;		/* module-wide cap, read with READ_ONCE */
@@ -100,6 +113,7 @@ static inline void ma_stat_inc(struct ma_arena *arena, unsigned int id)
 }
 
 void ma_stats_snapshot(struct ma_arena *arena, struct mem_arena_stats *out);
+void ma_stats_global(struct mem_arena_stats *out);
 void ma_stat_update_peak(struct ma_arena *arena);
 int ma_sysfs_init(void);
 void ma_sysfs_exit(void);

@@ -9,7 +9,7 @@
  *   pool lock, so two chunk locks never wait on each other.
  *   A chunk is on ma_pool.lru exactly while it is compressed; both change
  *   under its chunk lock, the list itself under the pool lock.
- *   Order: chunk lock -> ma_stream.lock -> ma_pool.lock.
+ *   Order: chunk lock -> ma_stream.lock -> compact_lock -> ma_pool.lock.
  */
 #define pr_fmt(fmt) "mem_arena: " fmt
 
@@ -236,17 +236,26 @@ static int ma_evict_one(struct ma_arena *arena, struct ma_stream *stream)
 	return err;
 }
 
-/* Find room for @len bytes in the pool, evicting LRU chunks as needed. */
+/*
+ * Find room for @len bytes in the pool.  At the cap, compact first if that
+ * can free a whole block, then evict LRU chunks as needed.
+ */
 static int ma_chunk_store(struct ma_chunk *chunk, u32 len,
 			  struct ma_stream *stream)
 {
 	struct ma_arena *arena = chunk_arena(chunk);
+	bool compacted = false;
 	int err;
 
 	for (;;) {
 		err = ma_pool_alloc(&arena->pool, len, chunk, &chunk->slot);
 		if (err != -ENOSPC)
 			break;
+		if (!compacted) {
+			compacted = true;
+			if (ma_pool_compact_for_room(&arena->pool))
+				continue;
+		}
 		if (ma_evict_one(arena, stream))
 			return -ENOSPC;
 	}

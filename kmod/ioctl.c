@@ -16,6 +16,7 @@
 
 #include <linux/fs.h>
 #include <linux/log2.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "arena.h"
@@ -28,7 +29,8 @@ struct ma_ucmd {
 #define MA_FEATURES (MEM_ARENA_FEATURE_FAULT_READBACK |			\
 		     MEM_ARENA_FEATURE_SAME_FILLED |			\
 		     MEM_ARENA_FEATURE_LRU_CAP |			\
-		     MEM_ARENA_FEATURE_VARIABLE_SLOTS)
+		     MEM_ARENA_FEATURE_VARIABLE_SLOTS |			\
+		     MEM_ARENA_FEATURE_DEFRAG)
 
 static u64 ma_ioctl_mask(void);
 
@@ -169,6 +171,48 @@ static int ma_cmd_get_stats(struct ma_ucmd *ucmd)
 	return 0;
 }
 
+static int ma_cmd_defrag(struct ma_ucmd *ucmd)
+{
+	struct mem_arena_cmd_defrag *cmd = ucmd->cmd;
+	struct ma_defrag_result res;
+
+	if (cmd->flags)
+		return -EINVAL;
+	ma_pool_compact(&ucmd->arena->pool, &res);
+	cmd->bytes_moved = res.bytes_moved;
+	cmd->slots_moved = res.slots_moved;
+	cmd->pages_released = res.pages_released;
+	return 0;
+}
+
+static int ma_cmd_pool_layout(struct ma_ucmd *ucmd)
+{
+	struct mem_arena_cmd_pool_layout *cmd = ucmd->cmd;
+	struct mem_arena_block_info *info;
+	u8 __user *dst = u64_to_user_ptr(cmd->blocks_ptr);
+	u32 entry = min_t(u32, cmd->entry_size, sizeof(*info));
+	unsigned int i, n, total;
+	int err = 0;
+
+	if (cmd->flags || !cmd->entry_size || cmd->entry_size % sizeof(__u64) ||
+	    cmd->max_blocks > MEM_ARENA_LAYOUT_MAX_BLOCKS)
+		return -EINVAL;
+	info = kvcalloc(max(cmd->max_blocks, 1U), sizeof(*info), GFP_KERNEL_ACCOUNT);
+	if (!info)
+		return -ENOMEM;
+	n = ma_pool_layout(&ucmd->arena->pool, cmd->first_block, cmd->max_blocks,
+			   info, &total);
+	for (i = 0; i < n && !err; i++) {
+		if (copy_to_user(dst + (size_t)i * cmd->entry_size, &info[i], entry))
+			err = -EFAULT;
+	}
+	kvfree(info);
+	cmd->nr_blocks = n;
+	cmd->total_blocks = total;
+	cmd->block_size = MA_BLOCK_SIZE;
+	return err;
+}
+
 union ma_ucmd_buffer {
 	struct mem_arena_cmd_info info;
 	struct mem_arena_cmd_config config;
@@ -176,6 +220,8 @@ union ma_ucmd_buffer {
 	struct mem_arena_cmd_region_free region_free;
 	struct mem_arena_cmd_range range;
 	struct mem_arena_cmd_stats stats;
+	struct mem_arena_cmd_defrag defrag;
+	struct mem_arena_cmd_pool_layout layout;
 };
 
 struct ma_ioctl_op {
@@ -212,6 +258,10 @@ static const struct ma_ioctl_op ma_ioctl_ops[] = {
 		    struct mem_arena_cmd_range, chunks, true),
 	MA_IOCTL_OP(MEM_ARENA_IOC_GET_STATS, ma_cmd_get_stats,
 		    struct mem_arena_cmd_stats, stats_ptr, true),
+	MA_IOCTL_OP(MEM_ARENA_IOC_DEFRAG, ma_cmd_defrag,
+		    struct mem_arena_cmd_defrag, pages_released, true),
+	MA_IOCTL_OP(MEM_ARENA_IOC_POOL_LAYOUT, ma_cmd_pool_layout,
+		    struct mem_arena_cmd_pool_layout, blocks_ptr, true),
 };
 
 static u64 ma_ioctl_mask(void)

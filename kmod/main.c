@@ -9,6 +9,9 @@
  *
  * Locking:
  *   ma_fs_mnt/ma_fs_count are guarded by simple_pin_fs()'s own lock.
+ *   ma_arenas_lock (mutex) guards the list of open arenas (module-wide
+ *   stats); an arena leaves it first thing in release, before its pool's
+ *   background work is stopped and its regions are freed.
  *   An arena is reached only through its file (private_data), so the VFS
  *   guarantees release() runs after every ioctl and mapping is gone.
  *   See arena.h for the per-arena lock order.
@@ -33,6 +36,9 @@
 
 static struct vfsmount *ma_fs_mnt;
 static int ma_fs_count;
+
+LIST_HEAD(ma_arenas);
+DEFINE_MUTEX(ma_arenas_lock);
 
 static int ma_fs_init_fs_context(struct fs_context *fc)
 {
@@ -86,6 +92,9 @@ static int ma_open(struct inode *inode, struct file *file)
 
 	file->f_mapping = arena->inode->i_mapping;
 	file->private_data = arena;
+	mutex_lock(&ma_arenas_lock);
+	list_add_tail(&arena->node, &ma_arenas);
+	mutex_unlock(&ma_arenas_lock);
 	atomic_inc(&ma_nr_arenas);
 	return 0;
 
@@ -99,6 +108,10 @@ static int ma_release(struct inode *inode, struct file *file)
 {
 	struct ma_arena *arena = file->private_data;
 
+	mutex_lock(&ma_arenas_lock);
+	list_del(&arena->node);
+	mutex_unlock(&ma_arenas_lock);
+	ma_pool_stop_background(&arena->pool);
 	ma_region_free_all(arena);
 	xa_destroy(&arena->regions);
 	ma_pool_destroy(&arena->pool);

@@ -10,8 +10,11 @@
  *   taken under it satisfies compressed <= slot <= pool.
  *   Nothing sleeps under it: blocks are allocated and vunmapped outside,
  *   their bytes reserved against the caps first.
- *   A slot's bytes are read and written only by the holder of its owner's
- *   chunk lock, never under the pool lock.
+ *   A slot's bytes are read and written by the holder of its owner's
+ *   chunk lock; compaction (compact.c) moves them with both held.
+ *   A claimed block is being worked on by compaction: it is off the class
+ *   lists.  While ma_pool.compacting is set, blocks that empty are left for
+ *   the compaction pass to release.
  */
 #define pr_fmt(fmt) "mem_arena: " fmt
 
@@ -24,11 +27,6 @@
 
 static_assert(MA_CLASS_LINEAR << MA_CLASS_LOG_STEPS == MA_BLOCK_UNITS);
 static_assert(MA_BLOCK_PAGES >= 1);
-
-static struct ma_arena *pool_arena(struct ma_pool *pool)
-{
-	return container_of(pool, struct ma_arena, pool);
-}
 
 /* Class of a free extent of @units (1 .. MA_BLOCK_UNITS). */
 static unsigned int ma_class(unsigned int units)
@@ -53,10 +51,12 @@ static unsigned int ma_block_largest_free(const struct ma_block *block)
 	}
 }
 
-static void ma_class_del(struct ma_pool *pool, struct ma_block *block)
+/* Take @block off the class lists: no new slot will land in it. */
+void ma_block_unlist(struct ma_pool *pool, struct ma_block *block)
 {
 	unsigned int class;
 
+	lockdep_assert_held(&pool->lock);
 	if (list_empty(&block->node))
 		return;
 	class = ma_class(block->largest_free);
@@ -65,15 +65,18 @@ static void ma_class_del(struct ma_pool *pool, struct ma_block *block)
 		__clear_bit(class, pool->nonempty);
 }
 
-/* Re-file @block under its largest free extent; full blocks are unlisted. */
-static void ma_block_reclass(struct ma_pool *pool, struct ma_block *block)
+/*
+ * Re-file @block under its largest free extent; full and claimed blocks
+ * are not listed.
+ */
+void ma_block_reclass(struct ma_pool *pool, struct ma_block *block)
 {
 	unsigned int class;
 
 	lockdep_assert_held(&pool->lock);
-	ma_class_del(pool, block);
+	ma_block_unlist(pool, block);
 	block->largest_free = ma_block_largest_free(block);
-	if (!block->largest_free)
+	if (!block->largest_free || block->claimed)
 		return;
 	class = ma_class(block->largest_free);
 	list_add(&block->node, &pool->classes[class]);
@@ -81,7 +84,7 @@ static void ma_block_reclass(struct ma_pool *pool, struct ma_block *block)
 }
 
 /* Best fit inside @block: the shortest free run of at least @units. */
-static int ma_block_find(const struct ma_block *block, unsigned int units)
+int ma_block_find(const struct ma_block *block, unsigned int units)
 {
 	unsigned int start = 0, end, best = UINT_MAX, best_len = UINT_MAX;
 
@@ -102,8 +105,7 @@ static int ma_block_find(const struct ma_block *block, unsigned int units)
 }
 
 /* A block whose largest free extent holds @units, best fitting first. */
-static struct ma_block *ma_pool_find_block(struct ma_pool *pool,
-					   unsigned int units)
+struct ma_block *ma_pool_find_block(struct ma_pool *pool, unsigned int units)
 {
 	unsigned int class = ma_class(units);
 	struct ma_block *block;
@@ -137,6 +139,8 @@ static void ma_slot_take(struct ma_pool *pool, struct ma_block *block,
 	lockdep_assert_held(&pool->lock);
 	bitmap_set(block->used, unit, units);
 	block->used_units += units;
+	block->nr_slots++;
+	pool->used_units += units;
 	ma_block_reclass(pool, block);
 	hdr = block->vaddr + unit * MA_SLOT_ALIGN;
 	hdr->owner = owner;
@@ -157,6 +161,7 @@ static struct ma_block *ma_block_create(void)
 	if (!block)
 		return NULL;
 	INIT_LIST_HEAD(&block->node);
+	INIT_LIST_HEAD(&block->all);
 	for (i = 0; i < MA_BLOCK_PAGES; i++) {
 		/* Called from ioctls only: fail rather than OOM-kill. */
 		block->pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL |
@@ -176,7 +181,7 @@ out_free_pages:
 	return NULL;
 }
 
-static void ma_block_destroy(struct ma_block *block)
+void ma_block_destroy(struct ma_block *block)
 {
 	int i;
 
@@ -244,6 +249,7 @@ int ma_pool_alloc(struct ma_pool *pool, u32 len, struct ma_chunk *owner,
 			return -ENOMEM;
 		}
 		pool->nr_blocks++;
+		list_add_tail(&block->all, &pool->blocks);
 		ma_stat_add(arena, MEM_ARENA_STAT_pool_bytes, MA_BLOCK_SIZE);
 		ma_stat_update_peak(arena);
 		ma_block_reclass(pool, block);
@@ -259,6 +265,17 @@ int ma_pool_alloc(struct ma_pool *pool, u32 len, struct ma_chunk *owner,
 	return 0;
 }
 
+/* Unlink an empty @block from the pool; the caller destroys it unlocked. */
+void ma_pool_drop_block(struct ma_pool *pool, struct ma_block *block)
+{
+	lockdep_assert_held(&pool->lock);
+	ma_block_unlist(pool, block);
+	list_del(&block->all);
+	pool->nr_blocks--;
+	ma_pool_unreserve(pool);
+	ma_stat_add(pool_arena(pool), MEM_ARENA_STAT_pool_bytes, -MA_BLOCK_SIZE);
+}
+
 /* Give @slot back; an emptied block returns to the kernel. */
 void ma_pool_free(struct ma_pool *pool, struct ma_slot *slot)
 {
@@ -270,21 +287,79 @@ void ma_pool_free(struct ma_pool *pool, struct ma_slot *slot)
 	spin_lock(&pool->lock);
 	bitmap_clear(block->used, slot->unit, units);
 	block->used_units -= units;
+	block->nr_slots--;
+	pool->used_units -= units;
 	ma_stat_add(arena, MEM_ARENA_STAT_slot_bytes_live, -(s64)units * MA_SLOT_ALIGN);
 	ma_stat_add(arena, MEM_ARENA_STAT_compressed_bytes_live, -(s64)slot->len);
-	if (!block->used_units) {
-		ma_class_del(pool, block);
-		pool->nr_blocks--;
-		ma_pool_unreserve(pool);
-		ma_stat_add(arena, MEM_ARENA_STAT_pool_bytes, -MA_BLOCK_SIZE);
+	if (!block->used_units && !pool->compacting) {
+		ma_pool_drop_block(pool, block);
 		release = true;
 	} else {
 		ma_block_reclass(pool, block);
 	}
+	ma_defrag_maybe_queue(pool);
 	spin_unlock(&pool->lock);
 	slot->block = NULL;
 	if (release)
 		ma_block_destroy(block);
+}
+
+/* Largest free extent in any block, units. */
+unsigned int ma_pool_largest_free(struct ma_pool *pool)
+{
+	struct ma_block *block;
+	unsigned int class, best = 0;
+
+	lockdep_assert_held(&pool->lock);
+	class = find_last_bit(pool->nonempty, MA_NR_CLASSES);
+	if (class >= MA_NR_CLASSES)
+		return 0;
+	list_for_each_entry(block, &pool->classes[class], node)
+		best = max(best, block->largest_free);
+	return best;
+}
+
+/**
+ * ma_pool_layout - describe up to @max blocks from index @first
+ *
+ * Fills @out (a kernel buffer) and returns the number of entries; @total
+ * gets the pool's block count.  One snapshot under the pool lock.
+ */
+unsigned int ma_pool_layout(struct ma_pool *pool, unsigned int first,
+			    unsigned int max, struct mem_arena_block_info *out,
+			    unsigned int *total)
+{
+	const unsigned int per_cell = MA_BLOCK_UNITS / MEM_ARENA_LAYOUT_CELLS;
+	struct ma_block *block;
+	unsigned int i = 0, n = 0, c;
+
+	spin_lock(&pool->lock);
+	*total = pool->nr_blocks;
+	list_for_each_entry(block, &pool->blocks, all) {
+		struct mem_arena_block_info *info = &out[n];
+
+		if (i++ < first)
+			continue;
+		if (n == max)
+			break;
+		memset(info, 0, sizeof(*info));
+		info->used_bytes = block->used_units * MA_SLOT_ALIGN;
+		info->largest_free = ma_block_largest_free(block) * MA_SLOT_ALIGN;
+		info->nr_slots = block->nr_slots;
+		for (c = 0; c < MEM_ARENA_LAYOUT_CELLS; c++) {
+			unsigned int lo = c * per_cell, hi = lo + per_cell;
+			u64 cell = MEM_ARENA_CELL_PARTIAL;
+
+			if (find_next_bit(block->used, hi, lo) >= hi)
+				cell = MEM_ARENA_CELL_FREE;
+			else if (find_next_zero_bit(block->used, hi, lo) >= hi)
+				cell = MEM_ARENA_CELL_FULL;
+			info->cells[c / 32] |= cell << (2 * (c % 32));
+		}
+		n++;
+	}
+	spin_unlock(&pool->lock);
+	return n;
 }
 
 void ma_pool_init(struct ma_pool *pool)
@@ -292,6 +367,9 @@ void ma_pool_init(struct ma_pool *pool)
 	int i;
 
 	spin_lock_init(&pool->lock);
+	mutex_init(&pool->compact_lock);
+	INIT_WORK(&pool->defrag_work, ma_defrag_work);
+	INIT_LIST_HEAD(&pool->blocks);
 	INIT_LIST_HEAD(&pool->lru);
 	for (i = 0; i < MA_NR_CLASSES; i++)
 		INIT_LIST_HEAD(&pool->classes[i]);
@@ -300,5 +378,7 @@ void ma_pool_init(struct ma_pool *pool)
 /* Every slot must have been freed: a block left here is a leak. */
 void ma_pool_destroy(struct ma_pool *pool)
 {
-	WARN_ON(pool->nr_blocks || pool->reserved_bytes || !list_empty(&pool->lru));
+	WARN_ON(pool->nr_blocks || pool->reserved_bytes || !list_empty(&pool->lru) ||
+		!list_empty(&pool->blocks));
+	mutex_destroy(&pool->compact_lock);
 }

@@ -15,9 +15,11 @@
 
 #include <linux/bitmap.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/sizes.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 
 #define MA_BLOCK_SIZE		SZ_64K
 #define MA_BLOCK_PAGES		(MA_BLOCK_SIZE >> PAGE_SHIFT)
@@ -42,9 +44,12 @@ struct ma_slot_hdr {
 
 struct ma_block {
 	struct list_head node;		/* in ma_pool.classes[], or empty when full */
+	struct list_head all;		/* in ma_pool.blocks */
 	void *vaddr;			/* constant */
 	unsigned int used_units;	/* protected by ma_pool.lock */
 	unsigned int largest_free;	/* protected by ma_pool.lock, units */
+	unsigned int nr_slots;		/* protected by ma_pool.lock */
+	bool claimed;			/* protected by ma_pool.lock: compaction works on it */
 	struct page *pages[MA_BLOCK_PAGES];	/* constant */
 	DECLARE_BITMAP(used, MA_BLOCK_UNITS);	/* protected by ma_pool.lock */
 };
@@ -61,16 +66,52 @@ struct ma_pool {
 	u64 cap_bytes;			/* constant once frozen; 0 = none */
 	u64 reserved_bytes;		/* protected by lock: blocks held or coming */
 	unsigned long nr_blocks;	/* protected by lock */
+	unsigned long used_units;	/* protected by lock: in all blocks */
+	struct list_head blocks;	/* protected by lock: all blocks, oldest first */
+	bool dying;			/* protected by lock: no more background work */
+	bool compacting;		/* protected by lock: a pass releases empty blocks */
+	unsigned long futile_free_units; /* protected by lock: free units after a pass that freed nothing */
+	struct mutex compact_lock;	/* one compaction at a time */
+	struct work_struct defrag_work;	/* background compaction */
 	struct list_head lru;		/* protected by lock: compressed chunks, newest first */
 	struct list_head classes[MA_NR_CLASSES];	/* protected by lock */
 	DECLARE_BITMAP(nonempty, MA_NR_CLASSES);	/* protected by lock */
 };
 
+struct ma_defrag_result {
+	u64 bytes_moved;
+	u64 slots_moved;
+	u64 pages_released;
+};
+
+struct mem_arena_block_info;
+
+/* pool.c */
 void ma_pool_init(struct ma_pool *pool);
 void ma_pool_destroy(struct ma_pool *pool);
 int ma_pool_alloc(struct ma_pool *pool, u32 len, struct ma_chunk *owner,
 		  struct ma_slot *slot);
 void ma_pool_free(struct ma_pool *pool, struct ma_slot *slot);
+unsigned int ma_pool_largest_free(struct ma_pool *pool);
+unsigned int ma_pool_layout(struct ma_pool *pool, unsigned int first,
+			    unsigned int max, struct mem_arena_block_info *out,
+			    unsigned int *total);
+
+/* pool.c, for compact.c: all with ma_pool.lock held */
+struct ma_block *ma_pool_find_block(struct ma_pool *pool, unsigned int units);
+int ma_block_find(const struct ma_block *block, unsigned int units);
+void ma_block_unlist(struct ma_pool *pool, struct ma_block *block);
+void ma_block_reclass(struct ma_pool *pool, struct ma_block *block);
+void ma_pool_drop_block(struct ma_pool *pool, struct ma_block *block);
+void ma_block_destroy(struct ma_block *block);
+
+/* compact.c */
+void ma_pool_compact(struct ma_pool *pool, struct ma_defrag_result *res);
+bool ma_pool_compact_for_room(struct ma_pool *pool);
+void ma_defrag_maybe_queue(struct ma_pool *pool);
+void ma_defrag_work(struct work_struct *work);
+void ma_pool_stop_background(struct ma_pool *pool);
+extern unsigned int ma_defrag_threshold_pct;
 
 static inline u32 ma_slot_units(u32 len)
 {

@@ -7,8 +7,12 @@
  *   module-wide total at once (ma_stat_add()).  The pool gauges change
  *   only under ma_pool.lock, and ma_stats_snapshot() reads under it, so a
  *   snapshot's pool figures are consistent with each other.
- *   ma_pool_cap_bytes is a plain u64 written by sysfs and read with
- *   READ_ONCE(); lowering it never shrinks a pool, it stops its growth.
+ *   The derived pool figures (free bytes, blocks, largest free extent) are
+ *   computed in the snapshot; module-wide, the largest free extent walks
+ *   ma_arenas under ma_arenas_lock, taking each pool lock in turn.
+ *   ma_pool_cap_bytes and ma_defrag_threshold_pct are plain values written
+ *   by sysfs and read with READ_ONCE(); lowering the cap never shrinks a
+ *   pool, it stops its growth.
  */
 #define pr_fmt(fmt) "mem_arena: " fmt
 
@@ -34,6 +38,14 @@ MODULE_PARM_DESC(pool_cap_bytes,
 MEM_ARENA_STATS(MA_CHECK_STAT)
 static_assert(sizeof(struct mem_arena_stats) == MEM_ARENA_NR_STATS * sizeof(__u64));
 
+/* The pool figures that are derived rather than counted. */
+static void ma_stats_derive(struct mem_arena_stats *s, u64 largest_free)
+{
+	s->pool_free_bytes = s->pool_bytes - s->slot_bytes_live;
+	s->pool_blocks = s->pool_bytes / MA_BLOCK_SIZE;
+	s->pool_largest_free = largest_free;
+}
+
 void ma_stats_snapshot(struct ma_arena *arena, struct mem_arena_stats *out)
 {
 	u64 *v = (u64 *)out;
@@ -42,7 +54,27 @@ void ma_stats_snapshot(struct ma_arena *arena, struct mem_arena_stats *out)
 	spin_lock(&arena->pool.lock);
 	for (i = 0; i < MEM_ARENA_NR_STATS; i++)
 		v[i] = atomic64_read(&arena->stats[i]);
+	ma_stats_derive(out, (u64)ma_pool_largest_free(&arena->pool) * MA_SLOT_ALIGN);
 	spin_unlock(&arena->pool.lock);
+}
+
+/* Module-wide totals; pool_largest_free is the largest of any arena. */
+void ma_stats_global(struct mem_arena_stats *out)
+{
+	struct ma_arena *arena;
+	u64 *v = (u64 *)out, largest = 0;
+	int i;
+
+	mutex_lock(&ma_arenas_lock);
+	list_for_each_entry(arena, &ma_arenas, node) {
+		spin_lock(&arena->pool.lock);
+		largest = max_t(u64, largest, ma_pool_largest_free(&arena->pool));
+		spin_unlock(&arena->pool.lock);
+	}
+	mutex_unlock(&ma_arenas_lock);
+	for (i = 0; i < MEM_ARENA_NR_STATS; i++)
+		v[i] = atomic64_read(&ma_global_stats[i]);
+	ma_stats_derive(out, largest * MA_SLOT_ALIGN);
 }
 
 static void ma_peak_raise(atomic64_t *peak, s64 now)
@@ -78,9 +110,10 @@ static ssize_t ma_stat_show(struct kobject *kobj, struct kobj_attribute *kattr,
 			    char *buf)
 {
 	struct ma_stat_attr *attr = container_of(kattr, struct ma_stat_attr, kattr);
+	struct mem_arena_stats s;
 
-	return sysfs_emit(buf, "%llu\n",
-			  (u64)atomic64_read(&ma_global_stats[attr->id]));
+	ma_stats_global(&s);
+	return sysfs_emit(buf, "%llu\n", ((u64 *)&s)[attr->id]);
 }
 
 #define MA_STAT_ATTR(_name, _id, _unit, _doc) \
@@ -112,10 +145,32 @@ static ssize_t pool_cap_bytes_store(struct kobject *kobj,
 	return count;
 }
 
+static ssize_t defrag_threshold_pct_show(struct kobject *kobj,
+					 struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(ma_defrag_threshold_pct));
+}
+
+static ssize_t defrag_threshold_pct_store(struct kobject *kobj,
+					  struct kobj_attribute *attr,
+					  const char *buf, size_t count)
+{
+	unsigned int pct;
+	int err = kstrtouint(buf, 0, &pct);
+
+	if (err)
+		return err;
+	if (pct > 100)
+		return -EINVAL;
+	WRITE_ONCE(ma_defrag_threshold_pct, pct);
+	return count;
+}
+
 static struct kobj_attribute ma_arenas_attr = __ATTR_RO(arenas);
 static struct kobj_attribute ma_pool_cap_attr = __ATTR_RW(pool_cap_bytes);
+static struct kobj_attribute ma_defrag_attr = __ATTR_RW(defrag_threshold_pct);
 
-static struct attribute *ma_attrs[MEM_ARENA_NR_STATS + 3];
+static struct attribute *ma_attrs[MEM_ARENA_NR_STATS + 4];
 static const struct attribute_group ma_attr_group = { .attrs = ma_attrs };
 static struct kobject *ma_kobj;
 
@@ -129,6 +184,7 @@ int ma_sysfs_init(void)
 		ma_attrs[i] = &ma_stat_attrs[i].kattr.attr;
 	ma_attrs[i++] = &ma_arenas_attr.attr;
 	ma_attrs[i++] = &ma_pool_cap_attr.attr;
+	ma_attrs[i++] = &ma_defrag_attr.attr;
 
 	ma_kobj = kobject_create_and_add("mem_arena", kernel_kobj);
 	if (!ma_kobj)

@@ -34,8 +34,16 @@
  *
  * The pool never holds more than the arena's cap_bytes nor more than the
  * module-wide cap (/sys/kernel/mem_arena/pool_cap_bytes).  To make room, the
- * least recently used compressed chunks of the arena are evicted back to raw.
+ * pool is first compacted if that can free a whole block; then the least
+ * recently used compressed chunks of the arena are evicted back to raw.
  * A chunk that cannot fit even then stays raw (cap_rejects).
+ *
+ * The pool packs variable-size slots (16-byte units, an 8-byte header) into
+ * 64 KiB blocks of kernel pages.  Compaction (MEM_ARENA_IOC_DEFRAG, before
+ * eviction, or in the background above
+ * /sys/kernel/mem_arena/defrag_threshold_pct) moves live slots out of the
+ * sparsest blocks and releases the emptied ones.
+ * MEM_ARENA_IOC_POOL_LAYOUT shows the pool block by block.
  *
  * ABI rules
  * ---------
@@ -104,7 +112,19 @@
 	X(alloc_failures,	18, events,				\
 	  "Page allocations that failed (the operation returned -ENOMEM)") \
 	X(decompress_errors,	19, events,				\
-	  "Decompressions that failed: data corruption, must stay 0")
+	  "Decompressions that failed: data corruption, must stay 0")	\
+	X(pool_free_bytes,	20, bytes,				\
+	  "Free bytes inside the pool's blocks (pool_bytes - slot_bytes_live)") \
+	X(pool_largest_free,	21, bytes,				\
+	  "Largest contiguous free extent in any pool block")		\
+	X(pool_blocks,		22, blocks,				\
+	  "Blocks (64 KiB each) the pool holds")			\
+	X(defrag_runs,		23, runs,				\
+	  "Compactions run: by ioctl, before eviction, or in the background") \
+	X(defrag_bytes_moved,	24, bytes,				\
+	  "Slot bytes compaction moved between blocks")			\
+	X(defrag_pages_released, 25, pages,				\
+	  "Pages compaction gave back to the kernel")
 
 #define __MEM_ARENA_STAT_FIELD(name, id, unit, doc) __u64 name;
 /* Every field __u64, in id order. */
@@ -132,6 +152,8 @@ enum {
 	MEM_ARENA_CMD_COMPRESS,
 	MEM_ARENA_CMD_TOUCH,
 	MEM_ARENA_CMD_GET_STATS,
+	MEM_ARENA_CMD_DEFRAG,
+	MEM_ARENA_CMD_POOL_LAYOUT,
 };
 
 /* Bit of a command in mem_arena_cmd_info.ioctls. */
@@ -142,6 +164,7 @@ enum {
 #define MEM_ARENA_FEATURE_SAME_FILLED		(1ULL << 1)
 #define MEM_ARENA_FEATURE_LRU_CAP		(1ULL << 2)
 #define MEM_ARENA_FEATURE_VARIABLE_SLOTS	(1ULL << 3)
+#define MEM_ARENA_FEATURE_DEFRAG		(1ULL << 4)
 
 /**
  * struct mem_arena_cmd_info - MEM_ARENA_IOC_GET_INFO
@@ -271,5 +294,80 @@ struct mem_arena_cmd_stats {
 	__u64 stats_ptr;
 };
 #define MEM_ARENA_IOC_GET_STATS	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_GET_STATS)
+
+/**
+ * struct mem_arena_cmd_defrag - MEM_ARENA_IOC_DEFRAG
+ * @size: sizeof(struct mem_arena_cmd_defrag)
+ * @flags: must be 0
+ * @bytes_moved: out: slot bytes moved
+ * @slots_moved: out: slots moved
+ * @pages_released: out: pages given back to the kernel
+ *
+ * Compacts the arena's pool: live slots move out of the sparsest blocks
+ * into holes of the others, and emptied blocks are released.  Slots whose
+ * chunk is busy (being faulted back) are left where they are.
+ */
+struct mem_arena_cmd_defrag {
+	__u32 size;
+	__u32 flags;
+	__u64 bytes_moved;
+	__u64 slots_moved;
+	__u64 pages_released;
+};
+
+#define MEM_ARENA_IOC_DEFRAG	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_DEFRAG)
+
+/* A pool block in MEM_ARENA_LAYOUT_CELLS cells of 2 bits each. */
+#define MEM_ARENA_LAYOUT_CELLS		64
+#define MEM_ARENA_CELL_FREE		0	/* no byte used */
+#define MEM_ARENA_CELL_PARTIAL		1	/* some bytes used */
+#define MEM_ARENA_CELL_FULL		3	/* every byte used */
+
+/**
+ * struct mem_arena_block_info - one pool block, in MEM_ARENA_IOC_POOL_LAYOUT
+ * @used_bytes: slot bytes in the block
+ * @largest_free: largest free extent, bytes
+ * @nr_slots: live slots
+ * @__reserved: 0
+ * @cells: cell i (block_size / MEM_ARENA_LAYOUT_CELLS bytes) is
+ *	(cells[i / 32] >> (2 * (i % 32))) & 3, a MEM_ARENA_CELL_* value
+ */
+struct mem_arena_block_info {
+	__u32 used_bytes;
+	__u32 largest_free;
+	__u32 nr_slots;
+	__u32 __reserved;
+	__u64 cells[2];
+};
+
+/**
+ * struct mem_arena_cmd_pool_layout - MEM_ARENA_IOC_POOL_LAYOUT
+ * @size: sizeof(struct mem_arena_cmd_pool_layout)
+ * @flags: must be 0
+ * @first_block: in: index of the first block wanted (blocks are numbered
+ *	oldest first; a page of results is a snapshot, blocks may come and
+ *	go between calls)
+ * @max_blocks: in: entries at @blocks_ptr, at most 4096 per call
+ * @entry_size: in: sizeof(struct mem_arena_block_info) as userspace knows
+ *	it; the kernel writes min(that, its own) bytes per entry
+ * @nr_blocks: out: entries written
+ * @total_blocks: out: blocks in the pool now
+ * @block_size: out: bytes per block
+ * @blocks_ptr: user pointer to @max_blocks entries
+ */
+struct mem_arena_cmd_pool_layout {
+	__u32 size;
+	__u32 flags;
+	__u32 first_block;
+	__u32 max_blocks;
+	__u32 entry_size;
+	__u32 nr_blocks;
+	__u32 total_blocks;
+	__u32 block_size;
+	__u64 blocks_ptr;
+};
+
+#define MEM_ARENA_LAYOUT_MAX_BLOCKS	4096
+#define MEM_ARENA_IOC_POOL_LAYOUT _IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_POOL_LAYOUT)
 
 #endif /* _UAPI_LINUX_MEM_ARENA_H */
