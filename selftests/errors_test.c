@@ -18,6 +18,8 @@ union any_cmd {
 	struct mem_arena_cmd_region_free free;
 	struct mem_arena_cmd_range range;
 	struct mem_arena_cmd_stats stats;
+	struct mem_arena_cmd_defrag defrag;
+	struct mem_arena_cmd_pool_layout layout;
 	char bytes[256];
 };
 
@@ -33,6 +35,8 @@ static const struct {
 	{ MEM_ARENA_IOC_COMPRESS, sizeof(struct mem_arena_cmd_range) },
 	{ MEM_ARENA_IOC_TOUCH, sizeof(struct mem_arena_cmd_range) },
 	{ MEM_ARENA_IOC_GET_STATS, sizeof(struct mem_arena_cmd_stats) },
+	{ MEM_ARENA_IOC_DEFRAG, sizeof(struct mem_arena_cmd_defrag) },
+	{ MEM_ARENA_IOC_POOL_LAYOUT, sizeof(struct mem_arena_cmd_pool_layout) },
 };
 #define NR_IOCTLS (sizeof(ioctls) / sizeof(ioctls[0]))
 
@@ -342,6 +346,48 @@ TEST_F(errors, stats_sizes)
 	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_GET_STATS, &c));
 	EXPECT_EQ(sizeof(struct mem_arena_stats), c.stats_size);
 	EXPECT_EQ(0xeeeeeeeeeeeeeeeeULL, buf[MEM_ARENA_NR_STATS]);
+}
+
+TEST_F(errors, pool_layout_args)
+{
+	struct mem_arena_cmd_pool_layout c = { .size = sizeof(c) };
+	struct mem_arena_block_info info[2];
+	const struct { __u32 entry, max; int err; } table[] = {
+		{ 0, 1, -EINVAL },			/* no entry size */
+		{ 12, 1, -EINVAL },			/* not a multiple of 8 */
+		{ sizeof(info[0]), MEM_ARENA_LAYOUT_MAX_BLOCKS + 1, -EINVAL },
+		{ sizeof(info[0]), 0, 0 },		/* just the totals */
+		{ 8, 2, 0 },				/* an older, smaller entry */
+	};
+	size_t i;
+
+	/* One compressed chunk: one pool block. */
+	ma_fill_text(self->p, CS, 9);
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, self->id, 0, CS, NULL));
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		memset(info, 0xee, sizeof(info));
+		c.entry_size = table[i].entry;
+		c.max_blocks = table[i].max;
+		c.blocks_ptr = (uintptr_t)info;
+		EXPECT_EQ(table[i].err, ma_ioc(self->fd, MEM_ARENA_IOC_POOL_LAYOUT, &c))
+			TH_LOG("row %zu", i);
+		if (table[i].err)
+			continue;
+		EXPECT_EQ(1, c.total_blocks);
+		EXPECT_EQ(64 * KiB, c.block_size);
+		EXPECT_EQ(table[i].max ? 1 : 0, c.nr_blocks);
+	}
+	/* The 8-byte entry got used_bytes and largest_free, nothing more. */
+	EXPECT_LT(0, info[0].used_bytes);
+	EXPECT_EQ(0xeeeeeeee, info[0].nr_slots);
+	c.entry_size = sizeof(info[0]);
+	c.max_blocks = 1;
+	c.blocks_ptr = 8;
+	EXPECT_EQ(-EFAULT, ma_ioc(self->fd, MEM_ARENA_IOC_POOL_LAYOUT, &c));
+	c.first_block = 5;	/* past the end: nothing, not an error */
+	c.blocks_ptr = (uintptr_t)info;
+	EXPECT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_POOL_LAYOUT, &c));
+	EXPECT_EQ(0, c.nr_blocks);
 }
 
 TEST_F(errors, mmap_misuse)

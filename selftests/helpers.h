@@ -41,6 +41,7 @@ static inline void *ma_region_map(int fd, size_t len, __u32 *id)
 	struct mem_arena_cmd_region_alloc a = { .size = sizeof(a), .length = len };
 	void *p;
 
+	*id = 0;
 	if (ma_ioc(fd, MEM_ARENA_IOC_REGION_ALLOC, &a))
 		return NULL;
 	p = mmap(NULL, a.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
@@ -87,11 +88,13 @@ static inline uint64_t ma_rand(uint64_t *state)
 
 static inline void ma_fill_random(void *p, size_t len, uint64_t seed)
 {
-	uint64_t st = seed * 0x9E3779B97F4A7C15ULL + 1, *w = p;
+	uint64_t st = seed * 0x9E3779B97F4A7C15ULL + 1, w;
 	size_t i;
 
-	for (i = 0; i < len / 8; i++)
-		w[i] = ma_rand(&st);
+	for (i = 0; i < len; i += 8) {
+		w = ma_rand(&st);
+		memcpy((char *)p + i, &w, len - i < 8 ? len - i : 8);
+	}
 }
 
 /* Text-like, compresses well, distinct per (seed, position). */
