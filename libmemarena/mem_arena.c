@@ -246,6 +246,43 @@ int mem_arena_fd(const struct mem_arena *arena)
 	return arena ? arena->fd : -EINVAL;
 }
 
+int mem_arena_defrag(struct mem_arena *arena, struct mem_arena_defrag_result *res)
+{
+	struct mem_arena_cmd_defrag cmd = { .size = sizeof(cmd) };
+	int err;
+
+	if (!arena)
+		return -EINVAL;
+	err = ma_ioctl(arena->fd, MEM_ARENA_IOC_DEFRAG, &cmd);
+	if (!err && res) {
+		res->bytes_moved = cmd.bytes_moved;
+		res->slots_moved = cmd.slots_moved;
+		res->pages_released = cmd.pages_released;
+	}
+	return err;
+}
+
+int mem_arena_pool_layout(struct mem_arena *arena, unsigned int first,
+			  struct mem_arena_block_info *blocks, unsigned int max,
+			  unsigned int *total_blocks)
+{
+	struct mem_arena_cmd_pool_layout cmd = { .size = sizeof(cmd) };
+	int err;
+
+	if (!arena || (max && !blocks) || max > MEM_ARENA_LAYOUT_MAX_BLOCKS)
+		return -EINVAL;
+	cmd.first_block = first;
+	cmd.max_blocks = max;
+	cmd.entry_size = sizeof(*blocks);
+	cmd.blocks_ptr = (uintptr_t)blocks;
+	err = ma_ioctl(arena->fd, MEM_ARENA_IOC_POOL_LAYOUT, &cmd);
+	if (err)
+		return err;
+	if (total_blocks)
+		*total_blocks = cmd.total_blocks;
+	return (int)cmd.nr_blocks;
+}
+
 static void ma_region_unlink(struct mem_arena_region *region)
 {
 	struct mem_arena *arena = region->arena;

@@ -49,7 +49,14 @@ int main(int argc, char **argv)
 		       "Description:\n\t\t(RW, root) Bound on the kernel memory of all pools\n"
 		       "\t\ttogether, in bytes; default a quarter of RAM, or the\n"
 		       "\t\tpool_cap_bytes module parameter.  Lowering it stops\n"
-		       "\t\tgrowth; it does not shrink pools.\n");
+		       "\t\tgrowth; it does not shrink pools.\n\n");
+		printf("What:\t\t/sys/kernel/mem_arena/defrag_threshold_pct\n"
+		       "Date:\t\tNovember 2026\nKernelVersion:\t6.1 (out of tree)\n"
+		       "Contact:\tmem_arena developers\n"
+		       "Description:\n\t\t(RW, root) Background compaction of an arena's pool\n"
+		       "\t\tstarts when its free bytes reach this percentage of\n"
+		       "\t\tits pool and a whole block could be freed; 0 turns it\n"
+		       "\t\toff.  Default 50.\n");
 	}
 	return 0;
 }

@@ -53,6 +53,18 @@ int    mem_arena_get_config(struct mem_arena *arena,
 int    mem_arena_get_info(struct mem_arena *arena,
 			  struct mem_arena_cmd_info *info);
 int    mem_arena_fd(const struct mem_arena *arena);
+
+/* The pool: compaction and its block-by-block layout. */
+struct mem_arena_defrag_result {
+	unsigned long long bytes_moved;
+	unsigned long long slots_moved;
+	unsigned long long pages_released;
+};
+int    mem_arena_defrag(struct mem_arena *arena,
+			struct mem_arena_defrag_result *res);
+int    mem_arena_pool_layout(struct mem_arena *arena, unsigned int first,
+			     struct mem_arena_block_info *blocks,
+			     unsigned int max, unsigned int *total_blocks);
 const char *mem_arena_strerror(int err);
 
 /* The stats list, by id (0 .. MEM_ARENA_NR_STATS - 1); NULL past the end. */
