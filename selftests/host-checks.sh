@@ -64,4 +64,29 @@ else
 		not_ok no_module_gives_enodev_without_leaks "exit $rc; see $out/valgrind.log"
 	fi
 fi
+# Each tool: --help exits 0; usage errors exit 2 with one line; a missing
+# module exits 1 with one line.
+tool_errors() {	# TOOL EXPECTED_STATUS ARGS...
+	t=$1 want=$2
+	shift 2
+	"$top/tools/bin/$t" "$@" > /dev/null 2> "$out/err.txt"
+	got=$?
+	[ "$got" = "$want" ] && [ "$(wc -l < "$out/err.txt")" = 1 ] ||
+		{ echo "# $t $*: exit $got, stderr: $(head -2 "$out/err.txt")"; return 1; }
+}
+mactl_ok=1
+"$top/tools/bin/mactl" --help | grep -q '^Usage: mactl' || mactl_ok=0
+tool_errors mactl 2 || mactl_ok=0
+tool_errors mactl 2 bogus || mactl_ok=0
+tool_errors mactl 2 stats --bogus || mactl_ok=0
+tool_errors mactl 2 watch -i -1 || mactl_ok=0
+tool_errors mactl 2 watch -n 0 || mactl_ok=0
+tool_errors mactl 2 map 12:x || mactl_ok=0
+tool_errors mactl 2 map || mactl_ok=0
+if [ ! -e /dev/mem_arena ]; then
+	tool_errors mactl 1 stats || mactl_ok=0
+	tool_errors mactl 1 info || mactl_ok=0
+fi
+if [ $mactl_ok = 1 ]; then ok mactl_help_and_errors; else not_ok mactl_help_and_errors; fi
+
 echo "1..$n"

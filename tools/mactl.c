@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mactl: look at and steer mem_arena from the shell.  Reads only public
+ * interfaces: sysfs, the ioctls of <linux/mem_arena.h> (through
+ * libmemarena or on a descriptor taken from another process with
+ * pidfd_getfd), never guesses.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <mem_arena.h>
+
+#include "util.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"Usage: mactl COMMAND [OPTIONS]\n"
+"\n"
+"Commands:\n"
+"  info                      module, API, features, caps, kernel\n"
+"  stats [--json]            module-wide totals (/sys/kernel/mem_arena)\n"
+"  watch [-i SEC] [-n COUNT] the totals, refreshed, with rates per second\n"
+"  map [--json] PID:FD       an arena's pool, block by block\n"
+"  map [--json] --demo       build a fragmented arena, map it, compact it,\n"
+"                            map it again\n"
+"  defrag [--json] PID:FD    compact an arena's pool\n"
+"\n"
+"PID:FD names the arena open as descriptor FD in process PID (see\n"
+"/proc/PID/fd; needs ptrace rights over PID, e.g. root).\n"
+"Options: -j/--json, -i/--interval SEC (default 1), -n/--count N,\n"
+"         -h/--help.  Exit status: 0 ok, 1 failure, 2 usage error.\n");
+}
+
+/* ---- arenas of other processes ------------------------------------- */
+
+static int arena_fd_from(const char *spec)
+{
+	unsigned long long pid, fd;
+	char *colon = strchr(spec, ':');
+	int pidfd, afd;
+	struct mem_arena_cmd_info info = { .size = sizeof(info) };
+
+	if (!colon)
+		die(2, "'%s': expected PID:FD", spec);
+	*colon = 0;
+	pid = parse_num(spec, "PID", 1, 1ULL << 31);
+	fd = parse_num(colon + 1, "FD", 0, 1 << 30);
+	*colon = ':';
+	pidfd = syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	if (pidfd < 0)
+		die(1, "process %llu: %s", pid, strerror(errno));
+	afd = syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
+	if (afd < 0)
+		die(1, "fd %llu of process %llu: %s", fd, pid, strerror(errno));
+	close(pidfd);
+	if (ioctl(afd, MEM_ARENA_IOC_GET_INFO, &info) || info.api != MEM_ARENA_API)
+		die(1, "fd %llu of process %llu is not a mem_arena arena", fd, pid);
+	return afd;
+}
+
+static void arena_stats(int fd, struct mem_arena_stats *s)
+{
+	struct mem_arena_cmd_stats c = {
+		.size = sizeof(c), .stats_size = sizeof(*s), .stats_ptr = (uintptr_t)s,
+	};
+
+	memset(s, 0, sizeof(*s));
+	if (ioctl(fd, MEM_ARENA_IOC_GET_STATS, &c))
+		die(1, "GET_STATS: %s", strerror(errno));
+}
+
+static json_object *stats_json(const struct mem_arena_stats *s)
+{
+	json_object *o = json_object_new_object();
+	unsigned int i;
+
+	for (i = 0; i < MEM_ARENA_NR_STATS; i++)
+		json_object_object_add(o, mem_arena_stat_name(i),
+				       json_object_new_uint64(mem_arena_stat_value(s, i)));
+	return o;
+}
+
+static void print_json(json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+					    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+/* ---- info, stats, watch -------------------------------------------- */
+
+static int cmd_info(void)
+{
+	struct mem_arena_cmd_info info;
+	struct mem_arena *arena;
+	struct utsname uts;
+	char b[32];
+	unsigned int i;
+	int err;
+
+	uname(&uts);
+	err = mem_arena_create(NULL, &arena);
+	if (err)
+		die(1, "%s", mem_arena_strerror(err));
+	err = mem_arena_get_info(arena, &info);
+	mem_arena_destroy(arena);
+	if (err)
+		die(1, "GET_INFO: %s", mem_arena_strerror(err));
+	printf("kernel            %s %s\n", uts.release, uts.machine);
+	printf("api               0x%llx\n", (unsigned long long)info.api);
+	printf("features         ");
+	if (info.features & MEM_ARENA_FEATURE_FAULT_READBACK)
+		printf(" fault-readback");
+	if (info.features & MEM_ARENA_FEATURE_SAME_FILLED)
+		printf(" same-filled");
+	if (info.features & MEM_ARENA_FEATURE_LRU_CAP)
+		printf(" lru-cap");
+	if (info.features & MEM_ARENA_FEATURE_VARIABLE_SLOTS)
+		printf(" variable-slots");
+	if (info.features & MEM_ARENA_FEATURE_DEFRAG)
+		printf(" defrag");
+	printf("\nioctls            %d of %d (mask 0x%llx)\n",
+	       __builtin_popcountll(info.ioctls), 64,
+	       (unsigned long long)info.ioctls);
+	printf("chunk sizes       %u .. %u bytes\n", info.chunk_size_min,
+	       info.chunk_size_max);
+	printf("largest region    %s\n", fmt_bytes(b, sizeof(b), info.region_size_max));
+	printf("pool cap          %s (module-wide)\n",
+	       fmt_bytes(b, sizeof(b), info.pool_cap_bytes));
+	printf("defrag threshold  %lld%% free\n", sysfs_value("defrag_threshold_pct"));
+	printf("open arenas       %lld\n", sysfs_value("arenas"));
+	printf("stats             %u:", info.nr_stats);
+	for (i = 0; i < info.nr_stats && mem_arena_stat_name(i); i++)
+		printf(" %s", mem_arena_stat_name(i));
+	putchar('\n');
+	return 0;
+}
+
+static void sysfs_stats(struct mem_arena_stats *s)
+{
+	unsigned int i;
+
+	if (sysfs_value("arenas") < 0)
+		die(1, "%s not found: mem_arena module not loaded (modprobe mem_arena)",
+		    SYSFS_DIR);
+	for (i = 0; i < MEM_ARENA_NR_STATS; i++)
+		((__u64 *)s)[i] = (__u64)sysfs_value(mem_arena_stat_name(i));
+}
+
+static int cmd_stats(bool json)
+{
+	struct mem_arena_stats s;
+	unsigned int i;
+	json_object *o;
+
+	sysfs_stats(&s);
+	if (json) {
+		o = json_object_new_object();
+		json_object_object_add(o, "arenas", json_object_new_int64(sysfs_value("arenas")));
+		json_object_object_add(o, "pool_cap_bytes",
+				       json_object_new_int64(sysfs_value("pool_cap_bytes")));
+		json_object_object_add(o, "defrag_threshold_pct",
+				       json_object_new_int64(sysfs_value("defrag_threshold_pct")));
+		json_object_object_add(o, "stats", stats_json(&s));
+		print_json(o);
+		return 0;
+	}
+	printf("%-30s %20s  %s\n", "stat", "value", "unit");
+	for (i = 0; i < MEM_ARENA_NR_STATS; i++)
+		printf("%-30s %20llu  %s\n", mem_arena_stat_name(i),
+		       mem_arena_stat_value(&s, i), mem_arena_stat_unit(i));
+	printf("%-30s %20lld\n%-30s %20lld  bytes\n", "arenas", sysfs_value("arenas"),
+	       "pool_cap_bytes", sysfs_value("pool_cap_bytes"));
+	return 0;
+}
+
+/* Gauges are shown as they are; counters get a rate. */
+static bool stat_is_gauge(unsigned int id)
+{
+	switch (id) {
+	case MEM_ARENA_STAT_logical_input_bytes:
+	case MEM_ARENA_STAT_compressed_bytes_live:
+	case MEM_ARENA_STAT_slot_bytes_live:
+	case MEM_ARENA_STAT_pool_bytes:
+	case MEM_ARENA_STAT_zero_chunks:
+	case MEM_ARENA_STAT_raw_bytes:
+	case MEM_ARENA_STAT_pool_bytes_peak:
+	case MEM_ARENA_STAT_pool_free_bytes:
+	case MEM_ARENA_STAT_pool_largest_free:
+	case MEM_ARENA_STAT_pool_blocks:
+		return true;
+	}
+	return false;
+}
+
+static int cmd_watch(double interval, unsigned long long count)
+{
+	struct mem_arena_stats prev, cur;
+	bool tty = isatty(STDOUT_FILENO);
+	double t0, t1;
+	unsigned long long n;
+	unsigned int i;
+
+	sysfs_stats(&prev);
+	t0 = now_seconds();
+	for (n = 0; !count || n < count; n++) {
+		struct timespec ts = { (time_t)interval,
+				       (long)((interval - (time_t)interval) * 1e9) };
+
+		nanosleep(&ts, NULL);	/* the refresh period */
+		sysfs_stats(&cur);
+		t1 = now_seconds();
+		if (tty)
+			printf("\033[H\033[2J");
+		printf("mem_arena: %lld arenas, every %.1fs (Ctrl-C to stop)\n",
+		       sysfs_value("arenas"), interval);
+		printf("%-30s %20s %14s\n", "stat", "value", "per second");
+		for (i = 0; i < MEM_ARENA_NR_STATS; i++) {
+			unsigned long long v = mem_arena_stat_value(&cur, i);
+
+			if (stat_is_gauge(i))
+				printf("%-30s %20llu\n", mem_arena_stat_name(i), v);
+			else
+				printf("%-30s %20llu %14.1f\n", mem_arena_stat_name(i), v,
+				       (v - mem_arena_stat_value(&prev, i)) / (t1 - t0));
+		}
+		if (!tty)
+			putchar('\n');
+		fflush(stdout);
+		prev = cur;
+		t0 = t1;
+	}
+	return 0;
+}
+
+/* ---- map and defrag ------------------------------------------------ */
+
+static char cell_char(const struct mem_arena_block_info *b, unsigned int c)
+{
+	switch ((b->cells[c / 32] >> (2 * (c % 32))) & 3) {
+	case MEM_ARENA_CELL_FULL:
+		return '#';
+	case MEM_ARENA_CELL_PARTIAL:
+		return '+';
+	default:
+		return '.';
+	}
+}
+
+/* The whole layout, paginated; returns the number of blocks. */
+static unsigned int read_layout(int fd, struct mem_arena_block_info **out,
+				unsigned int *block_size)
+{
+	struct mem_arena_block_info *all = NULL;
+	unsigned int n = 0, total = 1;
+
+	while (n < total) {
+		struct mem_arena_cmd_pool_layout c = { .size = sizeof(c) };
+		struct mem_arena_block_info *grown;
+
+		grown = realloc(all, (n + MEM_ARENA_LAYOUT_MAX_BLOCKS) * sizeof(*all));
+		if (!grown)
+			die(1, "out of memory");
+		all = grown;
+		c.first_block = n;
+		c.max_blocks = MEM_ARENA_LAYOUT_MAX_BLOCKS;
+		c.entry_size = sizeof(*all);
+		c.blocks_ptr = (uintptr_t)(all + n);
+		if (ioctl(fd, MEM_ARENA_IOC_POOL_LAYOUT, &c))
+			die(1, "POOL_LAYOUT: %s", strerror(errno));
+		total = c.total_blocks;
+		*block_size = c.block_size;
+		if (!c.nr_blocks)
+			break;
+		n += c.nr_blocks;
+	}
+	*out = all;
+	return n;
+}
+
+static double ratio(double a, double b)
+{
+	return b > 0 ? a / b : 0;
+}
+
+static void show_map(int fd, const char *title, bool json)
+{
+	struct mem_arena_block_info *blocks;
+	struct mem_arena_stats s;
+	unsigned int i, c, n, bs = 0;
+	char line[MEM_ARENA_LAYOUT_CELLS + 1], b1[32], b2[32], b3[32];
+	double density, fragmentation;
+
+	arena_stats(fd, &s);
+	n = read_layout(fd, &blocks, &bs);
+	density = ratio(s.slot_bytes_live, s.pool_bytes);
+	fragmentation = s.pool_free_bytes ? 1 - ratio(s.pool_largest_free, s.pool_free_bytes) : 0;
+
+	if (json) {
+		json_object *o = json_object_new_object(), *arr = json_object_new_array();
+
+		json_object_object_add(o, "arena", json_object_new_string(title));
+		json_object_object_add(o, "block_size", json_object_new_int(bs));
+		json_object_object_add(o, "cells_per_block",
+				       json_object_new_int(MEM_ARENA_LAYOUT_CELLS));
+		json_object_object_add(o, "density_slots", json_object_new_double(density));
+		json_object_object_add(o, "density_compressed",
+				       json_object_new_double(ratio(s.compressed_bytes_live,
+								    s.pool_bytes)));
+		json_object_object_add(o, "fragmentation", json_object_new_double(fragmentation));
+		json_object_object_add(o, "stats", stats_json(&s));
+		for (i = 0; i < n; i++) {
+			json_object *b = json_object_new_object();
+
+			for (c = 0; c < MEM_ARENA_LAYOUT_CELLS; c++)
+				line[c] = cell_char(&blocks[i], c);
+			line[c] = 0;
+			json_object_object_add(b, "index", json_object_new_int(i));
+			json_object_object_add(b, "used_bytes",
+					       json_object_new_int64(blocks[i].used_bytes));
+			json_object_object_add(b, "largest_free",
+					       json_object_new_int64(blocks[i].largest_free));
+			json_object_object_add(b, "nr_slots", json_object_new_int(blocks[i].nr_slots));
+			json_object_object_add(b, "map", json_object_new_string(line));
+			json_object_array_add(arr, b);
+		}
+		json_object_object_add(o, "blocks", arr);
+		print_json(o);
+		free(blocks);
+		return;
+	}
+
+	printf("%s: pool %u blocks (%s), slots %s, compressed %s\n", title, n,
+	       fmt_bytes(b1, sizeof(b1), s.pool_bytes),
+	       fmt_bytes(b2, sizeof(b2), s.slot_bytes_live),
+	       fmt_bytes(b3, sizeof(b3), s.compressed_bytes_live));
+	printf("density %.3f (slots/pool), %.3f (compressed/pool); fragmentation %.3f"
+	       " (largest free %s of %s)\n", density,
+	       ratio(s.compressed_bytes_live, s.pool_bytes), fragmentation,
+	       fmt_bytes(b1, sizeof(b1), s.pool_largest_free),
+	       fmt_bytes(b2, sizeof(b2), s.pool_free_bytes));
+	printf("legend: '#' full  '+' partly used  '.' free   (1 char = %u bytes)\n",
+	       bs / MEM_ARENA_LAYOUT_CELLS);
+	printf("%6s %6s %6s %9s  map\n", "block", "used", "slots", "largest");
+	for (i = 0; i < n; i++) {
+		for (c = 0; c < MEM_ARENA_LAYOUT_CELLS; c++)
+			line[c] = cell_char(&blocks[i], c);
+		line[c] = 0;
+		printf("%6u %5.1f%% %6u %9s  |%s|\n", i,
+		       100.0 * blocks[i].used_bytes / (bs ? bs : 1), blocks[i].nr_slots,
+		       fmt_bytes(b1, sizeof(b1), blocks[i].largest_free), line);
+	}
+	free(blocks);
+}
+
+static void defrag(int fd, const char *title, bool json)
+{
+	struct mem_arena_cmd_defrag d = { .size = sizeof(d) };
+	char b[32], r[32];
+
+	if (ioctl(fd, MEM_ARENA_IOC_DEFRAG, &d))
+		die(1, "DEFRAG: %s", strerror(errno));
+	if (json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "arena", json_object_new_string(title));
+		json_object_object_add(o, "bytes_moved", json_object_new_uint64(d.bytes_moved));
+		json_object_object_add(o, "slots_moved", json_object_new_uint64(d.slots_moved));
+		json_object_object_add(o, "pages_released",
+				       json_object_new_uint64(d.pages_released));
+		print_json(o);
+		return;
+	}
+	printf("%s: moved %s in %llu slots, released %llu pages (%s)\n", title,
+	       fmt_bytes(b, sizeof(b), d.bytes_moved), (unsigned long long)d.slots_moved,
+	       (unsigned long long)d.pages_released,
+	       fmt_bytes(r, sizeof(r), d.pages_released * sysconf(_SC_PAGESIZE)));
+}
+
+/* An arena of chunks of varied compressibility, every other one read back. */
+static int demo_arena(struct mem_arena **arena)
+{
+	const size_t cs = 4096, nr = 512;
+	struct mem_arena_region *r;
+	unsigned long long x = 88172645463325252ULL;
+	size_t i, j;
+	char *p;
+	int err;
+
+	err = mem_arena_create(NULL, arena);
+	if (err)
+		die(1, "%s", mem_arena_strerror(err));
+	err = mem_arena_region_alloc(*arena, nr * cs, &r);
+	if (err)
+		die(1, "region: %s", mem_arena_strerror(err));
+	p = mem_arena_region_base(r);
+	for (i = 0; i < nr; i++) {
+		size_t rnd = 256 * (1 + i % 8);
+
+		for (j = 0; j < rnd; j++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			p[i * cs + j] = (char)x;
+		}
+		p[i * cs + cs - 1] = 1;
+	}
+	err = mem_arena_compress_region(r);
+	if (err < 0)
+		die(1, "compress: %s", mem_arena_strerror(err));
+	for (i = 0; i < nr; i += 2)
+		(void)*(volatile char *)(p + i * cs);
+	return mem_arena_fd(*arena);
+}
+
+static int cmd_map(const char *spec, bool demo, bool json, bool do_defrag)
+{
+	struct mem_arena *arena = NULL;
+	int fd;
+
+	if (demo) {
+		fd = demo_arena(&arena);
+		if (do_defrag) {
+			defrag(fd, "demo", json);
+		} else {
+			show_map(fd, "demo (fragmented)", json);
+			defrag(fd, "demo", json);
+			show_map(fd, "demo (compacted)", json);
+		}
+		mem_arena_destroy(arena);
+		return 0;
+	}
+	if (!spec)
+		die(2, "%s needs PID:FD or --demo (try --help)", do_defrag ? "defrag" : "map");
+	fd = arena_fd_from((char *)spec);
+	if (do_defrag)
+		defrag(fd, spec, json);
+	else
+		show_map(fd, spec, json);
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "demo", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long long count = 0;
+	double interval = 1;
+	bool json = false, demo = false;
+	const char *cmd;
+	int c;
+
+	tool_init("mactl");
+	if (argc < 2)
+		die(2, "no command (try --help)");
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	cmd = argv[1];
+	optind = 2;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "ji:n:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'i':
+			interval = parse_seconds(optarg, "--interval");
+			break;
+		case 'n':
+			count = parse_num(optarg, "--count", 1, 1ULL << 40);
+			break;
+		case 'd':
+			demo = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			die(2, "unknown option or missing value: '%s' (try --help)",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind + 1 < argc)
+		die(2, "unexpected argument '%s'", argv[optind + 1]);
+	if (!strcmp(cmd, "info"))
+		return cmd_info();
+	if (!strcmp(cmd, "stats"))
+		return cmd_stats(json);
+	if (!strcmp(cmd, "watch"))
+		return cmd_watch(interval, count);
+	if (!strcmp(cmd, "map") || !strcmp(cmd, "defrag"))
+		return cmd_map(optind < argc ? argv[optind] : NULL, demo, json,
+			       !strcmp(cmd, "defrag"));
+	die(2, "unknown command '%s' (try --help)", cmd);
+}

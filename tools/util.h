@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Small helpers shared by the mem_arena command-line tools. */
+#ifndef MEM_ARENA_TOOLS_UTIL_H
+#define MEM_ARENA_TOOLS_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SYSFS_DIR "/sys/kernel/mem_arena"
+
+/* Print "PROG: message" on stderr and exit with @code. */
+void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+void tool_init(const char *prog);
+/* Parse a whole decimal number in [min, max] or die(2) naming @what. */
+unsigned long long parse_num(const char *s, const char *what,
+			     unsigned long long min, unsigned long long max);
+double parse_seconds(const char *s, const char *what);
+/* A module-wide value from sysfs, or -1. */
+long long sysfs_value(const char *name);
+/* "12.3 MiB" into @buf. */
+const char *fmt_bytes(char *buf, size_t len, double bytes);
+double now_seconds(void);
+
+#endif
