@@ -224,6 +224,7 @@ struct reader {
 	const uint64_t *sums;
 	unsigned int nr, seed;
 	volatile int *stop;
+	pthread_barrier_t *start, *done;
 	unsigned long reads, bad;
 };
 
@@ -238,32 +239,43 @@ static uint64_t sum_chunk(const char *p)
 	return h;
 }
 
+/*
+ * Each round, fault back 16 random chunks of those compaction is moving
+ * (the odd chunks of the first quarter) while it runs.
+ */
 static void *reader_fn(void *arg)
 {
 	struct reader *r = arg;
 	uint64_t rnd = r->seed;
+	int k;
 
-	while (!*r->stop) {
-		unsigned int i = ma_rand(&rnd) % r->nr;
+	for (;;) {
+		pthread_barrier_wait(r->start);
+		if (*r->stop)
+			return NULL;
+		for (k = 0; k < 16; k++) {
+			unsigned int i = (ma_rand(&rnd) % (r->nr / 8)) * 2 + 1;
 
-		r->bad += sum_chunk(r->base + i * CS) != r->sums[i];
-		r->reads++;
+			r->bad += sum_chunk(r->base + i * CS) != r->sums[i];
+			r->reads++;
+		}
+		pthread_barrier_wait(r->done);
 	}
-	return NULL;
 }
 
-/* Four threads fault chunks back while compaction moves slots. */
+/* Four threads fault chunks back while compaction moves their slots. */
 TEST_F_TIMEOUT(pool, faults_during_compaction_lose_nothing, 300)
 {
-	const unsigned int nr = 2048;
+	const unsigned int nr = 2048, rounds = 12;
+	pthread_barrier_t start, done;
 	struct mem_arena_cmd_defrag d;
 	struct reader readers[4];
 	struct mem_arena_stats s;
 	volatile int stop = 0;
 	pthread_t tids[4];
+	unsigned long reads = 0;
 	uint64_t *sums;
-	time_t end;
-	unsigned int i, rounds = 0;
+	unsigned int i, round;
 	__u32 id;
 	char *p;
 
@@ -275,31 +287,42 @@ TEST_F_TIMEOUT(pool, faults_during_compaction_lose_nothing, 300)
 		fill_sized(p + i * CS, i, mixed_size(i));
 		sums[i] = sum_chunk(p + i * CS);
 	}
+	ASSERT_EQ(0, pthread_barrier_init(&start, NULL, 5));
+	ASSERT_EQ(0, pthread_barrier_init(&done, NULL, 5));
 	for (i = 0; i < 4; i++) {
 		readers[i] = (struct reader){ .base = p, .sums = sums, .nr = nr,
-					      .seed = 77 + i, .stop = &stop };
+					      .seed = 77 + i, .stop = &stop,
+					      .start = &start, .done = &done };
 		ASSERT_EQ(0, pthread_create(&tids[i], NULL, reader_fn, &readers[i]));
 	}
-	/* Compress everything, let the readers punch holes, compact; again. */
-	end = time(NULL) + 6;
-	while (time(NULL) < end) {
+	/* Each round: compress all, read back every other chunk of the first
+	 * quarter (its blocks half empty), then compact while readers fault. */
+	for (round = 0; round < rounds; round++) {
 		ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, nr * CS, NULL));
+		for (i = 0; i < nr / 4; i += 2)
+			(void)*(volatile char *)(p + i * CS);
+		pthread_barrier_wait(&start);
 		ASSERT_EQ(0, defrag(self->fd, &d));
-		rounds++;
+		pthread_barrier_wait(&done);
 	}
 	stop = 1;
-	for (i = 0; i < 4; i++)
+	pthread_barrier_wait(&start);
+	for (i = 0; i < 4; i++) {
 		pthread_join(tids[i], NULL);
-	ASSERT_EQ(0, ma_stats(self->fd, &s));
-	TH_LOG("%u rounds, %llu bytes moved, %llu pages released, reads %lu",
-	       rounds, s.defrag_bytes_moved, s.defrag_pages_released,
-	       readers[0].reads + readers[1].reads + readers[2].reads + readers[3].reads);
-	for (i = 0; i < 4; i++)
+		reads += readers[i].reads;
 		EXPECT_EQ(0, readers[i].bad);
+	}
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	TH_LOG("%u rounds, %llu bytes moved, %llu pages released, %lu racing reads",
+	       rounds, s.defrag_bytes_moved, s.defrag_pages_released, reads);
 	for (i = 0; i < nr; i++)
 		ASSERT_EQ(sums[i], sum_chunk(p + i * CS)) TH_LOG("chunk %u", i);
-	EXPECT_LT(0, s.defrag_bytes_moved);
+	EXPECT_EQ(rounds * 64, reads);
+	EXPECT_LT(rounds * 64 * KiB, s.defrag_bytes_moved);
+	EXPECT_LE(rounds * 16, s.defrag_pages_released);
 	EXPECT_EQ(0, s.decompress_errors);
+	pthread_barrier_destroy(&start);
+	pthread_barrier_destroy(&done);
 	free(sums);
 }
 

@@ -89,4 +89,32 @@ if [ ! -e /dev/mem_arena ]; then
 fi
 if [ $mactl_ok = 1 ]; then ok mactl_help_and_errors; else not_ok mactl_help_and_errors; fi
 
+for t in process_mem_bench memarena-demo ../../workloads/bin/anon_streamer \
+	 ../../workloads/bin/interactive_burst; do
+	name=$(basename "$t")
+	good=1
+	"$top/tools/bin/$t" --help | grep -q "^Usage: $name" || good=0
+	tool_errors "$t" 2 --bogus || good=0
+	tool_errors "$t" 2 extra-argument || good=0
+	case $name in
+	process_mem_bench)
+		tool_errors "$t" 2 --runs 0 || good=0
+		tool_errors "$t" 2 --chunk-kb 12 || good=0
+		tool_errors "$t" 2 --dataset nope || good=0 ;;
+	anon_streamer|interactive_burst)
+		tool_errors "$t" 2 --duration-sec x || good=0
+		tool_errors "$t" 2 --dataset nope || good=0 ;;
+	memarena-demo)
+		tool_errors "$t" 2 --region-mb 1 || good=0 ;;
+	esac
+	if [ ! -e /dev/mem_arena ]; then
+		case $name in
+		process_mem_bench) tool_errors "$t" 1 --region-mb 1 || good=0 ;;
+		memarena-demo) tool_errors "$t" 1 --region-mb 4 || good=0 ;;
+		*) tool_errors "$t" 1 --use-mem-arena --region-mb 1 --dataset zero || good=0 ;;
+		esac
+	fi
+	if [ $good = 1 ]; then ok "${name}_help_and_errors"; else not_ok "${name}_help_and_errors"; fi
+done
+
 echo "1..$n"
