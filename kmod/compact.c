@@ -252,17 +252,19 @@ static u64 ma_pool_release_empty(struct ma_pool *pool)
 static void ma_pool_pass(struct ma_pool *pool, struct ma_defrag_result *res)
 {
 	struct ma_block_key *keys;
-	unsigned int nr, d = 0, s;
+	unsigned int nr = 0, d = 0, s;
 	bool squeezed = false;
 
-	keys = ma_pool_snapshot(pool, &nr);
-	if (!keys)
-		return;
+	/*
+	 * Before the snapshot: from here on no block is released but by this
+	 * pass, so the snapshot's pointers stay valid to its end.
+	 */
 	spin_lock(&pool->lock);
 	pool->compacting = true;
 	spin_unlock(&pool->lock);
+	keys = ma_pool_snapshot(pool, &nr);
 
-	for (s = nr - 1; d < s;) {
+	for (s = nr - 1; keys && d < s;) {
 		struct ma_block *dst = keys[d].block, *src = keys[s].block;
 		enum ma_drain r;
 
@@ -319,6 +321,7 @@ void ma_pool_compact(struct ma_pool *pool, struct ma_defrag_result *res)
 	ma_stat_inc(arena, MEM_ARENA_STAT_defrag_runs);
 	ma_stat_add(arena, MEM_ARENA_STAT_defrag_bytes_moved, res->bytes_moved);
 	ma_stat_add(arena, MEM_ARENA_STAT_defrag_pages_released, res->pages_released);
+	ma_event_defrag(arena, res);
 }
 
 /*
