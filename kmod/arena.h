@@ -25,7 +25,9 @@
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/sched.h>
 #include <linux/spinlock.h>
+#include <linux/uidgid.h>
 #include <linux/wait_bit.h>
 #include <linux/xarray.h>
 #include <linux/mem_arena.h>
@@ -76,6 +78,11 @@ struct ma_config {
 
 struct ma_arena {
 	struct list_head node;		/* in ma_arenas, under ma_arenas_lock */
+	u32 id;				/* constant: unique while loaded */
+	pid_t owner_pid;		/* constant: the opener's tgid */
+	char owner_comm[TASK_COMM_LEN];	/* constant */
+	kuid_t owner_uid;		/* constant: the opener's euid */
+	atomic_t nr_regions;
 	struct mutex lock;
 	struct ma_config config;	/* protected by lock until frozen */
 	bool frozen;			/* protected by lock: a region existed */
@@ -168,5 +175,12 @@ int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
 
 /* ioctl.c */
 long ma_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+/* netlink.c */
+int ma_netlink_init(void);
+void ma_netlink_exit(void);
+void ma_event_arena(struct ma_arena *arena, bool created);
+void ma_event_pass(struct ma_arena *arena, u64 evicted, bool cap_reached);
+void ma_event_defrag(struct ma_arena *arena, const struct ma_defrag_result *res);
 
 #endif /* _MEM_ARENA_ARENA_H */

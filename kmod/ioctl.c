@@ -144,9 +144,20 @@ static int ma_cmd_range(struct ma_ucmd *ucmd, ma_chunk_fn fn)
 	return err;
 }
 
+/* A pass reports its evictions, and hitting the cap, as one event each. */
 static int ma_cmd_compress(struct ma_ucmd *ucmd)
 {
-	return ma_cmd_range(ucmd, ma_chunk_compress);
+	atomic64_t *st = ucmd->arena->stats;
+	u64 ev0 = atomic64_read(&st[MEM_ARENA_STAT_evictions_lru]);
+	u64 rej0 = atomic64_read(&st[MEM_ARENA_STAT_cap_rejects]);
+	u64 ev;
+	int err;
+
+	err = ma_cmd_range(ucmd, ma_chunk_compress);
+	ev = atomic64_read(&st[MEM_ARENA_STAT_evictions_lru]) - ev0;
+	ma_event_pass(ucmd->arena, ev,
+		      ev || atomic64_read(&st[MEM_ARENA_STAT_cap_rejects]) != rej0);
+	return err;
 }
 
 static int ma_cmd_touch(struct ma_ucmd *ucmd)

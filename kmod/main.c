@@ -39,6 +39,7 @@ static int ma_fs_count;
 
 LIST_HEAD(ma_arenas);
 DEFINE_MUTEX(ma_arenas_lock);
+static atomic_t ma_last_arena_id;
 
 static int ma_fs_init_fs_context(struct fs_context *fc)
 {
@@ -89,6 +90,10 @@ static int ma_open(struct inode *inode, struct file *file)
 	xa_init_flags(&arena->regions, XA_FLAGS_ALLOC1);
 	ma_pool_init(&arena->pool);
 	arena->config.chunk_size = MEM_ARENA_CHUNK_SIZE_DEFAULT;
+	arena->id = atomic_inc_return(&ma_last_arena_id);
+	arena->owner_pid = task_tgid_nr(current);
+	get_task_comm(arena->owner_comm, current);
+	arena->owner_uid = file->f_cred->euid;
 
 	file->f_mapping = arena->inode->i_mapping;
 	file->private_data = arena;
@@ -96,6 +101,7 @@ static int ma_open(struct inode *inode, struct file *file)
 	list_add_tail(&arena->node, &ma_arenas);
 	mutex_unlock(&ma_arenas_lock);
 	atomic_inc(&ma_nr_arenas);
+	ma_event_arena(arena, true);
 	return 0;
 
 out_free_arena:
@@ -108,6 +114,7 @@ static int ma_release(struct inode *inode, struct file *file)
 {
 	struct ma_arena *arena = file->private_data;
 
+	ma_event_arena(arena, false);
 	mutex_lock(&ma_arenas_lock);
 	list_del(&arena->node);
 	mutex_unlock(&ma_arenas_lock);
@@ -154,13 +161,18 @@ static int __init ma_init(void)
 	err = ma_sysfs_init();
 	if (err)
 		goto out_free_streams;
-	err = misc_register(&ma_misc);
+	err = ma_netlink_init();
 	if (err)
 		goto out_remove_sysfs;
+	err = misc_register(&ma_misc);
+	if (err)
+		goto out_unregister_netlink;
 	pr_info("ready: codec %s, pool cap %llu bytes\n", ma_codec->name,
 		ma_pool_cap_bytes);
 	return 0;
 
+out_unregister_netlink:
+	ma_netlink_exit();
 out_remove_sysfs:
 	ma_sysfs_exit();
 out_free_streams:
@@ -171,6 +183,7 @@ out_free_streams:
 static void __exit ma_exit(void)
 {
 	misc_deregister(&ma_misc);
+	ma_netlink_exit();
 	ma_sysfs_exit();
 	ma_streams_exit();
 }

@@ -94,6 +94,7 @@ struct ma_region *ma_region_alloc(struct ma_arena *arena, u64 length)
 	if (err < 0)
 		goto out_free_pages;
 	region->pgoff = (pgoff_t)region->id << (MA_REGION_SHIFT - PAGE_SHIFT);
+	atomic_inc(&arena->nr_regions);
 	return region;
 
 out_free_pages:
@@ -113,6 +114,7 @@ static void ma_region_destroy(struct ma_region *region)
 	unsigned long i;
 
 	WRITE_ONCE(region->dead, true);
+	atomic_dec(&region->arena->nr_regions);
 	unmap_mapping_range(mapping, start, region->length, 1);
 	for (i = 0; i < region->nr_chunks; i++) {
 		struct ma_chunk *chunk = &region->chunks[i];

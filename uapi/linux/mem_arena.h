@@ -124,7 +124,9 @@
 	X(defrag_bytes_moved,	24, bytes,				\
 	  "Slot bytes compaction moved between blocks")			\
 	X(defrag_pages_released, 25, pages,				\
-	  "Pages compaction gave back to the kernel")
+	  "Pages compaction gave back to the kernel")			\
+	X(events_dropped,	26, events,				\
+	  "Netlink events not sent because of the rate limit")
 
 #define __MEM_ARENA_STAT_FIELD(name, id, unit, doc) __u64 name;
 /* Every field __u64, in id order. */
@@ -369,5 +371,65 @@ struct mem_arena_cmd_pool_layout {
 
 #define MEM_ARENA_LAYOUT_MAX_BLOCKS	4096
 #define MEM_ARENA_IOC_POOL_LAYOUT _IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_POOL_LAYOUT)
+
+/*
+ * Generic netlink family "mem_arena" (version 1).
+ *
+ * MEM_ARENA_NL_CMD_GET_STATS (do): module-wide totals, as in sysfs, in a
+ *	MEM_ARENA_A_STATS nest.
+ * MEM_ARENA_NL_CMD_ARENA_GET (do with MEM_ARENA_A_ARENA_ID, or dump): one
+ *	message per arena: id, owner pid and comm, config, regions, stats.
+ *	A caller sees the arenas opened with its own effective uid; with
+ *	CAP_SYS_ADMIN (of the socket's opener) it sees all.
+ * Multicast group "events" (subscribing needs CAP_NET_ADMIN): the
+ *	MEM_ARENA_NL_EVENT_* commands below, at most MEM_ARENA_NL_EVENTS_PER_SEC
+ *	a second (the rest counted in events_dropped).
+ */
+#define MEM_ARENA_GENL_NAME		"mem_arena"
+#define MEM_ARENA_GENL_VERSION		1
+#define MEM_ARENA_GENL_MCGRP_EVENTS	"events"
+#define MEM_ARENA_NL_EVENTS_PER_SEC	200
+
+enum {
+	MEM_ARENA_NL_CMD_UNSPEC,
+	MEM_ARENA_NL_CMD_GET_STATS,
+	MEM_ARENA_NL_CMD_ARENA_GET,
+	MEM_ARENA_NL_EVENT_EVICTION,	/* one per compress pass that evicted */
+	MEM_ARENA_NL_EVENT_CAP_REACHED,	/* one per compress pass that hit the cap */
+	MEM_ARENA_NL_EVENT_DEFRAG_DONE,	/* a compaction that moved or released */
+	MEM_ARENA_NL_EVENT_ARENA_CREATED,
+	MEM_ARENA_NL_EVENT_ARENA_DESTROYED,
+	__MEM_ARENA_NL_CMD_MAX
+};
+#define MEM_ARENA_NL_CMD_MAX (__MEM_ARENA_NL_CMD_MAX - 1)
+
+enum {
+	MEM_ARENA_A_UNSPEC,
+	MEM_ARENA_A_ARENA_ID,		/* u32 */
+	MEM_ARENA_A_PID,		/* u32: the opener's tgid */
+	MEM_ARENA_A_COMM,		/* string: the opener's comm */
+	MEM_ARENA_A_UID,		/* u32: the opener's euid */
+	MEM_ARENA_A_CHUNK_SIZE,		/* u32 */
+	MEM_ARENA_A_MIN_SAVINGS_PCT,	/* u32 */
+	MEM_ARENA_A_CAP_BYTES,		/* u64 */
+	MEM_ARENA_A_REGIONS,		/* u32: regions now */
+	MEM_ARENA_A_STATS,		/* nest of MEM_ARENA_STAT_A_* */
+	MEM_ARENA_A_EVENT_CHUNKS,	/* u64: EVICTION */
+	MEM_ARENA_A_EVENT_BYTES,	/* u64: EVICTION, DEFRAG_DONE (moved) */
+	MEM_ARENA_A_EVENT_PAGES,	/* u64: DEFRAG_DONE, pages released */
+	MEM_ARENA_A_EVENT_POOL_BYTES,	/* u64: CAP_REACHED, pool at the end */
+	MEM_ARENA_A_PAD,
+	__MEM_ARENA_A_MAX
+};
+#define MEM_ARENA_A_MAX (__MEM_ARENA_A_MAX - 1)
+
+/* In MEM_ARENA_A_STATS: each stat as a u64, type = its id + 1. */
+#define __MEM_ARENA_STAT_ATTR(name, id, unit, doc) MEM_ARENA_STAT_A_##name = (id) + 1,
+enum {
+	MEM_ARENA_STAT_A_UNSPEC,
+	MEM_ARENA_STATS(__MEM_ARENA_STAT_ATTR)
+};
+#undef __MEM_ARENA_STAT_ATTR
+#define MEM_ARENA_STAT_A_PAD		0x7fff	/* alignment padding only */
 
 #endif /* _UAPI_LINUX_MEM_ARENA_H */
