@@ -30,13 +30,33 @@ assert all(isinstance(v, int) for v in s.values()), s
 '
 check watch_prints_rates sh -c "$mactl watch -i 0.2 -n 2 | grep -q 'per second'"
 
-# Another process's arena by PID:FD; its "PID FD" line, read through a
-# FIFO, is the handshake.
-rm -f /tmp/holder.fifo
-mkfifo /tmp/holder.fifo
+# Two processes holding arenas at rest (background compaction off, so
+# their stats stay put); each prints "PID FD" and its own stats on one
+# line, read through a FIFO: that is the handshake.
+threshold=$(cat /sys/kernel/mem_arena/defrag_threshold_pct)
+echo 0 > /sys/kernel/mem_arena/defrag_threshold_pct
+rm -f /tmp/holder.fifo /tmp/holder2.fifo
+mkfifo /tmp/holder.fifo /tmp/holder2.fifo
 "$holder" > /tmp/holder.fifo &
-read -r pid fd < /tmp/holder.fifo
-check holder_started test -n "$pid" -a -n "$fd"
+read -r pid fd own1 < /tmp/holder.fifo
+"$holder" > /tmp/holder2.fifo &
+read -r pid2 fd2 own2 < /tmp/holder2.fifo
+check holders_started test -n "$pid" -a -n "$fd" -a -n "$pid2"
+
+"$mactl" top --once --json > /tmp/top.json
+check top_lists_both_with_their_own_stats py "
+import json, re
+names = re.findall(r'X\\((\\w+),\\s*\\d+,', open('$top/uapi/linux/mem_arena.h').read())
+top = {a['pid']: a for a in json.load(open('/tmp/top.json'))}
+for pid, own in (($pid, '$own1'), ($pid2, '$own2')):
+    a = top[pid]
+    assert a['comm'] == 'arena_holder' and a['regions'] == 1, a
+    mine = dict(zip(names, map(int, own.split())))
+    assert a['stats'] == mine, (pid, {k: (a['stats'][k], mine[k]) for k in mine if a['stats'][k] != mine[k]})
+"
+"$mactl" top --once > /tmp/top.txt
+check top_table_has_both sh -c "grep -q ' $pid .*arena_holder' /tmp/top.txt && grep -q ' $pid2 .*arena_holder' /tmp/top.txt"
+kill "$pid2"
 
 "$mactl" map --json "$pid:$fd" > /tmp/map1.json
 check map_json_agrees_with_stats py '
@@ -66,7 +86,31 @@ assert b["slot_bytes_live"] == a["slot_bytes_live"]
 assert b["pool_bytes"] <= (b["slot_bytes_live"] // 65536 + 2) * 65536
 '
 kill "$pid"
-wait "$hpid" 2>/dev/null
+wait 2>/dev/null
+echo "$threshold" > /sys/kernel/mem_arena/defrag_threshold_pct
+
+# Events of a capped compress pass, shown while it happens.
+rm -f /tmp/events.fifo
+mkfifo /tmp/events.fifo
+"$mactl" events --json > /tmp/events.json 2> /tmp/events.fifo &
+epid=$!
+read -r listening < /tmp/events.fifo
+"$top/tools/bin/process_mem_bench" --dataset text --region-mb 8 --arena-cap-mb 1 \
+	--runs 1 --warmups 0 > /dev/null 2>&1 &
+bpid=$!
+wait $bpid
+kill $epid
+wait $epid 2>/dev/null
+check events_show_a_capped_pass py "
+import json
+ev = [json.loads(l) for l in open('/tmp/events.json')]
+mine = [e for e in ev if e['pid'] == $bpid]
+kinds = [e['event'] for e in mine]
+assert kinds[0] == 'ARENA_CREATED' and kinds[-1] == 'ARENA_DESTROYED', kinds
+assert kinds.count('CAP_REACHED') == 1 and kinds.count('EVICTION') == 1, kinds
+e = [e for e in mine if e['event'] == 'EVICTION'][0]
+assert e['chunks'] > 0 and e['bytes'] == e['chunks'] * 4096, e
+"
 
 "$mactl" map 999999:3 > /dev/null 2> /tmp/err.txt
 rc=$?

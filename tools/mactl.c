@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 #include <mem_arena.h>
 
+#include "nlclient.h"
 #include "util.h"
 
 static void usage(FILE *out)
@@ -35,7 +36,14 @@ static void usage(FILE *out)
 "  map [--json] --demo       build a fragmented arena, map it, compact it,\n"
 "                            map it again\n"
 "  defrag [--json] PID:FD    compact an arena's pool\n"
+"  top [-i SEC] [-n COUNT] [--once] [--json]\n"
+"                            every visible arena, refreshed, with rates\n"
+"  events [--json] [-n COUNT]\n"
+"                            netlink events as they happen (needs\n"
+"                            CAP_NET_ADMIN); -n: stop after COUNT\n"
 "\n"
+"top and events use the generic netlink family; an unprivileged caller\n"
+"sees the arenas opened with its uid, CAP_SYS_ADMIN sees all.\n"
 "PID:FD names the arena open as descriptor FD in process PID (see\n"
 "/proc/PID/fd; needs ptrace rights over PID, e.g. root).\n"
 "Options: -j/--json, -i/--interval SEC (default 1), -n/--count N,\n"
@@ -450,6 +458,163 @@ static int cmd_map(const char *spec, bool demo, bool json, bool do_defrag)
 	return 0;
 }
 
+/* ---- top and events (generic netlink) ----------------------------- */
+
+static int by_pool_desc(const void *a, const void *b)
+{
+	const struct ma_nl_arena *x = a, *y = b;
+
+	if (x->stats.pool_bytes != y->stats.pool_bytes)
+		return x->stats.pool_bytes > y->stats.pool_bytes ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static const struct ma_nl_arena *find_arena(const struct ma_nl_arena *v, size_t n,
+					    uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].id == id)
+			return &v[i];
+	return NULL;
+}
+
+static json_object *arena_json(const struct ma_nl_arena *a)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_int64(a->id));
+	json_object_object_add(o, "pid", json_object_new_int64(a->pid));
+	json_object_object_add(o, "comm", json_object_new_string(a->comm));
+	json_object_object_add(o, "uid", json_object_new_int64(a->uid));
+	json_object_object_add(o, "regions", json_object_new_int64(a->regions));
+	json_object_object_add(o, "chunk_size", json_object_new_int64(a->chunk_size));
+	json_object_object_add(o, "min_savings_pct", json_object_new_int64(a->min_savings_pct));
+	json_object_object_add(o, "cap_bytes", json_object_new_uint64(a->cap_bytes));
+	json_object_object_add(o, "stats", stats_json(&a->stats));
+	return o;
+}
+
+static int cmd_top(double interval, unsigned long long count, bool once, bool json)
+{
+	struct ma_nl_arena *prev = NULL, *cur;
+	size_t nprev = 0, n, i;
+	bool tty = isatty(STDOUT_FILENO) && !json && !once;
+	unsigned long long k;
+	struct ma_nl nl;
+	double t0 = 0, t1;
+
+	ma_nl_open(&nl);
+	for (k = 0; !count || k < count; k++) {
+		n = ma_nl_arenas(&nl, &cur);
+		t1 = now_seconds();
+		qsort(cur, n, sizeof(*cur), by_pool_desc);
+		if (json) {
+			json_object *arr = json_object_new_array();
+
+			for (i = 0; i < n; i++)
+				json_object_array_add(arr, arena_json(&cur[i]));
+			print_json(arr);
+		} else {
+			if (tty)
+				printf("\033[H\033[2J");
+			printf("mem_arena: %zu arenas%s\n", n,
+			       once ? "" : " (rates over the last interval; Ctrl-C stops)");
+			printf("%5s %7s %-16s %7s %11s %9s %7s %9s %9s\n", "ID", "PID", "COMM",
+			       "REGIONS", "LOGICAL_MB", "POOL_MB", "RATIO", "EVICT/s", "FAULTS/s");
+			for (i = 0; i < n; i++) {
+				const struct mem_arena_stats *s = &cur[i].stats;
+				const struct ma_nl_arena *p = find_arena(prev, nprev, cur[i].id);
+				char ev[16] = "-", fl[16] = "-";
+
+				if (p && t1 > t0) {
+					snprintf(ev, sizeof(ev), "%.1f",
+						 (s->evictions_lru - p->stats.evictions_lru) / (t1 - t0));
+					snprintf(fl, sizeof(fl), "%.1f",
+						 (s->access_hits_decompressed -
+						  p->stats.access_hits_decompressed) / (t1 - t0));
+				}
+				printf("%5u %7u %-16s %7u %11.1f %9.1f %7.2f %9s %9s\n", cur[i].id,
+				       cur[i].pid, cur[i].comm, cur[i].regions,
+				       s->logical_input_bytes / 1048576.0, s->pool_bytes / 1048576.0,
+				       ratio(s->logical_input_bytes, s->pool_bytes), ev, fl);
+			}
+			fflush(stdout);
+		}
+		free(prev);
+		prev = cur;
+		nprev = n;
+		t0 = t1;
+		if (once)
+			break;
+		{
+			struct timespec ts = { (time_t)interval,
+					       (long)((interval - (time_t)interval) * 1e9) };
+
+			nanosleep(&ts, NULL);	/* the refresh period */
+		}
+	}
+	free(prev);
+	ma_nl_close(&nl);
+	return 0;
+}
+
+struct event_opts {
+	bool json;
+	unsigned long long left;	/* 0: forever */
+};
+
+static bool print_event(const struct ma_nl_event *e, void *arg)
+{
+	struct event_opts *eo = arg;
+	char b[32];
+
+	if (eo->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "event", json_object_new_string(e->name));
+		json_object_object_add(o, "arena", json_object_new_int64(e->arena));
+		json_object_object_add(o, "pid", json_object_new_int64(e->pid));
+		json_object_object_add(o, "comm", json_object_new_string(e->comm));
+		if (e->cmd == MEM_ARENA_NL_EVENT_EVICTION)
+			json_object_object_add(o, "chunks", json_object_new_uint64(e->chunks));
+		if (e->cmd == MEM_ARENA_NL_EVENT_EVICTION ||
+		    e->cmd == MEM_ARENA_NL_EVENT_DEFRAG_DONE)
+			json_object_object_add(o, "bytes", json_object_new_uint64(e->bytes));
+		if (e->cmd == MEM_ARENA_NL_EVENT_DEFRAG_DONE)
+			json_object_object_add(o, "pages_released", json_object_new_uint64(e->pages));
+		if (e->cmd == MEM_ARENA_NL_EVENT_CAP_REACHED)
+			json_object_object_add(o, "pool_bytes", json_object_new_uint64(e->pool_bytes));
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	} else {
+		printf("%-16s arena %u (pid %u %s)", e->name, e->arena, e->pid, e->comm);
+		if (e->cmd == MEM_ARENA_NL_EVENT_EVICTION)
+			printf(": %llu chunks, %s", (unsigned long long)e->chunks,
+			       fmt_bytes(b, sizeof(b), e->bytes));
+		else if (e->cmd == MEM_ARENA_NL_EVENT_DEFRAG_DONE)
+			printf(": moved %s, released %llu pages", fmt_bytes(b, sizeof(b), e->bytes),
+			       (unsigned long long)e->pages);
+		else if (e->cmd == MEM_ARENA_NL_EVENT_CAP_REACHED)
+			printf(": pool %s", fmt_bytes(b, sizeof(b), e->pool_bytes));
+		putchar('\n');
+	}
+	fflush(stdout);
+	return !eo->left || --eo->left;
+}
+
+static int cmd_events(bool json, unsigned long long count)
+{
+	struct event_opts eo = { .json = json, .left = count };
+	struct ma_nl nl;
+
+	ma_nl_open(&nl);
+	ma_nl_events(&nl, print_event, &eo);
+	ma_nl_close(&nl);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -457,12 +622,13 @@ int main(int argc, char **argv)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "demo", no_argument, NULL, 'd' },
+		{ "once", no_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long long count = 0;
 	double interval = 1;
-	bool json = false, demo = false;
+	bool json = false, demo = false, once = false;
 	const char *cmd;
 	int c;
 
@@ -490,6 +656,9 @@ int main(int argc, char **argv)
 		case 'd':
 			demo = true;
 			break;
+		case 'o':
+			once = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -506,6 +675,10 @@ int main(int argc, char **argv)
 		return cmd_stats(json);
 	if (!strcmp(cmd, "watch"))
 		return cmd_watch(interval, count);
+	if (!strcmp(cmd, "top"))
+		return cmd_top(interval, count, once, json);
+	if (!strcmp(cmd, "events"))
+		return cmd_events(json, count);
 	if (!strcmp(cmd, "map") || !strcmp(cmd, "defrag"))
 		return cmd_map(optind < argc ? argv[optind] : NULL, demo, json,
 			       !strcmp(cmd, "defrag"));

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Hold a fragmented arena open for tools to look at: compress chunks of
- * varied compressibility, read every other one back, print "PID FD" on a
- * line, then wait for a signal.  Used by mactl_test.sh.
+ * varied compressibility, read every other one back, print "PID FD" and
+ * then its own stats (every value, in id order) on one line, then wait
+ * for a signal.  Used by mactl_test.sh.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -40,7 +41,16 @@ int main(void)
 		return 1;
 	for (i = 0; i < nr; i += 2)
 		(void)*(volatile char *)(p + i * cs);
-	printf("%d %d\n", getpid(), mem_arena_fd(arena));
+	printf("%d %d", getpid(), mem_arena_fd(arena));
+	{
+		struct mem_arena_stats s;
+		unsigned int k;
+
+		mem_arena_get_stats(arena, &s);
+		for (k = 0; k < MEM_ARENA_NR_STATS; k++)
+			printf(" %llu", mem_arena_stat_value(&s, k));
+	}
+	putchar('\n');
 	fflush(stdout);
 	pause();
 	return 0;
