@@ -61,6 +61,11 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/run-demo
 
+# QUICK=1: 32 MiB regions, a smoke run in about three minutes.
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@tools/bench/run-bench $(if $(QUICK),--quick)
+
 install: all
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 	$(MAKE) -C libmemarena install PREFIX=$(PREFIX)
@@ -75,4 +80,4 @@ clean:
 	$(MAKE) -C selftests clean
 	rm -rf $(BUILD)
 
-.PHONY: all module lib tools selftests man deps lint check demo install clean
+.PHONY: all module lib tools selftests man deps lint check demo bench install clean

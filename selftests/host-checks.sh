@@ -89,13 +89,26 @@ if [ ! -e /dev/mem_arena ]; then
 fi
 if [ $mactl_ok = 1 ]; then ok mactl_help_and_errors; else not_ok mactl_help_and_errors; fi
 
-for t in process_mem_bench memarena-demo ../../workloads/bin/anon_streamer \
-	 ../../workloads/bin/interactive_burst; do
+for t in process_mem_bench memarena-demo dataset-dump arena_bench \
+	 ../../workloads/bin/anon_streamer ../../workloads/bin/interactive_burst; do
 	name=$(basename "$t")
 	good=1
 	"$top/tools/bin/$t" --help | grep -q "^Usage: $name" || good=0
-	tool_errors "$t" 2 --bogus || good=0
-	tool_errors "$t" 2 extra-argument || good=0
+	case $name in
+	arena_bench)	# COMMAND first
+		tool_errors "$t" 2 || good=0
+		tool_errors "$t" 2 bogus || good=0
+		tool_errors "$t" 2 run --bogus || good=0
+		tool_errors "$t" 2 run --dataset nope || good=0 ;;
+	dataset-dump)
+		tool_errors "$t" 2 || good=0
+		tool_errors "$t" 2 --bogus x || good=0
+		tool_errors "$t" 2 --dataset nope x || good=0
+		tool_errors "$t" 1 --mb 1 /nonexistent/dir/file || good=0 ;;
+	*)
+		tool_errors "$t" 2 --bogus || good=0
+		tool_errors "$t" 2 extra-argument || good=0 ;;
+	esac
 	case $name in
 	process_mem_bench)
 		tool_errors "$t" 2 --runs 0 || good=0
@@ -111,6 +124,8 @@ for t in process_mem_bench memarena-demo ../../workloads/bin/anon_streamer \
 		case $name in
 		process_mem_bench) tool_errors "$t" 1 --region-mb 1 || good=0 ;;
 		memarena-demo) tool_errors "$t" 1 --region-mb 4 || good=0 ;;
+		arena_bench) tool_errors "$t" 1 run --dataset zero --region-mb 1 || good=0 ;;
+		dataset-dump) ;;	# needs no module
 		*) tool_errors "$t" 1 --use-mem-arena --region-mb 1 --dataset zero || good=0 ;;
 		esac
 	fi

@@ -10,11 +10,15 @@
  *   arena_bench scale --dataset D --region-mb N[,N...]
  *	per-chunk compress cost (wall and kernel codec time) per region size
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <mem_arena.h>
@@ -27,8 +31,13 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-"Usage: arena_bench density [--dataset D] [--region-mb N]\n"
+"Usage: arena_bench run|density|threads|zram [--dataset D] [--region-mb N]\n"
 "       arena_bench scale [--dataset D] [--region-mb N,N,...] [--runs N]\n\n"
+"run: compress throughput, fault readback in order and in random order\n"
+"  (with per-fault latency), touch readback, density; every byte checked.\n"
+"threads: two threads compressing two regions at once, against one.\n"
+"zram: the same bytes written to and read from /dev/zram0 with O_DIRECT\n"
+"  in 4 KiB and 1 MiB requests (set up by tools/bench/guest-bench.sh).\n"
 "density: compress the region, read back every other chunk so the pool\n"
 "  fragments, compact it; report compressed_bytes_live / pool_bytes after\n"
 "  each step.\n"
@@ -166,6 +175,235 @@ static int cmd_scale(const char *dataset, const char *sizes, unsigned int runs)
 	return 0;
 }
 
+static double secs_since(double t0)
+{
+	return now_seconds() - t0;
+}
+
+static int cmp_u(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void add_pct(json_object *o, const char *key, double *v, size_t n, double q)
+{
+	json_object_object_add(o, key, json_object_new_double(n ? v[(size_t)(q * (n - 1))] : 0));
+}
+
+static void compress_or_die(struct mem_arena_region *r)
+{
+	int n = mem_arena_compress_region(r);
+
+	if (n < 0)
+		die(1, "compress: %s", mem_arena_strerror(n));
+}
+
+/* Throughput of every readback path, fault latency, density. */
+static int cmd_run(const char *dataset, size_t mb)
+{
+	struct mem_arena *arena = make_arena();
+	struct mem_arena_region *r;
+	struct mem_arena_stats st;
+	json_object *o = json_object_new_object();
+	size_t len = mb << 20, pages = len / CS, i;
+	double t0, mib = len / 1048576.0, *lat;
+	uint64_t x = 0x9E3779B97F4A7C15ULL;
+	volatile char sink;
+	size_t *order;
+	char *p, *copy;
+
+	p = make_region(arena, len, &r, dataset);
+	copy = malloc(len);
+	order = malloc(pages * sizeof(*order));
+	lat = malloc(pages * sizeof(*lat));
+	if (!copy || !order || !lat)
+		die(1, "out of memory");
+	memcpy(copy, p, len);
+	for (i = 0; i < pages; i++)
+		order[i] = i;
+	for (i = pages - 1; i > 0; i--) {	/* Fisher-Yates */
+		size_t j, t;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		j = x % (i + 1);
+		t = order[i], order[i] = order[j], order[j] = t;
+	}
+	fprintf(stderr, "arena_bench: run %s, %zu MiB\n", dataset, mb);
+	json_object_object_add(o, "bench", json_object_new_string("run"));
+	json_object_object_add(o, "dataset", json_object_new_string(dataset));
+	json_object_object_add(o, "region_mb", json_object_new_int64(mb));
+
+	t0 = now_seconds();
+	compress_or_die(r);
+	json_object_object_add(o, "compress_mbps", json_object_new_double(mib / secs_since(t0)));
+	mem_arena_get_stats(arena, &st);
+	add_density(o, "density", arena);
+	json_object_object_add(o, "logical_input_bytes", json_object_new_int64(st.logical_input_bytes));
+	json_object_object_add(o, "compress_codec_ms", json_object_new_double(st.compress_ns / 1e6));
+
+	t0 = now_seconds();			/* faults, in order */
+	for (i = 0; i < pages; i++)
+		sink = p[i * CS];
+	json_object_object_add(o, "readback_mbps", json_object_new_double(mib / secs_since(t0)));
+
+	compress_or_die(r);			/* faults, random order, each timed */
+	t0 = now_seconds();
+	for (i = 0; i < pages; i++) {
+		double a = now_seconds();
+
+		sink = p[order[i] * CS];
+		lat[i] = (now_seconds() - a) * 1e6;
+	}
+	json_object_object_add(o, "readback_random_mbps",
+			       json_object_new_double(mib / secs_since(t0)));
+	qsort(lat, pages, sizeof(*lat), cmp_u);
+	add_pct(o, "fault_p50_us", lat, pages, 0.50);
+	add_pct(o, "fault_p99_us", lat, pages, 0.99);
+
+	compress_or_die(r);			/* one touch of the whole region */
+	t0 = now_seconds();
+	if (mem_arena_touch(r, 0, len) < 0)
+		die(1, "touch failed");
+	json_object_object_add(o, "touch_readback_mbps",
+			       json_object_new_double(mib / secs_since(t0)));
+	(void)sink;
+	if (memcmp(p, copy, len))
+		die(1, "%s: data read back differs", dataset);
+	json_object_object_add(o, "verified", json_object_new_boolean(1));
+	emit(o);
+	free(lat);
+	free(order);
+	free(copy);
+	mem_arena_destroy(arena);
+	return 0;
+}
+
+struct compressor {
+	struct mem_arena_region *r;
+	double secs;
+};
+
+static void *compress_thread(void *arg)
+{
+	struct compressor *c = arg;
+	double t0 = now_seconds();
+
+	compress_or_die(c->r);
+	c->secs = secs_since(t0);
+	return NULL;
+}
+
+/* Two threads compressing two regions at once, against one. */
+static int cmd_threads(const char *dataset, size_t mb)
+{
+	struct mem_arena *a = make_arena(), *b = make_arena();
+	struct compressor ca, cb;
+	json_object *o = json_object_new_object();
+	size_t len = mb << 20;
+	pthread_t ta, tb;
+	double one, two, t0;
+	char *pa, *pb, *copy = malloc(len);
+
+	pa = make_region(a, len, &ca.r, dataset);
+	pb = make_region(b, len, &cb.r, dataset);
+	if (!copy)
+		die(1, "out of memory");
+	memcpy(copy, pa, len);
+	fprintf(stderr, "arena_bench: threads %s, 2 x %zu MiB\n", dataset, mb);
+	compress_thread(&ca);
+	one = len / 1048576.0 / ca.secs;
+	memcpy(pa, copy, len);			/* both raw again */
+	t0 = now_seconds();
+	pthread_create(&ta, NULL, compress_thread, &ca);
+	pthread_create(&tb, NULL, compress_thread, &cb);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	two = 2 * len / 1048576.0 / secs_since(t0);
+	if (memcmp(pa, copy, len) || memcmp(pb, copy, len))
+		die(1, "%s: data read back differs", dataset);
+	json_object_object_add(o, "bench", json_object_new_string("threads"));
+	json_object_object_add(o, "dataset", json_object_new_string(dataset));
+	json_object_object_add(o, "one_thread_mbps", json_object_new_double(one));
+	json_object_object_add(o, "two_thread_mbps", json_object_new_double(two));
+	json_object_object_add(o, "two_thread_speedup", json_object_new_double(two / one));
+	emit(o);
+	free(copy);
+	mem_arena_destroy(a);
+	mem_arena_destroy(b);
+	return 0;
+}
+
+/* The same bytes through zram with O_DIRECT, in @req-byte requests. */
+static void zram_pass(const char *dev, const char *data, size_t len, size_t req,
+		      json_object *o, const char *tag)
+{
+	char key[64], *buf;
+	double t0, *lat;
+	size_t i, n = len / req;
+	int fd = open(dev, O_RDWR | O_DIRECT);
+
+	if (fd < 0)
+		die(1, "%s: %s", dev, strerror(errno));
+	if (posix_memalign((void **)&buf, 4096, len))
+		die(1, "out of memory");
+	lat = malloc(n * sizeof(*lat));
+	memcpy(buf, data, len);
+	t0 = now_seconds();
+	for (i = 0; i < n; i++)
+		if (pwrite(fd, buf + i * req, req, i * req) != (ssize_t)req)
+			die(1, "%s: write: %s", dev, strerror(errno));
+	snprintf(key, sizeof(key), "write_mbps_%s", tag);
+	json_object_object_add(o, key, json_object_new_double(len / 1048576.0 / secs_since(t0)));
+	memset(buf, 0, len);
+	t0 = now_seconds();
+	for (i = 0; i < n; i++) {
+		double a = now_seconds();
+
+		if (pread(fd, buf + i * req, req, i * req) != (ssize_t)req)
+			die(1, "%s: read: %s", dev, strerror(errno));
+		lat[i] = (now_seconds() - a) * 1e6;
+	}
+	snprintf(key, sizeof(key), "read_mbps_%s", tag);
+	json_object_object_add(o, key, json_object_new_double(len / 1048576.0 / secs_since(t0)));
+	if (req == CS) {
+		qsort(lat, n, sizeof(*lat), cmp_u);
+		add_pct(o, "read_p50_us", lat, n, 0.50);
+		add_pct(o, "read_p99_us", lat, n, 0.99);
+	}
+	if (memcmp(buf, data, len))
+		die(1, "%s: data read back differs", dev);
+	free(lat);
+	free(buf);
+	close(fd);
+}
+
+static int cmd_zram(const char *dataset, size_t mb, const char *dev)
+{
+	unsigned long long orig, compr, used;
+	json_object *o = json_object_new_object();
+	size_t len = mb << 20;
+	char err[512], *data = malloc(len);
+	FILE *f;
+
+	if (!data || dataset_fill(dataset, data, len, 1, err, sizeof(err)))
+		die(1, "%s", data ? err : "out of memory");
+	fprintf(stderr, "arena_bench: zram %s, %zu MiB\n", dataset, mb);
+	json_object_object_add(o, "bench", json_object_new_string("zram"));
+	json_object_object_add(o, "dataset", json_object_new_string(dataset));
+	zram_pass(dev, data, len, CS, o, "4k");
+	f = fopen("/sys/block/zram0/mm_stat", "r");
+	if (!f || fscanf(f, "%llu %llu %llu", &orig, &compr, &used) != 3)
+		die(1, "cannot read /sys/block/zram0/mm_stat");
+	fclose(f);
+	json_object_object_add(o, "density", json_object_new_double(used ? (double)compr / used : 0));
+	zram_pass(dev, data, len, 1 << 20, o, "1m");
+	emit(o);
+	free(data);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -208,5 +446,12 @@ int main(int argc, char **argv)
 		return cmd_density(dataset, sizes ? parse_num(sizes, "--region-mb", 1, 65536) : 64);
 	if (!strcmp(cmd, "scale"))
 		return cmd_scale(dataset, sizes ? sizes : "16,256", runs);
+	if (!strcmp(cmd, "run"))
+		return cmd_run(dataset, sizes ? parse_num(sizes, "--region-mb", 1, 65536) : 64);
+	if (!strcmp(cmd, "threads"))
+		return cmd_threads(dataset, sizes ? parse_num(sizes, "--region-mb", 1, 65536) : 64);
+	if (!strcmp(cmd, "zram"))
+		return cmd_zram(dataset, sizes ? parse_num(sizes, "--region-mb", 1, 65536) : 64,
+				"/dev/zram0");
 	die(2, "unknown command '%s' (try --help)", cmd);
 }

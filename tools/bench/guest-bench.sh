@@ -1,0 +1,59 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Runs in the guest (tools/bench/run-bench): every benchmark in one boot,
+# one JSON object per line in $MEM_ARENA_OUT/results.jsonl; progress on
+# stderr.  Usage: guest-bench.sh [--quick]
+top=$(cd "$(dirname "$0")/../.." && pwd)
+bin=$top/tools/bin
+out=${MEM_ARENA_OUT:-/tmp}/results.jsonl
+mb=256 scale=32,512 threads_mb=128
+if [ "$1" = --quick ]; then
+	mb=32 scale=8,32 threads_mb=16
+fi
+: > "$out"
+say() { echo "bench: $*" >&2; }
+
+# zram and its allocator, and the LZ4 limit module.
+mods=${MEM_ARENA_MODULES:-/modules}
+for m in $(cat "$mods/order"); do
+	grep -q "^$(echo "${m%.ko}" | tr - _) " /proc/modules || insmod "$mods/$m" 2>/dev/null
+done
+insmod "$top/kmod/mem_arena_lz4bench.ko" || { say "cannot load mem_arena_lz4bench.ko"; exit 1; }
+
+lz4_limit() {	# DATASET FILE
+	exec 3<>/dev/mem_arena_lz4bench
+	cat "$2" >&3
+	line=$(dd bs=4096 count=1 <&3 2>/dev/null)
+	exec 3>&-
+	echo "$line" | awk -v d="$1" '{
+		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		c = v["compress_ns"] / 1e9; dd = v["decompress_ns"] / 1e9
+		printf "{\"bench\": \"lz4\", \"dataset\": \"%s\", \"compress_mbps\": %.3f, \"decompress_mbps\": %.3f, \"stored_chunks\": %d, \"errors\": %d}\n",
+			d, c ? v["bytes"] / 1048576 / c : 0,
+			dd ? v["stored"] * 4096 / 1048576 / dd : 0, v["stored"], v["errors"] }'
+}
+
+zram_setup() {	# MIB
+	echo 1 > /sys/block/zram0/reset
+	echo lz4 > /sys/block/zram0/comp_algorithm
+	echo $((($1 + 16) * 1048576)) > /sys/block/zram0/disksize
+}
+
+for d in repetitive text binary random zero mixed; do
+	say "$d: mem_arena"
+	"$bin/arena_bench" run --dataset "$d" --region-mb $mb >> "$out" || exit 1
+	say "$d: zram"
+	zram_setup $mb
+	"$bin/arena_bench" zram --dataset "$d" --region-mb $mb >> "$out" || exit 1
+	echo 1 > /sys/block/zram0/reset
+	say "$d: lz4 alone"
+	"$bin/dataset-dump" --dataset "$d" --mb $mb /tmp/data.bin || exit 1
+	lz4_limit "$d" /tmp/data.bin >> "$out"
+	rm -f /tmp/data.bin
+done
+say "mixed: per-chunk cost at $scale MiB"
+"$bin/arena_bench" scale --dataset mixed --region-mb $scale >> "$out" || exit 1
+say "mixed: two threads"
+"$bin/arena_bench" threads --dataset mixed --region-mb $threads_mb >> "$out" || exit 1
+rmmod mem_arena_lz4bench
+say "done: $(wc -l < "$out") results"
