@@ -21,21 +21,6 @@
 
 static unsigned long long verified;
 
-static long rss_kb(void)
-{
-	char line[256];
-	long v = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmRSS:", 6))
-			v = strtol(line + 6, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 static void step(int n, const char *title)
 {
 	printf("\n== Step %d: %s\n", n, title);
@@ -67,7 +52,7 @@ static void table(struct mem_arena *arena)
 	char b[64];
 
 	mem_arena_get_stats(arena, &s);
-	row_bytes("process RSS", rss_kb() * 1024.0);
+	row_bytes("process RSS", proc_status_kb("VmRSS") * 1024.0);
 	row_bytes("raw chunk pages (raw_bytes)", s.raw_bytes);
 	row_bytes("held compressed (logical_input)", s.logical_input_bytes);
 	row_bytes("LZ4 output (compressed_bytes_live)", s.compressed_bytes_live);

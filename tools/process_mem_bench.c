@@ -87,22 +87,6 @@ static void times_now(struct times *t)
 	t->wall = ts_ms(CLOCK_MONOTONIC);
 }
 
-static long status_kb(const char *key)
-{
-	char line[256];
-	long v = -1;
-	size_t n = strlen(key);
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ':')
-			v = strtol(line + n + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 /* One run; fills row[] and returns 0, or dies. */
 static void run_once(const struct opts *o, const unsigned char *data, size_t len,
 		     double *row)
@@ -131,13 +115,13 @@ static void run_once(const struct opts *o, const unsigned char *data, size_t len
 	p = mem_arena_region_base(region);
 	memcpy(p, data, len);
 
-	row[COL_rss_pre_kb] = status_kb("VmRSS");
+	row[COL_rss_pre_kb] = proc_status_kb("VmRSS");
 	times_now(&a);
 	err = mem_arena_compress_region(region);
 	times_now(&b);
 	if (err < 0)
 		die(1, "compress: %s", mem_arena_strerror(err));
-	row[COL_rss_post_compress_kb] = status_kb("VmRSS");
+	row[COL_rss_post_compress_kb] = proc_status_kb("VmRSS");
 	row[COL_compress_thread_cpu_ms] = b.thread - a.thread;
 	row[COL_compress_process_cpu_ms] = b.process - a.process;
 	row[COL_compress_wall_ms] = b.wall - a.wall;
@@ -148,8 +132,8 @@ static void run_once(const struct opts *o, const unsigned char *data, size_t len
 		sink += p[i];
 	times_now(&b);
 	(void)sink;
-	row[COL_rss_post_readback_kb] = status_kb("VmRSS");
-	row[COL_vmhwm_kb] = status_kb("VmHWM");
+	row[COL_rss_post_readback_kb] = proc_status_kb("VmRSS");
+	row[COL_vmhwm_kb] = proc_status_kb("VmHWM");
 	row[COL_decompress_thread_cpu_ms] = b.thread - a.thread;
 	row[COL_decompress_process_cpu_ms] = b.process - a.process;
 	row[COL_decompress_wall_ms] = b.wall - a.wall;
@@ -172,13 +156,6 @@ static void run_once(const struct opts *o, const unsigned char *data, size_t len
 	row[COL_evictions_lru] = s.evictions_lru;
 	row[COL_cap_rejects] = s.cap_rejects;
 	mem_arena_destroy(arena);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 static void summarize(double *rows, size_t runs, int col, double *min,

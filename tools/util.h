@@ -21,5 +21,9 @@ long long sysfs_value(const char *name);
 /* "12.3 MiB" into @buf. */
 const char *fmt_bytes(char *buf, size_t len, double bytes);
 double now_seconds(void);
+/* A "Key:  N kB" line of /proc/self/status, in kB, or -1. */
+long proc_status_kb(const char *key);
+/* qsort() comparator for doubles, ascending. */
+int cmp_double(const void *a, const void *b);
 
 #endif

@@ -126,13 +126,6 @@ static int cmd_density(const char *dataset, size_t mb)
 	return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static int cmd_scale(const char *dataset, const char *sizes, unsigned int runs)
 {
 	char *list = strdup(sizes), *tok, *save = NULL;
@@ -178,13 +171,6 @@ static int cmd_scale(const char *dataset, const char *sizes, unsigned int runs)
 static double secs_since(double t0)
 {
 	return now_seconds() - t0;
-}
-
-static int cmp_u(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 static void add_pct(json_object *o, const char *key, double *v, size_t n, double q)
@@ -258,7 +244,7 @@ static int cmd_run(const char *dataset, size_t mb)
 	}
 	json_object_object_add(o, "readback_random_mbps",
 			       json_object_new_double(mib / secs_since(t0)));
-	qsort(lat, pages, sizeof(*lat), cmp_u);
+	qsort(lat, pages, sizeof(*lat), cmp_double);
 	add_pct(o, "fault_p50_us", lat, pages, 0.50);
 	add_pct(o, "fault_p99_us", lat, pages, 0.99);
 
@@ -368,7 +354,7 @@ static void zram_pass(const char *dev, const char *data, size_t len, size_t req,
 	snprintf(key, sizeof(key), "read_mbps_%s", tag);
 	json_object_object_add(o, key, json_object_new_double(len / 1048576.0 / secs_since(t0)));
 	if (req == CS) {
-		qsort(lat, n, sizeof(*lat), cmp_u);
+		qsort(lat, n, sizeof(*lat), cmp_double);
 		add_pct(o, "read_p50_us", lat, n, 0.50);
 		add_pct(o, "read_p99_us", lat, n, 0.99);
 	}

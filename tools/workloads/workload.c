@@ -103,17 +103,7 @@ void workload_idle(const struct workload *w)
 
 long workload_rss_kb(void)
 {
-	char line[256];
-	long v = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmRSS:", 6))
-			v = strtol(line + 6, NULL, 10);
-	fclose(f);
-	return v;
+	return proc_status_kb("VmRSS");
 }
 
 long workload_minflt(void)
@@ -127,13 +117,6 @@ long workload_minflt(void)
 double workload_now(void)
 {
 	return now_seconds();
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 void workload_percentiles(json_object *o, const char *prefix, double *v, size_t n)
