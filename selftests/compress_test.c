@@ -388,36 +388,6 @@ TEST(cap_below_a_block_rejects)
 	close(fd);
 }
 
-static long long sysfs_read(const char *name)
-{
-	char path[128];
-	long long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/kernel/mem_arena/%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%lld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
-static int sysfs_write(const char *name, long long v)
-{
-	char path[128];
-	FILE *f;
-	int err;
-
-	snprintf(path, sizeof(path), "/sys/kernel/mem_arena/%s", name);
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	err = fprintf(f, "%lld\n", v) < 0;
-	return fclose(f) || err ? -EIO : 0;
-}
-
 /* The module-wide cap binds an uncapped arena; sysfs totals move with it. */
 TEST(module_cap_and_sysfs_totals)
 {
@@ -433,9 +403,9 @@ TEST(module_cap_and_sysfs_totals)
 	fd = open(MEM_ARENA_DEVICE, O_RDWR);
 	if (fd < 0)
 		SKIP(return, "module not loaded");
-	cap0 = sysfs_read("pool_cap_bytes");
-	ops0 = sysfs_read("compress_ops");
-	if (sysfs_write("pool_cap_bytes", peak_cap))
+	cap0 = ma_sysfs_read("pool_cap_bytes");
+	ops0 = ma_sysfs_read("compress_ops");
+	if (ma_sysfs_write("pool_cap_bytes", peak_cap))
 		SKIP(return, "cannot write pool_cap_bytes (not root?)");
 	p = ma_region_map(fd, len, &id);
 	ASSERT_NE(NULL, p);
@@ -443,22 +413,22 @@ TEST(module_cap_and_sysfs_totals)
 		ma_fill_text(p + i * cs, cs, i);
 	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
 	ASSERT_EQ(0, ma_stats(fd, &s));
-	EXPECT_EQ(0, sysfs_write("pool_cap_bytes", cap0));
+	EXPECT_EQ(0, ma_sysfs_write("pool_cap_bytes", cap0));
 	EXPECT_GE(peak_cap, s.pool_bytes_peak);
 	EXPECT_LT(0, s.evictions_lru);
 	EXPECT_EQ(len / cs, s.compress_ops);
 	/* Nobody else runs: the module-wide figures are this arena's. */
-	EXPECT_EQ(ops0 + s.compress_ops, sysfs_read("compress_ops"));
-	EXPECT_EQ(s.pool_bytes, sysfs_read("pool_bytes"));
-	EXPECT_EQ(s.logical_input_bytes, sysfs_read("logical_input_bytes"));
-	EXPECT_EQ(s.raw_bytes, sysfs_read("raw_bytes"));
-	EXPECT_EQ(1, sysfs_read("arenas"));
+	EXPECT_EQ(ops0 + s.compress_ops, ma_sysfs_read("compress_ops"));
+	EXPECT_EQ(s.pool_bytes, ma_sysfs_read("pool_bytes"));
+	EXPECT_EQ(s.logical_input_bytes, ma_sysfs_read("logical_input_bytes"));
+	EXPECT_EQ(s.raw_bytes, ma_sysfs_read("raw_bytes"));
+	EXPECT_EQ(1, ma_sysfs_read("arenas"));
 	/* A mapping keeps the arena alive past close(); the last one ends it. */
 	close(fd);
-	EXPECT_EQ(1, sysfs_read("arenas"));
+	EXPECT_EQ(1, ma_sysfs_read("arenas"));
 	munmap(p, len);
-	EXPECT_EQ(0, sysfs_read("pool_bytes"));
-	EXPECT_EQ(0, sysfs_read("arenas"));
+	EXPECT_EQ(0, ma_sysfs_read("pool_bytes"));
+	EXPECT_EQ(0, ma_sysfs_read("arenas"));
 }
 
 TEST_HARNESS_MAIN

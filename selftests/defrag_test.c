@@ -13,7 +13,6 @@
 
 #define CS	4096UL
 #define BLOCK	(64 * KiB)
-#define THRESHOLD "/sys/kernel/mem_arena/defrag_threshold_pct"
 
 /* Chunk whose LZ4 output is about @rnd bytes: random, then zeros. */
 static void fill_sized(char *p, unsigned int i, size_t rnd)
@@ -31,29 +30,12 @@ static size_t mixed_size(unsigned int i)
 
 static int read_threshold(void)
 {
-	char buf[16] = "";
-	int fd = open(THRESHOLD, O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = 0;
-	close(fd);
-	return atoi(buf);
+	return ma_sysfs_read("defrag_threshold_pct");
 }
 
 static int write_threshold(int pct)
 {
-	char buf[16];
-	int fd = open(THRESHOLD, O_WRONLY), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	snprintf(buf, sizeof(buf), "%d\n", pct);
-	if (write(fd, buf, strlen(buf)) < 0)
-		err = -errno;
-	close(fd);
-	return err;
+	return ma_sysfs_write("defrag_threshold_pct", pct);
 }
 
 static int defrag(int fd, struct mem_arena_cmd_defrag *d)

@@ -17,31 +17,6 @@
 #define NR	1024			/* 4 MiB: far beyond the charge batch */
 #define NR2	256
 
-static int cg_write(const char *file, const char *val)
-{
-	int fd = open(file, O_WRONLY), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
-static long long cg_read(const char *file)
-{
-	char buf[64] = "";
-	int fd = open(file, O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = 0;
-	close(fd);
-	return atoll(buf);
-}
-
 /*
  * memory.max is written through an fd opened before the squeeze: opening
  * a file allocates, and at the limit that allocation would OOM-kill us.
@@ -59,12 +34,12 @@ static const char *cg_enter(void)
 	char pid[32];
 
 	mount("none", CG_ROOT, "cgroup2", 0, NULL);	/* EBUSY if mounted */
-	if (cg_write(CG_ROOT "/cgroup.subtree_control", "+memory"))
+	if (ma_file_write(CG_ROOT "/cgroup.subtree_control", "+memory"))
 		return "no cgroup2 memory controller";
 	if (mkdir(CG, 0755) && errno != EEXIST)
 		return "cannot create a cgroup";
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	if (cg_write(CG "/cgroup.procs", pid))
+	if (ma_file_write(CG "/cgroup.procs", pid))
 		return "cannot join the cgroup";
 	max_fd = open(CG "/memory.max", O_WRONLY);
 	if (max_fd < 0)
@@ -81,7 +56,7 @@ static void cg_leave(void)
 		close(max_fd);
 	}
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	cg_write(CG_ROOT "/cgroup.procs", pid);
+	ma_file_write(CG_ROOT "/cgroup.procs", pid);
 	rmdir(CG);
 }
 
@@ -90,7 +65,7 @@ static int cg_squeeze(long long slack)
 {
 	char max[32];
 
-	snprintf(max, sizeof(max), "%lld", cg_read(CG "/memory.current") + slack);
+	snprintf(max, sizeof(max), "%lld", ma_file_read_ll(CG "/memory.current") + slack);
 	return cg_set_max(max);
 }
 

@@ -144,6 +144,50 @@ static inline long ma_proc_kb(const char *file, const char *key)
 	return v;
 }
 
+/* The number at the start of a (sysfs, cgroup) file, or -1. */
+static inline long long ma_file_read_ll(const char *path)
+{
+	char buf[64] = "";
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atoll(buf) : -1;
+}
+
+/* Write @val to a (sysfs, cgroup) file; 0 or -errno. */
+static inline int ma_file_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static inline long long ma_sysfs_read(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/kernel/mem_arena/%s", name);
+	return ma_file_read_ll(path);
+}
+
+static inline int ma_sysfs_write(const char *name, long long v)
+{
+	char path[128], val[32];
+
+	snprintf(path, sizeof(path), "/sys/kernel/mem_arena/%s", name);
+	snprintf(val, sizeof(val), "%lld\n", v);
+	return ma_file_write(path, val);
+}
+
 static inline long ma_rss_kb(void)
 {
 	return ma_proc_kb("/proc/self/status", "VmRSS");

@@ -9,22 +9,6 @@
 
 #define CS 4096UL
 
-static long sysfs_u64(const char *name)
-{
-	char path[128];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/kernel/mem_arena/%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
 /* One arena's life; returns 0 when every byte came back. */
 static int cycle(unsigned int n)
 {
@@ -100,13 +84,13 @@ TEST(thousand_cycles_leave_nothing)
 	EXPECT_EQ(0, failures);
 	EXPECT_GT(1024, free0 - free1);
 	EXPECT_GT(1024, slab1 - slab0);
-	EXPECT_EQ(0, sysfs_u64("arenas"));
-	EXPECT_EQ(0, sysfs_u64("pool_bytes"));
-	EXPECT_EQ(0, sysfs_u64("raw_bytes"));
-	EXPECT_EQ(0, sysfs_u64("logical_input_bytes"));
-	EXPECT_EQ(0, sysfs_u64("compressed_bytes_live"));
-	EXPECT_EQ(0, sysfs_u64("slot_bytes_live"));
-	EXPECT_EQ(0, sysfs_u64("zero_chunks"));
+	EXPECT_EQ(0, ma_sysfs_read("arenas"));
+	EXPECT_EQ(0, ma_sysfs_read("pool_bytes"));
+	EXPECT_EQ(0, ma_sysfs_read("raw_bytes"));
+	EXPECT_EQ(0, ma_sysfs_read("logical_input_bytes"));
+	EXPECT_EQ(0, ma_sysfs_read("compressed_bytes_live"));
+	EXPECT_EQ(0, ma_sysfs_read("slot_bytes_live"));
+	EXPECT_EQ(0, ma_sysfs_read("zero_chunks"));
 }
 
 TEST_HARNESS_MAIN

@@ -3,14 +3,10 @@
 # mactl in the guest: info, stats --json, watch, and map/defrag of another
 # process's arena by PID:FD, with the JSON checked against the stats.
 # JSON is parsed with the host's python3 (tools/vm-run --host-usr).  TAP.
+. "$(dirname "$0")/tap.sh"
 top=$(cd "$(dirname "$0")/.." && pwd)
 mactl=$top/tools/bin/mactl
 holder=$top/selftests/bin/arena_holder
-n=0
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n $1"; }
-check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
-py() { /usr/bin/python3 -c "$@"; }
 
 if [ ! -x /usr/bin/python3 ]; then
 	echo "ok 1 mactl # SKIP no python3 in the guest (vm-run --host-usr)"

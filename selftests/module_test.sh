@@ -3,11 +3,7 @@
 # Module lifetime: the device node, sysfs, rmmod refused while an arena
 # is open, and 20 load/unload cycles without leaking memory.  TAP output.
 # Needs MEM_ARENA_KO (set by tools/vm-run) to reload the module.
-n=0
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n $1"; }
-skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
-check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+. "$(dirname "$0")/tap.sh"
 meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 
 check device_node_is_char_device test -c /dev/mem_arena

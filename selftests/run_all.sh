@@ -54,10 +54,12 @@ for t in "$dir"/bin/*_test "$dir"/*_test.sh; do
 	name=$(basename "$t" .sh)
 	selected "$@" || continue
 	echo "# ===== $name"
+	t0=$(date +%s)
 	case $t in
 	*.sh) run_tap "$t" ;;
 	*) run_harness "$t" ;;
 	esac
+	echo "# ===== $name: $(($(date +%s) - t0)) s"
 done
 
 summary="$pass passed, $fail failed, $skip skipped"

@@ -5,14 +5,10 @@
 # ten columns and its figures are plausible; both workloads run with and
 # without the arena and their JSON holds every stat.  JSON and CSV are
 # parsed with the host's python3 (tools/vm-run --host-usr).  TAP.
+. "$(dirname "$0")/tap.sh"
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${MEM_ARENA_OUT:-/tmp}/tools
 mkdir -p "$out"
-n=0
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n $1"; }
-check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
-py() { /usr/bin/python3 -c "$@"; }
 
 if [ ! -x /usr/bin/python3 ]; then
 	echo "ok 1 tools # SKIP no python3 in the guest (vm-run --host-usr)"
@@ -52,6 +48,7 @@ for w in anon_streamer interactive_burst; do
 		flag=
 		[ $mode = arena ] && flag=--use-mem-arena
 		"$top/workloads/bin/$w" --duration-sec 2 --region-mb 8 --idle-ms 50 $flag \
+			--dataset repetitive \
 			--arena-stats-json "$out/$w-$mode.json" > /dev/null 2> "$out/$w-$mode.err"
 		check "${w}_${mode}_runs" test $? = 0
 	done
