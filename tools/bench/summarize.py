@@ -62,7 +62,7 @@ def main():
     # Throughput per dataset for the three systems.
     dat = os.path.join(out, "throughput.dat")
     with open(dat, "w") as f:
-        f.write("dataset mem_arena_compress zram_write lz4_compress mem_arena_readback zram_read lz4_decompress\n")
+        f.write("# dataset mem_arena_compress zram_write lz4_compress mem_arena_readback zram_read lz4_decompress\n")
         for d in DATASETS:
             m, z, l = one("run", d), one("zram", d), one("lz4", d)
             f.write("%s %s\n" % (d, " ".join(str(x.get(k, 0)) for x, k in (
@@ -70,7 +70,7 @@ def main():
                 (m, "readback_mbps"), (z, "read_mbps_4k"), (l, "decompress_mbps")))))
     gp = os.path.join(out, "throughput.gp")
     with open(gp, "w") as f:
-        f.write("""set terminal png size 1200,500
+        f.write("""set terminal png size 1200,500 noenhanced
 set output '%s'
 set style data histograms
 set style fill solid border -1
