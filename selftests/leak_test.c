@@ -24,14 +24,14 @@ static int cycle(unsigned int n)
 	/* Every third arena capped to one block, so eviction runs too. */
 	if (ma_set_config(fd, CS, 0, n % 3 ? 0 : 64 * KiB))
 		err = -2;
-	p = ma_region_map(fd, 32 * CS, &f.id);
+	p = ma_region_map(fd, 16 * CS, &f.id);
 	if (!p) {
 		close(fd);
 		return -3;
 	}
-	for (i = 0; i < 32; i++)
+	for (i = 0; i < 16; i++)
 		ma_fill_text(p + i * CS, CS, n + i);
-	if (ma_range(fd, MEM_ARENA_IOC_COMPRESS, f.id, 0, 32 * CS, NULL))
+	if (ma_range(fd, MEM_ARENA_IOC_COMPRESS, f.id, 0, 16 * CS, NULL))
 		err = -4;
 	ma_fill_text(want, CS, n + 5);
 	if (memcmp(p + 5 * CS, want, CS))
@@ -39,7 +39,7 @@ static int cycle(unsigned int n)
 	/* Free with chunks in every state; leave a second region to close. */
 	if (ma_ioc(fd, MEM_ARENA_IOC_REGION_FREE, &f))
 		err = -6;
-	munmap(p, 32 * CS);
+	munmap(p, 16 * CS);
 	p = ma_region_map(fd, 8 * CS, &f.id);
 	if (p) {
 		memset(p, 1, 8 * CS);

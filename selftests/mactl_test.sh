@@ -16,7 +16,7 @@ fi
 
 check info_lists_defrag sh -c "$mactl info | grep -q 'features.*defrag'"
 "$mactl" stats --json > /tmp/stats.json
-check stats_json_has_every_stat py '
+pycheck stats_json_has_every_stat '
 import json
 d = json.load(open("/tmp/stats.json"))
 s = d["stats"]
@@ -40,7 +40,7 @@ read -r pid2 fd2 own2 < /tmp/holder2.fifo
 check holders_started test -n "$pid" -a -n "$fd" -a -n "$pid2"
 
 "$mactl" top --once --json > /tmp/top.json
-check top_lists_both_with_their_own_stats py "
+pycheck top_lists_both_with_their_own_stats "
 import json, re
 names = re.findall(r'X\\((\\w+),\\s*\\d+,', open('$top/uapi/linux/mem_arena.h').read())
 top = {a['pid']: a for a in json.load(open('/tmp/top.json'))}
@@ -55,7 +55,7 @@ check top_table_has_both sh -c "grep -q ' $pid .*arena_holder' /tmp/top.txt && g
 kill "$pid2"
 
 "$mactl" map --json "$pid:$fd" > /tmp/map1.json
-check map_json_agrees_with_stats py '
+pycheck map_json_agrees_with_stats '
 import json
 d = json.load(open("/tmp/map1.json"))
 s, b = d["stats"], d["blocks"]
@@ -66,12 +66,13 @@ assert all(len(x["map"]) == d["cells_per_block"] for x in b)
 assert 0 < d["density_slots"] < 0.75 and d["fragmentation"] > 0.5, d
 '
 lines=$("$mactl" map "$pid:$fd" | grep -c '|.*|')
-blocks=$(py 'import json; print(json.load(open("/tmp/map1.json"))["stats"]["pool_blocks"])')
-check map_table_has_a_line_per_block test "$lines" = "$blocks"
+pycheck map_table_has_a_line_per_block "
+assert $lines == json.load(open('/tmp/map1.json'))['stats']['pool_blocks'], $lines
+"
 
 "$mactl" defrag --json "$pid:$fd" > /tmp/defrag.json
 "$mactl" map --json "$pid:$fd" > /tmp/map2.json
-check defrag_releases_what_map_shows py '
+pycheck defrag_releases_what_map_shows '
 import json
 d = json.load(open("/tmp/defrag.json"))
 a = json.load(open("/tmp/map1.json"))["stats"]
@@ -97,7 +98,7 @@ bpid=$!
 wait $bpid
 kill $epid
 wait $epid 2>/dev/null
-check events_show_a_capped_pass py "
+pycheck events_show_a_capped_pass "
 import json
 ev = [json.loads(l) for l in open('/tmp/events.json')]
 mine = [e for e in ev if e['pid'] == $bpid]
@@ -114,4 +115,5 @@ check map_of_missing_process_fails_cleanly test $rc = 1 -a "$(wc -l < /tmp/err.t
 "$mactl" map "$$:0" > /dev/null 2> /tmp/err.txt
 rc=$?
 check map_of_non_arena_fd_fails_cleanly sh -c "test $rc = 1 && grep -q 'not a mem_arena' /tmp/err.txt"
+pycheck_run
 echo "1..$n"

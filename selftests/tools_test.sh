@@ -23,7 +23,7 @@ check demo_verifies_every_byte sh -c "test $rc = 0 && tail -1 $out/demo.txt | gr
 "$top/tools/bin/process_mem_bench" --dataset repetitive --region-mb 8 --runs 2 \
 	--warmups 1 --csv "$out/pmb.csv" --json "$out/pmb.json" > "$out/pmb.txt" 2>&1
 check process_mem_bench_runs test $? = 0
-check process_mem_bench_csv_and_json py "
+pycheck process_mem_bench_csv_and_json "
 import csv, json
 rows = list(csv.DictReader(open('$out/pmb.csv')))
 head = open('$out/pmb.csv').readline().strip().split(',')
@@ -47,12 +47,12 @@ for w in anon_streamer interactive_burst; do
 	for mode in baseline arena; do
 		flag=
 		[ $mode = arena ] && flag=--use-mem-arena
-		"$top/workloads/bin/$w" --duration-sec 2 --region-mb 8 --idle-ms 50 $flag \
+		"$top/workloads/bin/$w" --duration-sec 1 --region-mb 8 --idle-ms 50 $flag \
 			--dataset repetitive \
 			--arena-stats-json "$out/$w-$mode.json" > /dev/null 2> "$out/$w-$mode.err"
 		check "${w}_${mode}_runs" test $? = 0
 	done
-	check "${w}_json_holds_every_stat" py "
+	pycheck "${w}_json_holds_every_stat" "
 import json, re
 base = json.load(open('$out/$w-baseline.json'))
 arena = json.load(open('$out/$w-arena.json'))
@@ -72,4 +72,5 @@ else:
     assert 0 < r['latency_us_p50'] <= r['latency_us_p99'] <= r['latency_us_max'], r
 "
 done
+pycheck_run
 echo "1..$n"
