@@ -7,8 +7,9 @@
  *   (asserted with ma_chunk_assert_locked()).  Eviction takes a second
  *   chunk's lock only with ma_chunk_trylock(), from the LRU tail under the
  *   pool lock, so two chunk locks never wait on each other.
- *   A chunk is on ma_pool.lru exactly while it is compressed; both change
- *   under its chunk lock, the list itself under the pool lock.
+ *   A chunk is on ma_pool.lru exactly while it holds a slot (pool.c adds
+ *   and removes it with the slot, under the pool lock); that changes only
+ *   under its chunk lock.
  *   Order: chunk lock -> ma_stream.lock -> compact_lock -> ma_pool.lock.
  */
 #define pr_fmt(fmt) "mem_arena: " fmt
@@ -132,15 +133,6 @@ static void ma_pages_fill(struct page **pages, unsigned int nr,
 	}
 }
 
-static void ma_lru_del(struct ma_chunk *chunk)
-{
-	struct ma_pool *pool = &chunk_arena(chunk)->pool;
-
-	spin_lock(&pool->lock);
-	list_del_init(&chunk->lru);
-	spin_unlock(&pool->lock);
-}
-
 /*
  * Bring a compressed or same-filled chunk back to raw in fresh pages.
  * @stream: a stream the caller already holds, or NULL.  On failure the
@@ -197,7 +189,6 @@ static int ma_chunk_decompress(struct ma_chunk *chunk, struct ma_stream *stream,
 			put_page(pages[i]);
 		return -EIO;
 	}
-	ma_lru_del(chunk);
 	ma_pool_free(&arena->pool, &chunk->slot);
 
 out_raw:
@@ -361,9 +352,6 @@ int ma_chunk_compress(struct ma_chunk *chunk)
 	chunk->state = MA_CHUNK_COMPRESSED;
 	ma_stat_inc(arena, MEM_ARENA_STAT_compress_ops);
 	ma_stat_add(arena, MEM_ARENA_STAT_logical_input_bytes, size);
-	spin_lock(&arena->pool.lock);
-	list_add(&chunk->lru, &arena->pool.lru);
-	spin_unlock(&arena->pool.lock);
 	return 1;
 }
 
@@ -416,7 +404,6 @@ void ma_chunk_release(struct ma_chunk *chunk)
 		ma_chunk_put_pages(chunk);
 		break;
 	case MA_CHUNK_COMPRESSED:
-		ma_lru_del(chunk);
 		ma_pool_free(&arena->pool, &chunk->slot);
 		ma_stat_add(arena, MEM_ARENA_STAT_logical_input_bytes, -(s64)size);
 		break;

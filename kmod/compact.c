@@ -81,7 +81,7 @@ static void ma_block_unclaim(struct ma_pool *pool, struct ma_block *block)
 
 static struct ma_chunk *ma_slot_owner(struct ma_block *block, unsigned int unit)
 {
-	struct ma_slot_hdr *hdr = block->vaddr + unit * MA_SLOT_ALIGN;
+	struct ma_slot_hdr *hdr = ma_slot_hdr(block, unit);
 
 	WARN_ON_ONCE(hdr->owner->slot.block != block || hdr->owner->slot.unit != unit);
 	return hdr->owner;

@@ -10,6 +10,8 @@
  *   taken under it satisfies compressed <= slot <= pool.
  *   Nothing sleeps under it: blocks are allocated and vunmapped outside,
  *   their bytes reserved against the caps first.
+ *   A chunk is on ma_pool.lru exactly while it holds a slot: it joins at
+ *   the head when the slot is taken and leaves when the slot is freed.
  *   A slot's bytes are read and written by the holder of its owner's
  *   chunk lock; compaction (compact.c) moves them with both held.
  *   A claimed block is being worked on by compaction: it is off the class
@@ -134,7 +136,6 @@ static void ma_slot_take(struct ma_pool *pool, struct ma_block *block,
 {
 	struct ma_arena *arena = pool_arena(pool);
 	unsigned int units = ma_slot_units(len);
-	struct ma_slot_hdr *hdr;
 
 	lockdep_assert_held(&pool->lock);
 	bitmap_set(block->used, unit, units);
@@ -142,8 +143,8 @@ static void ma_slot_take(struct ma_pool *pool, struct ma_block *block,
 	block->nr_slots++;
 	pool->used_units += units;
 	ma_block_reclass(pool, block);
-	hdr = block->vaddr + unit * MA_SLOT_ALIGN;
-	hdr->owner = owner;
+	ma_slot_hdr(block, unit)->owner = owner;
+	list_add(&owner->lru, &pool->lru);	/* the newest compressed chunk */
 	slot->block = block;
 	slot->unit = unit;
 	slot->len = len;
@@ -285,6 +286,7 @@ void ma_pool_free(struct ma_pool *pool, struct ma_slot *slot)
 	bool release = false;
 
 	spin_lock(&pool->lock);
+	list_del_init(&ma_slot_hdr(block, slot->unit)->owner->lru);
 	bitmap_clear(block->used, slot->unit, units);
 	block->used_units -= units;
 	block->nr_slots--;

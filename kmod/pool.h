@@ -118,6 +118,12 @@ static inline u32 ma_slot_units(u32 len)
 	return DIV_ROUND_UP(MA_SLOT_HDR_SIZE + len, MA_SLOT_ALIGN);
 }
 
+static inline struct ma_slot_hdr *ma_slot_hdr(const struct ma_block *block,
+					     unsigned int unit)
+{
+	return block->vaddr + unit * MA_SLOT_ALIGN;
+}
+
 static inline void *ma_slot_data(const struct ma_slot *slot)
 {
 	return slot->block->vaddr + slot->unit * MA_SLOT_ALIGN + MA_SLOT_HDR_SIZE;
