@@ -44,8 +44,7 @@ int main(int argc, char **argv)
 			       DATASET_NAMES);
 			return 0;
 		default:
-			die(2, "unknown option or missing value: '%s' (try --help)",
-			    argv[optind - 1]);
+			die_bad_option(argv);
 		}
 	}
 	if (optind + 1 != argc)

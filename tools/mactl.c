@@ -663,12 +663,10 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			die(2, "unknown option or missing value: '%s' (try --help)",
-			    argv[optind - 1]);
+			die_bad_option(argv);
 		}
 	}
-	if (optind + 1 < argc)
-		die(2, "unexpected argument '%s'", argv[optind + 1]);
+	check_extra_args(argc, argv, 1);
 	if (!strcmp(cmd, "info"))
 		return cmd_info();
 	if (!strcmp(cmd, "stats"))

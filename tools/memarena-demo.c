@@ -129,10 +129,9 @@ int main(int argc, char **argv)
 			mb = parse_num(optarg, "--region-mb", 4, 4096);
 			continue;
 		}
-		die(2, "unknown option or missing value: '%s' (try --help)", argv[optind - 1]);
+		die_bad_option(argv);
 	}
-	if (optind < argc)
-		die(2, "unexpected argument '%s' (try --help)", argv[optind]);
+	check_extra_args(argc, argv, 0);
 	len = mb << 20;
 	data = malloc(len);
 	if (!data)

@@ -273,12 +273,10 @@ int main(int argc, char **argv)
 		case 'J': o.json = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default:
-			die(2, "unknown option or missing value: '%s' (try --help)",
-			    argv[optind - 1]);
+			die_bad_option(argv);
 		}
 	}
-	if (optind < argc)
-		die(2, "unexpected argument '%s' (try --help)", argv[optind]);
+	check_extra_args(argc, argv, 0);
 	if (o.chunk_kb & (o.chunk_kb - 1))
 		die(2, "--chunk-kb: %llu is not a power of two", o.chunk_kb);
 	if (!dataset_valid(o.dataset))

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,17 @@ void die(int code, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(code);
+}
+
+void die_bad_option(char **argv)
+{
+	die(2, "unknown option or missing value: '%s' (try --help)", argv[optind - 1]);
+}
+
+void check_extra_args(int argc, char **argv, int allowed)
+{
+	if (optind + allowed < argc)
+		die(2, "unexpected argument '%s' (try --help)", argv[optind + allowed]);
 }
 
 unsigned long long parse_num(const char *s, const char *what,

@@ -420,12 +420,10 @@ int main(int argc, char **argv)
 		case 'n': runs = parse_num(optarg, "--runs", 1, 100); break;
 		case 'h': usage(stdout); return 0;
 		default:
-			die(2, "unknown option or missing value: '%s' (try --help)",
-			    argv[optind - 1]);
+			die_bad_option(argv);
 		}
 	}
-	if (optind < argc)
-		die(2, "unexpected argument '%s' (try --help)", argv[optind]);
+	check_extra_args(argc, argv, 0);
 	if (!dataset_valid(dataset))
 		die(2, "--dataset: unknown '%s' (%s)", dataset, DATASET_NAMES);
 	if (!strcmp(cmd, "density"))

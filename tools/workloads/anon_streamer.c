@@ -51,11 +51,9 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		if (!workload_option(&w, c, optarg))
-			die(2, "unknown option or missing value: '%s' (try --help)",
-			    argv[optind - 1]);
+			die_bad_option(argv);
 	}
-	if (optind < argc)
-		die(2, "unexpected argument '%s' (try --help)", argv[optind]);
+	check_extra_args(argc, argv, 0);
 	workload_setup(&w);
 
 	passes = json_object_new_array();

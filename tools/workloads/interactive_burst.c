@@ -77,12 +77,10 @@ int main(int argc, char **argv)
 		case 'B': burst = parse_num(optarg, "--burst-accesses", 1, 100000000); break;
 		default:
 			if (!workload_option(&w, c, optarg))
-				die(2, "unknown option or missing value: '%s' (try --help)",
-				    argv[optind - 1]);
+				die_bad_option(argv);
 		}
 	}
-	if (optind < argc)
-		die(2, "unexpected argument '%s' (try --help)", argv[optind]);
+	check_extra_args(argc, argv, 0);
 	workload_setup(&w);
 
 	cs = workload_chunk_size(&w);
