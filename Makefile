@@ -34,9 +34,10 @@ man:
 # tarball at build time; they are never committed.
 KSRC_FILES := tools/testing/selftests/kselftest_harness.h \
 	tools/testing/selftests/kselftest.h \
-	scripts/checkpatch.pl scripts/spelling.txt scripts/const_structs.checkpatch
+	scripts/checkpatch.pl scripts/spelling.txt scripts/const_structs.checkpatch \
+	Documentation/userspace-api/ioctl/ioctl-number.rst
 
-$(BUILD)/ksrc/.stamp: $(KSRC_TAR)
+$(BUILD)/ksrc/.stamp: $(KSRC_TAR) Makefile
 	@test -r "$(KSRC_TAR)" || { echo "missing $(KSRC_TAR) (make deps)" >&2; exit 1; }
 	rm -rf $(BUILD)/ksrc && mkdir -p $(BUILD)/ksrc
 	tar -xJf $(KSRC_TAR) -C $(BUILD)/ksrc --strip-components=1 \

@@ -132,4 +132,31 @@ for t in process_mem_bench memarena-demo dataset-dump arena_bench \
 	if [ $good = 1 ]; then ok "${name}_help_and_errors"; else not_ok "${name}_help_and_errors"; fi
 done
 
+# The ioctl type must be free in the kernel's registry (ioctl-number.rst,
+# from the linux-source tarball the build already uses).
+rst=$top/build/ksrc/Documentation/userspace-api/ioctl/ioctl-number.rst
+type=$(sed -n 's/^#define MEM_ARENA_TYPE[[:space:]]*0x\([0-9A-Fa-f]*\).*/\1/p' "$top/uapi/linux/mem_arena.h" | tr a-f A-F)
+if [ ! -r "$rst" ]; then
+	not_ok ioctl_type_free_in_ioctl_number_rst "$rst missing"
+elif [ -z "$type" ]; then
+	not_ok ioctl_type_free_in_ioctl_number_rst "MEM_ARENA_TYPE not found"
+elif grep -Eq "^0x$type[[:space:]]" "$rst"; then
+	not_ok ioctl_type_free_in_ioctl_number_rst "0x$type taken: $(grep -E "^0x$type[[:space:]]" "$rst" | head -1 | tr -s ' ')"
+else
+	ok "ioctl_type_free_in_ioctl_number_rst (0x$type)"
+fi
+
+# A test that does not compile must not leave a stale binary that runs.
+stale=$(mktemp -d)
+cp -r "$top/selftests/." "$stale/" 2>/dev/null
+if make -s -C "$stale" KSELFTEST_DIR="$top/build/ksrc/tools/testing/selftests" \
+	-B CC=false bin/netlink_test >/dev/null 2>&1; then
+	not_ok failed_compile_fails_make "make succeeded with CC=false"
+elif [ -e "$stale/bin/netlink_test" ]; then
+	not_ok failed_compile_fails_make "stale bin/netlink_test left behind"
+else
+	ok failed_compile_fails_make
+fi
+rm -rf "$stale"
+
 echo "1..$n"
