@@ -43,7 +43,7 @@ void mem_arena_config_init(struct mem_arena_config *cfg)
 	if (!cfg)
 		return;
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->chunk_size = MEM_ARENA_CHUNK_SIZE_DEFAULT;
+	cfg->chunk_size = sysconf(_SC_PAGESIZE);
 }
 
 static int ma_config_check(const struct mem_arena_config *cfg)
@@ -99,7 +99,7 @@ int mem_arena_create(const struct mem_arena_config *cfg, struct mem_arena **out)
 	if (err)
 		goto out_close;
 	arena->chunk_size = cfg->chunk_size ? cfg->chunk_size
-					    : MEM_ARENA_CHUNK_SIZE_DEFAULT;
+					    : (size_t)sysconf(_SC_PAGESIZE);
 	pthread_mutex_init(&arena->lock, NULL);
 	*out = arena;
 	return 0;

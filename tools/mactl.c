@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -52,19 +54,28 @@ static void usage(FILE *out)
 
 /* ---- arenas of other processes ------------------------------------- */
 
+/* Is @fd an open /dev/mem_arena?  Asked before sending it any ioctl. */
+static bool is_arena_fd(int fd)
+{
+	struct stat dev, st;
+
+	return !stat(MEM_ARENA_DEVICE, &dev) && S_ISCHR(dev.st_mode) &&
+	       !fstat(fd, &st) && S_ISCHR(st.st_mode) && st.st_rdev == dev.st_rdev;
+}
+
 static int arena_fd_from(const char *spec)
 {
 	unsigned long long pid, fd;
-	char *colon = strchr(spec, ':');
+	const char *colon = strchr(spec, ':');
+	char pidstr[32];
 	int pidfd, afd;
 	struct mem_arena_cmd_info info = { .size = sizeof(info) };
 
-	if (!colon)
+	if (!colon || (size_t)(colon - spec) >= sizeof(pidstr))
 		die(2, "'%s': expected PID:FD", spec);
-	*colon = 0;
-	pid = parse_num(spec, "PID", 1, 1ULL << 31);
+	snprintf(pidstr, sizeof(pidstr), "%.*s", (int)(colon - spec), spec);
+	pid = parse_num(pidstr, "PID", 1, 1ULL << 31);
 	fd = parse_num(colon + 1, "FD", 0, 1 << 30);
-	*colon = ':';
 	pidfd = syscall(SYS_pidfd_open, (pid_t)pid, 0);
 	if (pidfd < 0)
 		die(1, "process %llu: %s", pid, strerror(errno));
@@ -72,7 +83,8 @@ static int arena_fd_from(const char *spec)
 	if (afd < 0)
 		die(1, "fd %llu of process %llu: %s", fd, pid, strerror(errno));
 	close(pidfd);
-	if (ioctl(afd, MEM_ARENA_IOC_GET_INFO, &info) || info.api != MEM_ARENA_API)
+	if (!is_arena_fd(afd) || ioctl(afd, MEM_ARENA_IOC_GET_INFO, &info) ||
+	    info.api != MEM_ARENA_API)
 		die(1, "fd %llu of process %llu is not a mem_arena arena", fd, pid);
 	return afd;
 }

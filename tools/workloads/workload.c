@@ -79,7 +79,7 @@ void workload_setup(struct workload *w)
 size_t workload_chunk_size(const struct workload *w)
 {
 	(void)w;
-	return MEM_ARENA_CHUNK_SIZE_DEFAULT;
+	return sysconf(_SC_PAGESIZE);
 }
 
 int workload_compress(struct workload *w, size_t off, size_t len)

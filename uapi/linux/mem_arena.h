@@ -142,8 +142,13 @@ enum {
 };
 #undef __MEM_ARENA_STAT_ID
 
-/* ioctls: _IO numbers, the struct size travels in the struct (iommufd). */
-#define MEM_ARENA_TYPE			0xB6
+/*
+ * ioctls: _IO numbers, the struct size travels in the struct (iommufd).
+ * The type is free in Documentation/userspace-api/ioctl/ioctl-number.rst
+ * (0xB6 was fpga-dfl's); the line a kernel patch would add there:
+ * 0xC5  80-8F  uapi/linux/mem_arena.h                                  mem_arena compression arena
+ */
+#define MEM_ARENA_TYPE			0xC5
 enum {
 	MEM_ARENA_CMD_BASE = 0x80,
 	MEM_ARENA_CMD_GET_INFO = MEM_ARENA_CMD_BASE,
@@ -202,11 +207,13 @@ struct mem_arena_cmd_info {
  * @size: sizeof(struct mem_arena_cmd_config)
  * @flags: must be 0 (no arena flags are defined)
  * @chunk_size: power of two, page size .. MEM_ARENA_CHUNK_SIZE_MAX;
- *	0 on SET means MEM_ARENA_CHUNK_SIZE_DEFAULT
+ *	0 on SET means the page size (the default; MEM_ARENA_CHUNK_SIZE_DEFAULT
+ *	is that value only where pages are 4 KiB)
  * @min_savings_pct: 0..99: a chunk must shrink by at least this share
  * @cap_bytes: bound on the arena's pool; 0 = module-wide bound only
  *
- * SET fails with -EBUSY once the arena has had a region.
+ * SET fails with -EBUSY once the arena has had a region (a REGION_ALLOC
+ * that failed does not count).
  */
 struct mem_arena_cmd_config {
 	__u32 size;
