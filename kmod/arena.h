@@ -4,8 +4,14 @@
  *
  * Locking (outermost first):
  *   ma_arena.lock (mutex)   config, the frozen flag, region insert/remove.
- *   chunk lock (bit lock MA_CHUNK_LOCKED in ma_chunk.flags, sleeps)
- *                           the chunk's state, pages, slot and pattern.
+ *   chunk lock (bit lock MA_CHUNK_LOCKED in ma_chunk.flags, sleeps, with
+ *                lockdep map)
+ *                           the chunk's state, pages, slot and pattern, and
+ *                           every PTE that maps its pages: a PTE is only
+ *                           installed by the fault path under it, so whoever
+ *                           holds it and has unmapped the chunk owns the
+ *                           pages outright (but for pins, seen as extra
+ *                           page references).
  *                           Taken one at a time, in any order, by faults,
  *                           touch, compress and region free; everyone who
  *                           needs a second chunk (LRU eviction) only trylocks.
@@ -16,13 +22,17 @@
  *                           and the pool gauges of the arena's stats.
  * Module-wide: ma_arenas_lock (mutex) guards the ma_arenas list; taken
  * with no arena lock held, it nests the pool lock (stats).
- * The region xarray has its own lock; lookups are RCU + kref.
+ * The region xarray has its own lock; lookups are RCU + kref, and a
+ * region's memory is freed after an RCU grace period (kfree_rcu).
+ * A region's chunk xarray has its own lock too: a chunk is created on first
+ * touch and lives until the region is released.
  */
 #ifndef _MEM_ARENA_ARENA_H
 #define _MEM_ARENA_ARENA_H
 
 #include <linux/atomic.h>
 #include <linux/kref.h>
+#include <linux/lockdep.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/sched.h>
@@ -49,25 +59,30 @@ struct ma_region;
 
 struct ma_chunk {
 	unsigned long flags;		/* MA_CHUNK_LOCKED */
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	struct lockdep_map dep_map;	/* the chunk lock, for lockdep */
+#endif
 	struct ma_region *region;	/* constant */
+	unsigned long index;		/* constant: in the region */
 	union {				/* protected by the chunk lock */
 		struct ma_slot slot;	/* MA_CHUNK_COMPRESSED */
 		unsigned long pattern;	/* MA_CHUNK_SAME */
 	};
 	u8 state;			/* protected by the chunk lock */
 	struct list_head lru;		/* protected by ma_pool.lock */
+	struct page *pages[];		/* protected by the chunk lock: MA_CHUNK_RAW */
 };
 
 struct ma_region {
 	struct kref ref;		/* the xarray, each VMA, lookups */
+	struct rcu_head rcu;		/* lookups may still read ref */
 	struct ma_arena *arena;		/* constant */
 	u32 id;				/* constant */
 	bool dead;			/* set once by region free */
 	pgoff_t pgoff;			/* constant: first page in the mapping */
 	u64 length;			/* constant: bytes, whole chunks */
 	unsigned long nr_chunks;	/* constant */
-	struct ma_chunk *chunks;	/* constant array */
-	struct page **pages;		/* protected by each chunk's lock */
+	struct xarray chunks;		/* index -> ma_chunk, made on first touch */
 };
 
 struct ma_config {
@@ -125,20 +140,48 @@ void ma_stat_update_peak(struct ma_arena *arena);
 int ma_sysfs_init(void);
 void ma_sysfs_exit(void);
 
-/* chunk.c: the chunk lock and the state machine */
+/*
+ * chunk.c: the chunk lock and the state machine.  The lock is a bit lock
+ * with a lockdep map, as zram's slot lock: lockdep sees every chunk as one
+ * class, so an order inversion against any other lock is reported.
+ */
 static inline void ma_chunk_lock(struct ma_chunk *chunk)
 {
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	mutex_acquire(&chunk->dep_map, 0, 0, _RET_IP_);
+#endif
 	wait_on_bit_lock(&chunk->flags, MA_CHUNK_LOCKED, TASK_UNINTERRUPTIBLE);
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	lock_acquired(&chunk->dep_map, _RET_IP_);
+#endif
 }
 
-static inline bool ma_chunk_trylock(struct ma_chunk *chunk)
+static inline __must_check bool ma_chunk_trylock(struct ma_chunk *chunk)
 {
-	return !test_and_set_bit_lock(MA_CHUNK_LOCKED, &chunk->flags);
+	if (test_and_set_bit_lock(MA_CHUNK_LOCKED, &chunk->flags))
+		return false;
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	mutex_acquire(&chunk->dep_map, 0, 1, _RET_IP_);
+	lock_acquired(&chunk->dep_map, _RET_IP_);
+#endif
+	return true;
 }
 
 static inline void ma_chunk_unlock(struct ma_chunk *chunk)
 {
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	mutex_release(&chunk->dep_map, _RET_IP_);
+#endif
 	clear_and_wake_up_bit(MA_CHUNK_LOCKED, &chunk->flags);
+}
+
+/* The caller holds @chunk's lock (lockdep checks it is the caller). */
+static inline void ma_chunk_assert_locked(const struct ma_chunk *chunk)
+{
+	WARN_ON_ONCE(!test_bit(MA_CHUNK_LOCKED, &chunk->flags));
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	lockdep_assert(lock_is_held(&chunk->dep_map));
+#endif
 }
 
 static inline u32 ma_chunk_size(const struct ma_arena *arena)
@@ -148,8 +191,15 @@ static inline u32 ma_chunk_size(const struct ma_arena *arena)
 
 static inline unsigned long ma_chunk_index(const struct ma_chunk *chunk)
 {
-	return chunk - chunk->region->chunks;
+	return chunk->index;
 }
+
+/* What one COMPRESS or TOUCH pass did, beyond its chunk count. */
+struct ma_pass {
+	u64 done;		/* chunks for which the step returned 1 */
+	u64 evicted;		/* LRU evictions made to find room */
+	bool cap_reached;	/* a chunk stayed raw because of a cap */
+};
 
 /* Who needs a chunk's data: decides counting and how allocations fail. */
 enum ma_access {
@@ -158,9 +208,10 @@ enum ma_access {
 	MA_ACCESS_EVICT,	/* LRU eviction in a compress: -ENOMEM instead */
 };
 
-int ma_chunk_compress(struct ma_chunk *chunk);
+int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass);
 int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how);
 void ma_chunk_release(struct ma_chunk *chunk);
+void ma_chunk_unmap(struct ma_chunk *chunk);
 
 /* region.c */
 struct ma_region *ma_region_alloc(struct ma_arena *arena, u64 length);
@@ -169,9 +220,9 @@ void ma_region_put(struct ma_region *region);
 int ma_region_free(struct ma_arena *arena, u32 id);
 void ma_region_free_all(struct ma_arena *arena);
 int ma_region_mmap(struct ma_arena *arena, struct vm_area_struct *vma);
-typedef int (*ma_chunk_fn)(struct ma_chunk *chunk);
+typedef int (*ma_chunk_fn)(struct ma_chunk *chunk, struct ma_pass *pass);
 int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
-			     ma_chunk_fn fn, u64 *done);
+			  ma_chunk_fn fn, struct ma_pass *pass);
 
 /* ioctl.c */
 long ma_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
@@ -180,7 +231,7 @@ long ma_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 int ma_netlink_init(void);
 void ma_netlink_exit(void);
 void ma_event_arena(struct ma_arena *arena, bool created);
-void ma_event_pass(struct ma_arena *arena, u64 evicted, bool cap_reached);
+void ma_event_pass(struct ma_arena *arena, const struct ma_pass *pass);
 void ma_event_defrag(struct ma_arena *arena, const struct ma_defrag_result *res);
 
 #endif /* _MEM_ARENA_ARENA_H */

@@ -25,20 +25,9 @@
 
 #define MA_CHUNK_PAGES_MAX	(MEM_ARENA_CHUNK_SIZE_MAX / PAGE_SIZE)
 
-static void ma_chunk_assert_locked(const struct ma_chunk *chunk)
-{
-	WARN_ON_ONCE(!test_bit(MA_CHUNK_LOCKED, &chunk->flags));
-}
-
 static struct ma_arena *chunk_arena(const struct ma_chunk *chunk)
 {
 	return chunk->region->arena;
-}
-
-static struct page **chunk_pages(const struct ma_chunk *chunk)
-{
-	return &chunk->region->pages[ma_chunk_index(chunk) <<
-				     chunk_arena(chunk)->chunk_order];
 }
 
 /*
@@ -76,7 +65,7 @@ out_free_pages:
 static void ma_chunk_put_pages(struct ma_chunk *chunk)
 {
 	struct ma_arena *arena = chunk_arena(chunk);
-	struct page **pages = chunk_pages(chunk);
+	struct page **pages = chunk->pages;
 	unsigned int i, nr = 1U << arena->chunk_order;
 
 	for (i = 0; i < nr; i++) {
@@ -91,7 +80,7 @@ static void ma_chunk_set_pages(struct ma_chunk *chunk, struct page **pages)
 	struct ma_arena *arena = chunk_arena(chunk);
 	unsigned int nr = 1U << arena->chunk_order;
 
-	memcpy(chunk_pages(chunk), pages, nr * sizeof(*pages));
+	memcpy(chunk->pages, pages, nr * sizeof(*pages));
 	chunk->state = MA_CHUNK_RAW;
 	ma_stat_add(arena, MEM_ARENA_STAT_raw_bytes, ma_chunk_size(arena));
 }
@@ -200,7 +189,11 @@ out_raw:
 
 /*
  * Evict the least recently used compressed chunk of @arena that nobody
- * holds.  Returns 0 when one went back to raw, -ENOSPC when none could.
+ * holds.  Returns 0 when one went back to raw, -ENOSPC when none could,
+ * -ENOMEM when its pages could not be had (it stays compressed).  A victim
+ * whose slot does not decompress leaves the LRU (its data is lost and
+ * faults on it raise SIGBUS), so it cannot block eviction forever; the
+ * caller may then try the next one.
  */
 static int ma_evict_one(struct ma_arena *arena, struct ma_stream *stream)
 {
@@ -221,18 +214,24 @@ static int ma_evict_one(struct ma_arena *arena, struct ma_stream *stream)
 
 	/* Still compressed: it leaves the LRU only under its chunk lock. */
 	err = ma_chunk_decompress(victim, stream, MA_ACCESS_EVICT);
-	if (!err)
+	if (!err) {
 		ma_stat_inc(arena, MEM_ARENA_STAT_evictions_lru);
+	} else if (err == -EIO) {
+		spin_lock(&pool->lock);
+		list_del_init(&victim->lru);
+		spin_unlock(&pool->lock);
+	}
 	ma_chunk_unlock(victim);
 	return err;
 }
 
 /*
  * Find room for @len bytes in the pool.  At the cap, compact first if that
- * can free a whole block, then evict LRU chunks as needed.
+ * can free a whole block, then evict LRU chunks as needed.  -ENOSPC when
+ * nothing more can be evicted, -ENOMEM when an eviction had no memory.
  */
 static int ma_chunk_store(struct ma_chunk *chunk, u32 len,
-			  struct ma_stream *stream)
+			  struct ma_stream *stream, struct ma_pass *pass)
 {
 	struct ma_arena *arena = chunk_arena(chunk);
 	bool compacted = false;
@@ -247,8 +246,11 @@ static int ma_chunk_store(struct ma_chunk *chunk, u32 len,
 			if (ma_pool_compact_for_room(&arena->pool))
 				continue;
 		}
-		if (ma_evict_one(arena, stream))
-			return -ENOSPC;
+		err = ma_evict_one(arena, stream);
+		if (!err)
+			pass->evicted++;
+		else if (err != -EIO)
+			return err;
 	}
 	if (err)
 		return err;
@@ -258,7 +260,7 @@ static int ma_chunk_store(struct ma_chunk *chunk, u32 len,
 
 /* Compress @src (one chunk) into the pool; 1 if stored, 0 if left raw. */
 static int ma_chunk_encode(struct ma_chunk *chunk, struct ma_stream *stream,
-			   const void *src)
+			   const void *src, struct ma_pass *pass)
 {
 	struct ma_arena *arena = chunk_arena(chunk);
 	u32 size = ma_chunk_size(arena);
@@ -279,9 +281,10 @@ static int ma_chunk_encode(struct ma_chunk *chunk, struct ma_stream *stream,
 		ma_stat_inc(arena, MEM_ARENA_STAT_compression_reject_small_gain);
 		return 0;
 	}
-	err = ma_chunk_store(chunk, len, stream);
+	err = ma_chunk_store(chunk, len, stream, pass);
 	if (err == -ENOSPC) {
 		ma_stat_inc(arena, MEM_ARENA_STAT_cap_rejects);
+		pass->cap_reached = true;
 		return 0;
 	}
 	return err ? err : 1;
@@ -294,12 +297,12 @@ static int ma_chunk_encode(struct ma_chunk *chunk, struct ma_stream *stream,
  * stays as it was (with the reason counted), -ENOMEM when no memory could
  * be had (the chunk is unchanged).
  */
-int ma_chunk_compress(struct ma_chunk *chunk)
+int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass)
 {
 	struct ma_region *region = chunk->region;
 	struct ma_arena *arena = region->arena;
 	unsigned int i, nr = 1U << arena->chunk_order;
-	struct page **pages = chunk_pages(chunk);
+	struct page **pages = chunk->pages;
 	u32 size = ma_chunk_size(arena);
 	struct ma_stream *stream;
 	unsigned long pattern;
@@ -311,12 +314,11 @@ int ma_chunk_compress(struct ma_chunk *chunk)
 		return 0;
 
 	/*
-	 * No process may write while we read: unmap first, then make sure
-	 * nobody else (a pin, a fault in flight) still holds a page.
+	 * No process may write while we read: unmap first.  No fault can map
+	 * the chunk again while we hold its lock, so a page with a reference
+	 * besides ours is pinned (get_user_pages) and must stay as it is.
 	 */
-	unmap_mapping_range(arena->inode->i_mapping,
-			    (loff_t)(region->pgoff + (ma_chunk_index(chunk) << arena->chunk_order))
-			    << PAGE_SHIFT, size, 1);
+	ma_chunk_unmap(chunk);
 	for (i = 0; i < nr; i++) {
 		if (page_count(pages[i]) != 1) {
 			ma_stat_inc(arena, MEM_ARENA_STAT_busy_skips);
@@ -336,13 +338,13 @@ int ma_chunk_compress(struct ma_chunk *chunk)
 	stream = ma_stream_get();
 	if (nr == 1) {
 		src = kmap_local_page(pages[0]);
-		ret = ma_chunk_encode(chunk, stream, src);
+		ret = ma_chunk_encode(chunk, stream, src, pass);
 		kunmap_local(src);
 	} else {
 		for (i = 0; i < nr; i++)
 			memcpy_from_page(stream->bounce + i * PAGE_SIZE, pages[i],
 					 0, PAGE_SIZE);
-		ret = ma_chunk_encode(chunk, stream, stream->bounce);
+		ret = ma_chunk_encode(chunk, stream, stream->bounce, pass);
 	}
 	ma_stream_put(stream);
 	if (ret <= 0)
@@ -392,7 +394,21 @@ int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how)
 	}
 }
 
-/* Free whatever the chunk holds; it becomes empty. */
+/* Remove every PTE that maps @chunk, in every process. */
+void ma_chunk_unmap(struct ma_chunk *chunk)
+{
+	struct ma_region *region = chunk->region;
+	struct ma_arena *arena = region->arena;
+
+	ma_chunk_assert_locked(chunk);
+	if (chunk->state != MA_CHUNK_RAW)
+		return;
+	unmap_mapping_range(arena->inode->i_mapping,
+			    (loff_t)(region->pgoff + (chunk->index << arena->chunk_order))
+			    << PAGE_SHIFT, ma_chunk_size(arena), 1);
+}
+
+/* Free whatever the chunk holds; it becomes empty.  Unmapped by the caller. */
 void ma_chunk_release(struct ma_chunk *chunk)
 {
 	struct ma_arena *arena = chunk_arena(chunk);

@@ -55,7 +55,7 @@ static int ma_cmd_set_config(struct ma_ucmd *ucmd)
 {
 	struct mem_arena_cmd_config *cmd = ucmd->cmd;
 	struct ma_arena *arena = ucmd->arena;
-	u32 chunk_size = cmd->chunk_size ?: MEM_ARENA_CHUNK_SIZE_DEFAULT;
+	u32 chunk_size = cmd->chunk_size ?: PAGE_SIZE;
 	int err = 0;
 
 	if (cmd->flags || !is_power_of_2(chunk_size) ||
@@ -101,9 +101,11 @@ static int ma_cmd_region_alloc(struct ma_ucmd *ucmd)
 	if (!arena->frozen) {
 		arena->chunk_order = ilog2(arena->config.chunk_size >> PAGE_SHIFT);
 		arena->pool.cap_bytes = arena->config.cap_bytes;
-		arena->frozen = true;
 	}
 	region = ma_region_alloc(arena, cmd->length);
+	/* The config freezes with the first region that exists, not before. */
+	if (!IS_ERR(region))
+		arena->frozen = true;
 	mutex_unlock(&arena->lock);
 	if (IS_ERR(region))
 		return PTR_ERR(region);
@@ -122,12 +124,13 @@ static int ma_cmd_region_free(struct ma_ucmd *ucmd)
 	return ma_region_free(ucmd->arena, cmd->id);
 }
 
-static int ma_touch_chunk(struct ma_chunk *chunk)
+static int ma_touch_chunk(struct ma_chunk *chunk, struct ma_pass *pass)
 {
 	return ma_chunk_make_raw(chunk, MA_ACCESS_TOUCH);
 }
 
-static int ma_cmd_range(struct ma_ucmd *ucmd, ma_chunk_fn fn)
+static int ma_cmd_range(struct ma_ucmd *ucmd, ma_chunk_fn fn,
+			struct ma_pass *pass)
 {
 	struct mem_arena_cmd_range *cmd = ucmd->cmd;
 	struct ma_region *region;
@@ -138,31 +141,31 @@ static int ma_cmd_range(struct ma_ucmd *ucmd, ma_chunk_fn fn)
 	region = ma_region_get(ucmd->arena, cmd->id);
 	if (!region)
 		return -ENOENT;
-	err = ma_region_walk_chunks(region, cmd->offset, cmd->length, fn,
-				       &cmd->chunks);
+	err = ma_region_walk_chunks(region, cmd->offset, cmd->length, fn, pass);
 	ma_region_put(region);
+	cmd->chunks = pass->done;
 	return err;
 }
 
-/* A pass reports its evictions, and hitting the cap, as one event each. */
+/*
+ * A pass reports its evictions, and hitting the cap, as one event each,
+ * from what this pass itself did (others may run on the arena at once).
+ */
 static int ma_cmd_compress(struct ma_ucmd *ucmd)
 {
-	atomic64_t *st = ucmd->arena->stats;
-	u64 ev0 = atomic64_read(&st[MEM_ARENA_STAT_evictions_lru]);
-	u64 rej0 = atomic64_read(&st[MEM_ARENA_STAT_cap_rejects]);
-	u64 ev;
+	struct ma_pass pass = {};
 	int err;
 
-	err = ma_cmd_range(ucmd, ma_chunk_compress);
-	ev = atomic64_read(&st[MEM_ARENA_STAT_evictions_lru]) - ev0;
-	ma_event_pass(ucmd->arena, ev,
-		      ev || atomic64_read(&st[MEM_ARENA_STAT_cap_rejects]) != rej0);
+	err = ma_cmd_range(ucmd, ma_chunk_compress, &pass);
+	ma_event_pass(ucmd->arena, &pass);
 	return err;
 }
 
 static int ma_cmd_touch(struct ma_ucmd *ucmd)
 {
-	return ma_cmd_range(ucmd, ma_touch_chunk);
+	struct ma_pass pass = {};
+
+	return ma_cmd_range(ucmd, ma_touch_chunk, &pass);
 }
 
 static int ma_cmd_get_stats(struct ma_ucmd *ucmd)

@@ -39,7 +39,7 @@ static int ma_fs_count;
 
 LIST_HEAD(ma_arenas);
 DEFINE_MUTEX(ma_arenas_lock);
-static atomic_t ma_last_arena_id;
+static u32 ma_last_arena_id;		/* protected by ma_arenas_lock */
 
 static int ma_fs_init_fs_context(struct fs_context *fc)
 {
@@ -89,15 +89,16 @@ static int ma_open(struct inode *inode, struct file *file)
 	mutex_init(&arena->lock);
 	xa_init_flags(&arena->regions, XA_FLAGS_ALLOC1);
 	ma_pool_init(&arena->pool);
-	arena->config.chunk_size = MEM_ARENA_CHUNK_SIZE_DEFAULT;
-	arena->id = atomic_inc_return(&ma_last_arena_id);
+	arena->config.chunk_size = PAGE_SIZE;
 	arena->owner_pid = task_tgid_nr(current);
 	get_task_comm(arena->owner_comm, current);
 	arena->owner_uid = file->f_cred->euid;
 
 	file->f_mapping = arena->inode->i_mapping;
 	file->private_data = arena;
+	/* Ids ascend along ma_arenas: the netlink dump resumes by id. */
 	mutex_lock(&ma_arenas_lock);
+	arena->id = ++ma_last_arena_id;
 	list_add_tail(&arena->node, &ma_arenas);
 	mutex_unlock(&ma_arenas_lock);
 	atomic_inc(&ma_nr_arenas);

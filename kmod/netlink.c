@@ -268,14 +268,14 @@ void ma_event_arena(struct ma_arena *arena, bool created)
 }
 
 /* After a compress pass: what it evicted, and whether it hit the cap. */
-void ma_event_pass(struct ma_arena *arena, u64 evicted, bool cap_reached)
+void ma_event_pass(struct ma_arena *arena, const struct ma_pass *pass)
 {
-	if (cap_reached)
+	if (pass->cap_reached || pass->evicted)
 		ma_event(arena, MEM_ARENA_NL_EVENT_CAP_REACHED, 0, 0, 0,
 			 atomic64_read(&arena->stats[MEM_ARENA_STAT_pool_bytes]));
-	if (evicted)
-		ma_event(arena, MEM_ARENA_NL_EVENT_EVICTION, evicted,
-			 evicted * ma_chunk_size(arena), 0, 0);
+	if (pass->evicted)
+		ma_event(arena, MEM_ARENA_NL_EVENT_EVICTION, pass->evicted,
+			 pass->evicted * ma_chunk_size(arena), 0, 0);
 }
 
 void ma_event_defrag(struct ma_arena *arena, const struct ma_defrag_result *res)

@@ -232,10 +232,8 @@ int ma_pool_alloc(struct ma_pool *pool, u32 len, struct ma_chunk *owner,
 	if (len > MA_SLOT_DATA_MAX)
 		return -E2BIG;
 	spin_lock(&pool->lock);
-	for (;;) {
-		block = ma_pool_find_block(pool, units);
-		if (block)
-			break;
+	block = ma_pool_find_block(pool, units);
+	if (!block) {
 		err = ma_pool_reserve(pool);
 		spin_unlock(&pool->lock);
 		if (err)
@@ -249,6 +247,11 @@ int ma_pool_alloc(struct ma_pool *pool, u32 len, struct ma_chunk *owner,
 			ma_stat_inc(arena, MEM_ARENA_STAT_alloc_failures);
 			return -ENOMEM;
 		}
+		/*
+		 * The slot goes into the new block even if another block
+		 * gained room meanwhile: a block made and left empty would
+		 * never be released.
+		 */
 		pool->nr_blocks++;
 		list_add_tail(&block->all, &pool->blocks);
 		ma_stat_add(arena, MEM_ARENA_STAT_pool_bytes, MA_BLOCK_SIZE);

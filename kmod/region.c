@@ -5,18 +5,24 @@
  * Locking:
  *   ma_arena.regions (xarray, its own spinlock) maps ids to regions; the
  *   xarray holds one reference, every VMA another, and lookups take one
- *   under RCU with kref_get_unless_zero().
+ *   under RCU with kref_get_unless_zero(), so the region struct itself is
+ *   freed only after a grace period (kfree_rcu).
  *   ma_arena.lock (mutex) serialises region alloc/free against config.
- *   ma_region.dead is set once by region free before it empties the chunks;
- *   the fault path reads it under the chunk lock, so a fault either
- *   finishes before a chunk is released or sees dead and raises SIGBUS.
- *   Region memory (chunks, page array) lives until the last reference.
+ *   ma_region.chunks (xarray, its own spinlock): a chunk is created on
+ *   first touch (xa_cmpxchg, the loser frees its copy) and freed with the
+ *   region, so metadata grows with what is touched, not with the length.
+ *   ma_region.dead is set once by region free before it empties the chunks.
+ *   The fault path installs its PTE with vm_insert_page() under the chunk
+ *   lock and reads dead under it too, so a fault either maps the page
+ *   before region free empties that chunk (whose unmap then removes the
+ *   PTE) or sees dead and raises SIGBUS.
  */
 #define pr_fmt(fmt) "mem_arena: " fmt
 
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 
 #include "arena.h"
@@ -31,10 +37,13 @@ static_assert(MEM_ARENA_REGION_SIZE_MAX == 1ULL << MA_REGION_SHIFT);
 static void ma_region_release(struct kref *ref)
 {
 	struct ma_region *region = container_of(ref, struct ma_region, ref);
+	struct ma_chunk *chunk;
+	unsigned long i;
 
-	kvfree(region->pages);
-	kvfree(region->chunks);
-	kfree(region);
+	xa_for_each(&region->chunks, i, chunk)
+		kfree(chunk);
+	xa_destroy(&region->chunks);
+	kfree_rcu(region, rcu);
 }
 
 void ma_region_put(struct ma_region *region)
@@ -54,12 +63,41 @@ struct ma_region *ma_region_get(struct ma_arena *arena, u32 id)
 	return region;
 }
 
+/* Chunk @index of @region, created empty if it does not exist yet. */
+static struct ma_chunk *ma_region_chunk(struct ma_region *region,
+					unsigned long index, gfp_t gfp)
+{
+	unsigned int nr = 1U << region->arena->chunk_order;
+	struct ma_chunk *chunk, *old;
+
+	chunk = xa_load(&region->chunks, index);
+	if (chunk)
+		return chunk;
+	chunk = kzalloc(struct_size(chunk, pages, nr), gfp);
+	if (!chunk)
+		return ERR_PTR(-ENOMEM);
+#ifdef CONFIG_DEBUG_LOCK_ALLOC
+	{
+		static struct lock_class_key ma_chunk_key;
+
+		lockdep_init_map(&chunk->dep_map, "ma_chunk->lock", &ma_chunk_key, 0);
+	}
+#endif
+	chunk->region = region;
+	chunk->index = index;
+	INIT_LIST_HEAD(&chunk->lru);
+	old = xa_cmpxchg(&region->chunks, index, NULL, chunk, gfp);
+	if (!old)
+		return chunk;
+	kfree(chunk);
+	return xa_is_err(old) ? ERR_PTR(xa_err(old)) : old;
+}
+
 /* Called with arena->lock held and the config frozen. */
 struct ma_region *ma_region_alloc(struct ma_arena *arena, u64 length)
 {
 	u32 chunk_size = ma_chunk_size(arena);
 	struct ma_region *region;
-	unsigned long i;
 	int err;
 
 	lockdep_assert_held(&arena->lock);
@@ -74,57 +112,41 @@ struct ma_region *ma_region_alloc(struct ma_arena *arena, u64 length)
 	region->arena = arena;
 	region->length = length;
 	region->nr_chunks = length / chunk_size;
-	err = -ENOMEM;
-	region->chunks = kvcalloc(region->nr_chunks, sizeof(*region->chunks),
-				  GFP_KERNEL_ACCOUNT);
-	if (!region->chunks)
-		goto out_free_region;
-	region->pages = kvcalloc(length >> PAGE_SHIFT, sizeof(*region->pages),
-				 GFP_KERNEL_ACCOUNT);
-	if (!region->pages)
-		goto out_free_chunks;
-	for (i = 0; i < region->nr_chunks; i++) {
-		region->chunks[i].region = region;
-		INIT_LIST_HEAD(&region->chunks[i].lru);
-	}
+	xa_init(&region->chunks);
 
 	err = xa_alloc_cyclic(&arena->regions, &region->id, region,
 			      XA_LIMIT(1, MA_REGION_ID_MAX),
 			      &arena->next_region_id, GFP_KERNEL_ACCOUNT);
-	if (err < 0)
-		goto out_free_pages;
+	if (err < 0) {
+		kfree(region);
+		return ERR_PTR(err == -EBUSY ? -ENOSPC : err);
+	}
 	region->pgoff = (pgoff_t)region->id << (MA_REGION_SHIFT - PAGE_SHIFT);
 	atomic_inc(&arena->nr_regions);
 	return region;
-
-out_free_pages:
-	kvfree(region->pages);
-out_free_chunks:
-	kvfree(region->chunks);
-out_free_region:
-	kfree(region);
-	return ERR_PTR(err == -EBUSY ? -ENOSPC : err);
 }
 
-/* Empty every chunk, then zap whatever a racing fault mapped meanwhile. */
+/*
+ * Empty every chunk.  Each is unmapped under its lock before its pages go,
+ * and a fault that comes after sees dead: no PTE survives this.
+ */
 static void ma_region_destroy(struct ma_region *region)
 {
-	struct address_space *mapping = region->arena->inode->i_mapping;
-	loff_t start = (loff_t)region->pgoff << PAGE_SHIFT;
+	struct ma_chunk *chunk;
 	unsigned long i;
 
 	WRITE_ONCE(region->dead, true);
+	/* A fault creating a chunk after this lock sees dead under it. */
+	xa_lock(&region->chunks);
+	xa_unlock(&region->chunks);
 	atomic_dec(&region->arena->nr_regions);
-	unmap_mapping_range(mapping, start, region->length, 1);
-	for (i = 0; i < region->nr_chunks; i++) {
-		struct ma_chunk *chunk = &region->chunks[i];
-
+	xa_for_each(&region->chunks, i, chunk) {
 		ma_chunk_lock(chunk);
+		ma_chunk_unmap(chunk);
 		ma_chunk_release(chunk);
 		ma_chunk_unlock(chunk);
 		cond_resched();
 	}
-	unmap_mapping_range(mapping, start, region->length, 1);
 	ma_region_put(region);
 }
 
@@ -154,55 +176,60 @@ void ma_region_free_all(struct ma_arena *arena)
 }
 
 /**
- * ma_region_walk_chunks - call @fn on each chunk of a byte range, locked
+ * ma_region_walk_chunks - call @fn on each existing chunk of a byte range
  *
- * @offset must be chunk aligned and the range inside the region.  @done
- * counts chunks for which @fn returned 1.  Stops at the first error or at
- * a fatal signal (-EINTR); chunks already done stay done.
+ * @offset must be chunk aligned and the range inside the region; chunks
+ * never touched do not exist and are not visited.  @fn runs with the chunk
+ * locked; @pass->done counts chunks for which it returned 1.  Stops at the
+ * first error or at a fatal signal (-EINTR); chunks already done stay done.
  */
 int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
-			     ma_chunk_fn fn, u64 *done)
+			  ma_chunk_fn fn, struct ma_pass *pass)
 {
 	struct ma_arena *arena = region->arena;
 	unsigned int shift = PAGE_SHIFT + arena->chunk_order;
-	unsigned long first, last;
+	struct ma_chunk *chunk;
+	unsigned long index;
 	u64 end;
-	int ret = 0;
+	int ret;
 
-	*done = 0;
 	if (!length || offset & (ma_chunk_size(arena) - 1) ||
 	    check_add_overflow(offset, length, &end) || end > region->length)
 		return -EINVAL;
-	first = offset >> shift;
-	last = (end - 1) >> shift;
-	for (; first <= last; first++) {
-		struct ma_chunk *chunk = &region->chunks[first];
-
+	xa_for_each_range(&region->chunks, index, chunk, offset >> shift,
+			  (end - 1) >> shift) {
 		if (fatal_signal_pending(current))
 			return -EINTR;
 		ma_chunk_lock(chunk);
-		ret = READ_ONCE(region->dead) ? -ENOENT : fn(chunk);
+		ret = READ_ONCE(region->dead) ? -ENOENT : fn(chunk, pass);
 		ma_chunk_unlock(chunk);
 		if (ret < 0)
 			return ret;
-		*done += ret;
+		pass->done += ret;
 		cond_resched();
 	}
-	return 0;
+	return READ_ONCE(region->dead) ? -ENOENT : 0;
 }
 
+/*
+ * The PTE is installed here, under the chunk lock, not by the core after
+ * we return (VM_FAULT_NOPAGE): compress and region free unmap under the
+ * same lock, so once they hold it no new mapping of the chunk can appear.
+ */
 static vm_fault_t ma_vm_fault(struct vm_fault *vmf)
 {
 	struct ma_region *region = vmf->vma->vm_private_data;
 	struct ma_arena *arena = region->arena;
 	pgoff_t pg = vmf->pgoff - region->pgoff;
 	struct ma_chunk *chunk;
-	vm_fault_t ret = 0;
+	vm_fault_t ret;
 	int err;
 
-	if (pg >= region->length >> PAGE_SHIFT)
+	if (pg >= region->length >> PAGE_SHIFT || READ_ONCE(region->dead))
 		return VM_FAULT_SIGBUS;
-	chunk = &region->chunks[pg >> arena->chunk_order];
+	chunk = ma_region_chunk(region, pg >> arena->chunk_order, GFP_KERNEL_ACCOUNT);
+	if (IS_ERR(chunk))
+		return vmf_error(PTR_ERR(chunk));
 	ma_chunk_lock(chunk);
 	if (READ_ONCE(region->dead)) {
 		ret = VM_FAULT_SIGBUS;
@@ -210,15 +237,13 @@ static vm_fault_t ma_vm_fault(struct vm_fault *vmf)
 	}
 	err = ma_chunk_make_raw(chunk, MA_ACCESS_FAULT);
 	if (err < 0) {
-		ret = err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+		ret = vmf_error(err);
 		goto out_unlock;
 	}
-	/*
-	 * This reference keeps a compress pass off the page until the fault
-	 * has mapped it (it sees page_count() > 1 and skips the chunk).
-	 */
-	vmf->page = region->pages[pg];
-	get_page(vmf->page);
+	err = vm_insert_page(vmf->vma, vmf->address & PAGE_MASK,
+			     chunk->pages[pg & ((1UL << arena->chunk_order) - 1)]);
+	/* -EBUSY: another thread's fault mapped it first. */
+	ret = !err || err == -EBUSY ? VM_FAULT_NOPAGE : vmf_error(err);
 out_unlock:
 	ma_chunk_unlock(chunk);
 	return ret;
@@ -259,7 +284,8 @@ int ma_region_mmap(struct ma_arena *arena, struct vm_area_struct *vma)
 		ma_region_put(region);
 		return -EINVAL;
 	}
-	ma_vm_flags_set(vma, VM_DONTEXPAND);
+	/* Pages are inserted by the fault handler (vm_insert_page()). */
+	ma_vm_flags_set(vma, VM_DONTEXPAND | VM_MIXEDMAP);
 	vma->vm_ops = &ma_vm_ops;
 	vma->vm_private_data = region;	/* the reference taken above */
 	return 0;
