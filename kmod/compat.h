@@ -8,6 +8,7 @@
 #define _MEM_ARENA_COMPAT_H
 
 #include <linux/mm.h>
+#include <net/genetlink.h>
 
 /* 6.3 made vm_flags read-only behind vm_flags_set(). */
 static inline void ma_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
@@ -18,5 +19,20 @@ static inline void ma_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 	vma->vm_flags |= flags;
 #endif
 }
+
+/*
+ * Multicast group permissions: genl_bind() checks GENL_MCAST_CAP_* on the
+ * group (6.7, backported to 6.1.y); GENL_UNS_ADMIN_PERM is an operation
+ * flag it never looked at.  A kernel without the check would let anyone
+ * receive the events, which name other users' processes: no events group
+ * there.
+ */
+#ifdef GENL_MCAST_CAP_NET_ADMIN
+#define MA_HAVE_EVENTS		1
+#define MA_MCGRP_FLAGS		GENL_MCAST_CAP_NET_ADMIN
+#else
+#define MA_HAVE_EVENTS		0
+#define MA_MCGRP_FLAGS		0
+#endif
 
 #endif /* _MEM_ARENA_COMPAT_H */

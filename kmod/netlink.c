@@ -21,6 +21,7 @@
 #include <net/sock.h>
 
 #include "arena.h"
+#include "compat.h"
 
 static struct genl_family ma_genl_family;
 
@@ -28,7 +29,7 @@ enum { MA_MCGRP_EVENTS };
 
 static const struct genl_multicast_group ma_mcgrps[] = {
 	[MA_MCGRP_EVENTS] = { .name = MEM_ARENA_GENL_MCGRP_EVENTS,
-			      .flags = GENL_UNS_ADMIN_PERM },
+			      .flags = MA_MCGRP_FLAGS },
 };
 
 static const struct nla_policy ma_nl_policy[MEM_ARENA_A_MAX + 1] = {
@@ -198,7 +199,7 @@ static struct genl_family ma_genl_family __ro_after_init = {
 	.small_ops = ma_genl_ops,
 	.n_small_ops = ARRAY_SIZE(ma_genl_ops),
 	.mcgrps = ma_mcgrps,
-	.n_mcgrps = ARRAY_SIZE(ma_mcgrps),
+	.n_mcgrps = MA_HAVE_EVENTS ? ARRAY_SIZE(ma_mcgrps) : 0,
 	/* .resv_start_op 0: strict validation of every op. */
 };
 
@@ -231,7 +232,8 @@ static void ma_event(struct ma_arena *arena, u8 cmd, u64 chunks, u64 bytes,
 	struct sk_buff *msg;
 	void *hdr;
 
-	if (!genl_has_listeners(&ma_genl_family, &init_net, MA_MCGRP_EVENTS) ||
+	if (!MA_HAVE_EVENTS ||
+	    !genl_has_listeners(&ma_genl_family, &init_net, MA_MCGRP_EVENTS) ||
 	    !ma_event_allowed(arena))
 		return;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
