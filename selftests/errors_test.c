@@ -429,4 +429,62 @@ TEST_F(errors, mmap_misuse)
 	munmap(p, 2 * CS);
 }
 
+/* A REGION_ALLOC that fails does not freeze the config; 0 is the page size. */
+TEST(failed_region_alloc_keeps_config_open)
+{
+	struct mem_arena_cmd_region_alloc a = { .size = sizeof(a) };
+	struct mem_arena_cmd_config c = { .size = sizeof(c) };
+	int fd = open(MEM_ARENA_DEVICE, O_RDWR);
+
+	if (fd < 0)
+		SKIP(return, "module not loaded");
+	ASSERT_EQ(0, ma_ioc(fd, MEM_ARENA_IOC_GET_CONFIG, &c));
+	EXPECT_EQ(sysconf(_SC_PAGESIZE), c.chunk_size);
+	a.length = 0;
+	EXPECT_EQ(-EINVAL, ma_ioc(fd, MEM_ARENA_IOC_REGION_ALLOC, &a));
+	a.length = MEM_ARENA_REGION_SIZE_MAX + 1;
+	EXPECT_EQ(-EINVAL, ma_ioc(fd, MEM_ARENA_IOC_REGION_ALLOC, &a));
+	EXPECT_EQ(0, ma_set_config(fd, 16384, 0, 0));
+	EXPECT_EQ(0, ma_set_config(fd, 0, 0, 0));
+	ASSERT_EQ(0, ma_ioc(fd, MEM_ARENA_IOC_GET_CONFIG, &c));
+	EXPECT_EQ(sysconf(_SC_PAGESIZE), c.chunk_size);
+	EXPECT_EQ(0, arena_works(fd));
+	close(fd);
+}
+
+/*
+ * Region metadata grows with what is touched: a 64 GiB region costs the
+ * kernel next to nothing until used (it cost ~1 GiB of arrays up front).
+ */
+TEST(huge_region_costs_what_is_touched)
+{
+	long slab0, vm0, slab1, vm1;
+	__u64 len = MEM_ARENA_REGION_SIZE_MAX;
+	__u32 id;
+	char *p;
+	int fd = open(MEM_ARENA_DEVICE, O_RDWR);
+
+	if (fd < 0)
+		SKIP(return, "module not loaded");
+	slab0 = ma_proc_kb("/proc/meminfo", "Slab");
+	vm0 = ma_proc_kb("/proc/meminfo", "VmallocUsed");
+	p = ma_region_map(fd, len, &id);
+	ASSERT_NE(NULL, p);
+	/* Three chunks far apart, then compress the whole length. */
+	p[0] = 1;
+	p[len / 2] = 2;
+	p[len - 1] = 3;
+	slab1 = ma_proc_kb("/proc/meminfo", "Slab");
+	vm1 = ma_proc_kb("/proc/meminfo", "VmallocUsed");
+	TH_LOG("64 GiB region, 3 chunks touched: Slab %+ld kB, VmallocUsed %+ld kB",
+	       slab1 - slab0, vm1 - vm0);
+	EXPECT_LT(slab1 - slab0 + vm1 - vm0, 2048);
+	EXPECT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, NULL));
+	EXPECT_EQ(1, p[0]);
+	EXPECT_EQ(2, p[len / 2]);
+	EXPECT_EQ(3, p[len - 1]);
+	munmap(p, len);
+	close(fd);
+}
+
 TEST_HARNESS_MAIN

@@ -7,6 +7,7 @@
  * malformed requests are rejected with an extack message.
  */
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <linux/genetlink.h>
@@ -27,8 +28,10 @@ struct nl_arena {
 	__u64 stats[MEM_ARENA_NR_STATS];
 };
 
+#define DUMP_MAX 1024
+
 struct dump {
-	struct nl_arena v[64];
+	struct nl_arena v[DUMP_MAX];
 	int n;
 };
 
@@ -52,7 +55,7 @@ static int on_msg(struct nl_msg *msg, void *arg)
 	struct nl_arena *x;
 
 	if (nla_parse(tb, MEM_ARENA_A_MAX, genlmsg_attrdata(gh, 0),
-		      genlmsg_attrlen(gh, 0), NULL) || d->n == 64)
+		      genlmsg_attrlen(gh, 0), NULL) || d->n == DUMP_MAX)
 		return NL_SKIP;
 	x = &d->v[d->n++];
 	memset(x, 0, sizeof(*x));
@@ -423,6 +426,90 @@ TEST(malformed_requests_are_rejected_with_a_reason)
 	EXPECT_EQ(-EOPNOTSUPP, raw_request(MEM_ARENA_NL_EVENT_EVICTION, NULL, 0, why, sizeof(why)));
 	/* And the family still answers. */
 	EXPECT_EQ(0, raw_request(MEM_ARENA_NL_CMD_GET_STATS, NULL, 0, why, sizeof(why)));
+}
+
+/*
+ * Arenas opened concurrently are all in a dump that spans several
+ * messages: the dump resumes after the last id it sent, so ids must
+ * ascend along the module's list (they were taken before the list lock).
+ */
+#define OPENERS 8
+#define OPENS_EACH 48
+
+static pthread_barrier_t open_barrier;
+
+static void *open_many(void *arg)
+{
+	int *fds = arg, i;
+
+	pthread_barrier_wait(&open_barrier);
+	for (i = 0; i < OPENS_EACH; i++)
+		fds[i] = open(MEM_ARENA_DEVICE, O_RDWR);
+	return NULL;
+}
+
+TEST(dump_sees_every_concurrently_opened_arena)
+{
+	static int fds[OPENERS][OPENS_EACH];
+	static struct dump d;
+	pthread_t th[OPENERS];
+	int i, j, mine = 0, round;
+
+	if (access(MEM_ARENA_DEVICE, F_OK))
+		SKIP(return, "module not loaded");
+	for (round = 0; round < 5; round++) {
+		pthread_barrier_init(&open_barrier, NULL, OPENERS);
+		for (i = 0; i < OPENERS; i++)
+			ASSERT_EQ(0, pthread_create(&th[i], NULL, open_many, fds[i]));
+		for (i = 0; i < OPENERS; i++)
+			pthread_join(th[i], NULL);
+		pthread_barrier_destroy(&open_barrier);
+		ASSERT_EQ(0, nl_request(MEM_ARENA_NL_CMD_ARENA_GET, NLM_F_DUMP, -1, &d));
+		for (i = 0, mine = 0; i < d.n; i++) {
+			mine += d.v[i].pid == (__u32)getpid();
+			/* Ids ascend along the list, so resuming by id skips none. */
+			if (i)
+				EXPECT_LT(d.v[i - 1].id, d.v[i].id) TH_LOG("round %d", round);
+		}
+		for (i = 0; i < OPENERS; i++)
+			for (j = 0; j < OPENS_EACH; j++) {
+				ASSERT_LE(0, fds[i][j]);
+				close(fds[i][j]);
+			}
+		ASSERT_EQ(OPENERS * OPENS_EACH, mine) TH_LOG("round %d", round);
+	}
+}
+
+/* Events name other users' processes: joining needs CAP_NET_ADMIN. */
+TEST(unprivileged_events_join_is_refused)
+{
+	int status;
+	pid_t child;
+
+	if (access(MEM_ARENA_DEVICE, F_OK))
+		SKIP(return, "module not loaded");
+	if (getuid() != 0)
+		SKIP(return, "needs root to become nobody");
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		struct nl_sock *sk;
+		int grp;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		sk = nl_socket_alloc();
+		if (!sk || genl_connect(sk))
+			_exit(11);
+		grp = genl_ctrl_resolve_grp(sk, MEM_ARENA_GENL_NAME,
+					    MEM_ARENA_GENL_MCGRP_EVENTS);
+		if (grp < 0)
+			_exit(12);
+		_exit(nl_socket_add_membership(sk, grp) == -NLE_PERM ? 0 : 13);
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("13: nobody joined the events group");
 }
 
 TEST_HARNESS_MAIN
