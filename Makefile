@@ -21,8 +21,28 @@ module:
 	@test -d "$(KDIR)" || { echo "no kernel build tree at '$(KDIR)' (make deps)" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
+# The LZ4-alone limit of make bench: a test module, never installed.
+bench-module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/bench/kmod modules
+
 lib:
 	$(MAKE) -C libmemarena
+
+# The debug guest kernel (KASAN, KFENCE, lockdep, DEBUG_VM, kmemleak, fault
+# injection), built once into ~/.cache/mem_arena; see tools/debug-kernel.
+debug-kernel:
+	@tools/debug-kernel >/dev/null
+
+# The module again, for the debug kernel, in a copy of the sources so the
+# two builds do not share objects.
+module-debug: debug-kernel
+	@mkdir -p $(BUILD)/kmod-debug
+	@cp Kbuild $(BUILD)/kmod-debug/
+	@rm -rf $(BUILD)/kmod-debug/kmod $(BUILD)/kmod-debug/uapi
+	@cp -r kmod uapi $(BUILD)/kmod-debug/
+	@rm -f $(BUILD)/kmod-debug/kmod/*.o $(BUILD)/kmod-debug/kmod/*.ko
+	$(MAKE) -C $$(tools/debug-kernel --print-dir)/build M=$(CURDIR)/$(BUILD)/kmod-debug modules
+	@cp $(BUILD)/kmod-debug/kmod/mem_arena.ko $(BUILD)/kmod-debug/mem_arena.ko
 
 tools: lib
 	$(MAKE) -C tools
@@ -56,6 +76,7 @@ lint: $(BUILD)/ksrc/.stamp
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory module-debug
 	@tools/run-check
 
 demo: deps
@@ -64,8 +85,17 @@ demo: deps
 
 # QUICK=1: 32 MiB regions, a smoke run in about three minutes.
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all bench-module
 	@tools/bench/run-bench $(if $(QUICK),--quick)
+
+# The fuzzer (selftests/fuzz_test) for SECONDS in one guest, on the debug
+# kernel unless SOAK_KERNEL says otherwise (empty: the packaged one).
+SOAK_KERNEL ?= debug
+SECONDS ?= 600
+soak: deps
+	@$(MAKE) --no-print-directory all $(if $(filter debug,$(SOAK_KERNEL)),module-debug)
+	tools/vm-run $(if $(SOAK_KERNEL),--kernel $(SOAK_KERNEL)) --smp 2 --mem 1536 \
+		--timeout $$(($(SECONDS) + 600)) -- selftests/bin/fuzz_test --seconds $(SECONDS)
 
 install: all
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
@@ -76,9 +106,10 @@ install: all
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	-$(MAKE) -C $(KDIR) M=$(CURDIR)/bench/kmod clean
 	$(MAKE) -C libmemarena clean
 	$(MAKE) -C tools clean
 	$(MAKE) -C selftests clean
 	rm -rf $(BUILD)
 
-.PHONY: all module lib tools selftests man deps lint check demo bench install clean
+.PHONY: all module bench-module module-debug debug-kernel lib tools selftests man deps lint check demo bench soak install clean

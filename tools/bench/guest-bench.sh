@@ -18,7 +18,7 @@ mods=${MEM_ARENA_MODULES:-/modules}
 for m in $(cat "$mods/order"); do
 	grep -q "^$(echo "${m%.ko}" | tr - _) " /proc/modules || insmod "$mods/$m" 2>/dev/null
 done
-insmod "$top/kmod/mem_arena_lz4bench.ko" || { say "cannot load mem_arena_lz4bench.ko"; exit 1; }
+insmod "$top/bench/kmod/mem_arena_lz4bench.ko" || { say "cannot load mem_arena_lz4bench.ko"; exit 1; }
 
 lz4_limit() {	# DATASET FILE
 	exec 3<>/dev/mem_arena_lz4bench
