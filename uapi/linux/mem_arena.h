@@ -146,7 +146,7 @@ enum {
  * ioctls: _IO numbers, the struct size travels in the struct (iommufd).
  * The type is free in Documentation/userspace-api/ioctl/ioctl-number.rst
  * (0xB6 was fpga-dfl's); the line a kernel patch would add there:
- * 0xC5  80-8F  uapi/linux/mem_arena.h                                  mem_arena compression arena
+ * 0xC5  80-8F  (this header)   mem_arena, a compression arena
  */
 #define MEM_ARENA_TYPE			0xC5
 enum {
