@@ -117,16 +117,17 @@ static inline struct ma_arena *pool_arena(struct ma_pool *pool)
 /* Module-wide state. */
 extern struct list_head ma_arenas;
 extern struct mutex ma_arenas_lock;
-extern atomic64_t ma_global_stats[MEM_ARENA_NR_STATS];
 extern atomic_t ma_nr_arenas;
 extern u64 ma_pool_cap_bytes;		/* module-wide cap, read with READ_ONCE */
 extern atomic64_t ma_pool_reserved;	/* pool bytes held by every arena */
 
-/* stats.c */
+/*
+ * stats.c.  Counters live in the arena only; module-wide figures are the
+ * sum over open arenas plus what closed ones left (ma_stats_retire()).
+ */
 static inline void ma_stat_add(struct ma_arena *arena, unsigned int id, s64 v)
 {
 	atomic64_add(v, &arena->stats[id]);
-	atomic64_add(v, &ma_global_stats[id]);
 }
 
 static inline void ma_stat_inc(struct ma_arena *arena, unsigned int id)
@@ -136,7 +137,8 @@ static inline void ma_stat_inc(struct ma_arena *arena, unsigned int id)
 
 void ma_stats_snapshot(struct ma_arena *arena, struct mem_arena_stats *out);
 void ma_stats_global(struct mem_arena_stats *out);
-void ma_stat_update_peak(struct ma_arena *arena);
+void ma_stat_pool_bytes(struct ma_arena *arena, s64 delta);
+void ma_stats_retire(struct ma_arena *arena);
 int ma_sysfs_init(void);
 void ma_sysfs_exit(void);
 

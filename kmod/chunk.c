@@ -197,30 +197,17 @@ out_raw:
  */
 static int ma_evict_one(struct ma_arena *arena, struct ma_stream *stream)
 {
-	struct ma_pool *pool = &arena->pool;
-	struct ma_chunk *victim = NULL, *pos;
+	struct ma_chunk *victim = ma_pool_lru_victim(&arena->pool);
 	int err;
 
-	spin_lock(&pool->lock);
-	list_for_each_entry_reverse(pos, &pool->lru, lru) {
-		if (ma_chunk_trylock(pos)) {
-			victim = pos;
-			break;
-		}
-	}
-	spin_unlock(&pool->lock);
 	if (!victim)
 		return -ENOSPC;
-
 	/* Still compressed: it leaves the LRU only under its chunk lock. */
 	err = ma_chunk_decompress(victim, stream, MA_ACCESS_EVICT);
-	if (!err) {
+	if (!err)
 		ma_stat_inc(arena, MEM_ARENA_STAT_evictions_lru);
-	} else if (err == -EIO) {
-		spin_lock(&pool->lock);
-		list_del_init(&victim->lru);
-		spin_unlock(&pool->lock);
-	}
+	else if (err == -EIO)
+		ma_pool_lru_forget(&arena->pool, victim);
 	ma_chunk_unlock(victim);
 	return err;
 }

@@ -39,6 +39,7 @@
 #include <linux/workqueue.h>
 
 #include "arena.h"
+#include "compat.h"
 
 /* Background compaction above this share of free bytes in the pool; 0 off. */
 unsigned int ma_defrag_threshold_pct = 50;
@@ -353,7 +354,7 @@ void ma_defrag_maybe_queue(struct ma_pool *pool)
 	if (!pct || pool->dying || pool->compacting ||
 	    free * 100 < bytes * pct || !ma_pool_worth_compacting(pool))
 		return;
-	queue_work(system_unbound_wq, &pool->defrag_work);
+	queue_work(ma_unbound_wq, &pool->defrag_work);
 }
 
 void ma_defrag_work(struct work_struct *work)

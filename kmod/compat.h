@@ -8,6 +8,7 @@
 #define _MEM_ARENA_COMPAT_H
 
 #include <linux/mm.h>
+#include <linux/workqueue.h>
 #include <net/genetlink.h>
 
 /* 6.3 made vm_flags read-only behind vm_flags_set(). */
@@ -19,6 +20,16 @@ static inline void ma_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 	vma->vm_flags |= flags;
 #endif
 }
+
+/*
+ * system_unbound_wq is deprecated in favour of system_dfl_wq (7.x warns
+ * "enqueued on deprecated workqueue"; the new name exists from 6.12.y).
+ */
+#ifdef MA_HAVE_SYSTEM_DFL_WQ
+#define ma_unbound_wq		system_dfl_wq
+#else
+#define ma_unbound_wq		system_unbound_wq
+#endif
 
 /*
  * Multicast group permissions: genl_bind() checks GENL_MCAST_CAP_* on the

@@ -10,8 +10,8 @@
  * Locking:
  *   ma_fs_mnt/ma_fs_count are guarded by simple_pin_fs()'s own lock.
  *   ma_arenas_lock (mutex) guards the list of open arenas (module-wide
- *   stats); an arena leaves it first thing in release, before its pool's
- *   background work is stopped and its regions are freed.
+ *   stats); an arena leaves it last thing in release, once its regions
+ *   are freed, handing its counts to the retired total (stats.c).
  *   An arena is reached only through its file (private_data), so the VFS
  *   guarantees release() runs after every ioctl and mapping is gone.
  *   See arena.h for the per-arena lock order.
@@ -116,12 +116,14 @@ static int ma_release(struct inode *inode, struct file *file)
 	struct ma_arena *arena = file->private_data;
 
 	ma_event_arena(arena, false);
-	mutex_lock(&ma_arenas_lock);
-	list_del(&arena->node);
-	mutex_unlock(&ma_arenas_lock);
 	ma_pool_stop_background(&arena->pool);
 	ma_region_free_all(arena);
 	xa_destroy(&arena->regions);
+	/* Its gauges are 0 now; the module keeps its cumulative counts. */
+	mutex_lock(&ma_arenas_lock);
+	list_del(&arena->node);
+	ma_stats_retire(arena);
+	mutex_unlock(&ma_arenas_lock);
 	ma_pool_destroy(&arena->pool);
 	ma_inode_free(arena->inode);
 	mutex_destroy(&arena->lock);

@@ -254,8 +254,7 @@ int ma_pool_alloc(struct ma_pool *pool, u32 len, struct ma_chunk *owner,
 		 */
 		pool->nr_blocks++;
 		list_add_tail(&block->all, &pool->blocks);
-		ma_stat_add(arena, MEM_ARENA_STAT_pool_bytes, MA_BLOCK_SIZE);
-		ma_stat_update_peak(arena);
+		ma_stat_pool_bytes(arena, MA_BLOCK_SIZE);
 		ma_block_reclass(pool, block);
 	}
 	unit = ma_block_find(block, units);
@@ -277,7 +276,7 @@ void ma_pool_drop_block(struct ma_pool *pool, struct ma_block *block)
 	list_del(&block->all);
 	pool->nr_blocks--;
 	ma_pool_unreserve(pool);
-	ma_stat_add(pool_arena(pool), MEM_ARENA_STAT_pool_bytes, -MA_BLOCK_SIZE);
+	ma_stat_pool_bytes(pool_arena(pool), -MA_BLOCK_SIZE);
 }
 
 /* Give @slot back; an emptied block returns to the kernel. */
@@ -307,6 +306,34 @@ void ma_pool_free(struct ma_pool *pool, struct ma_slot *slot)
 	slot->block = NULL;
 	if (release)
 		ma_block_destroy(block);
+}
+
+/*
+ * The least recently used compressed chunk nobody holds, returned locked
+ * (the LRU scan only trylocks: the caller may hold another chunk), or NULL.
+ */
+struct ma_chunk *ma_pool_lru_victim(struct ma_pool *pool)
+{
+	struct ma_chunk *pos, *victim = NULL;
+
+	spin_lock(&pool->lock);
+	list_for_each_entry_reverse(pos, &pool->lru, lru) {
+		if (ma_chunk_trylock(pos)) {
+			victim = pos;
+			break;
+		}
+	}
+	spin_unlock(&pool->lock);
+	return victim;
+}
+
+/* A chunk whose slot cannot be decompressed is never chosen again. */
+void ma_pool_lru_forget(struct ma_pool *pool, struct ma_chunk *chunk)
+{
+	ma_chunk_assert_locked(chunk);
+	spin_lock(&pool->lock);
+	list_del_init(&chunk->lru);
+	spin_unlock(&pool->lock);
 }
 
 /* Largest free extent in any block, units. */

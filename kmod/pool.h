@@ -92,6 +92,8 @@ void ma_pool_destroy(struct ma_pool *pool);
 int ma_pool_alloc(struct ma_pool *pool, u32 len, struct ma_chunk *owner,
 		  struct ma_slot *slot);
 void ma_pool_free(struct ma_pool *pool, struct ma_slot *slot);
+struct ma_chunk *ma_pool_lru_victim(struct ma_pool *pool);
+void ma_pool_lru_forget(struct ma_pool *pool, struct ma_chunk *chunk);
 unsigned int ma_pool_largest_free(struct ma_pool *pool);
 unsigned int ma_pool_layout(struct ma_pool *pool, unsigned int first,
 			    unsigned int max, struct mem_arena_block_info *out,

@@ -3,10 +3,15 @@
  * Statistics: per arena (ioctl) and module-wide (/sys/kernel/mem_arena/).
  *
  * Locking:
- *   Counters are atomic64_t; every update goes to the arena and to the
- *   module-wide total at once (ma_stat_add()).  The pool gauges change
- *   only under ma_pool.lock, and ma_stats_snapshot() reads under it, so a
- *   snapshot's pool figures are consistent with each other.
+ *   Counters are the arena's atomic64_t, nothing module-wide is touched
+ *   per chunk.  Module-wide figures are summed on read over ma_arenas
+ *   under ma_arenas_lock, plus ma_retired: what arenas that closed had
+ *   counted, added under the same lock as they leave the list, so a read
+ *   counts each arena exactly once.  The module-wide pool_bytes and its
+ *   peak change per block (ma_pool_bytes_all), not per chunk.
+ *   The pool gauges change only under ma_pool.lock, and
+ *   ma_stats_snapshot() reads under it, so a snapshot's pool figures are
+ *   consistent with each other.
  *   The derived pool figures (free bytes, blocks, largest free extent) are
  *   computed in the snapshot; module-wide, the largest free extent walks
  *   ma_arenas under ma_arenas_lock, taking each pool lock in turn.
@@ -23,7 +28,9 @@
 
 #include "arena.h"
 
-atomic64_t ma_global_stats[MEM_ARENA_NR_STATS];
+static u64 ma_retired[MEM_ARENA_NR_STATS];	/* protected by ma_arenas_lock */
+static atomic64_t ma_pool_bytes_all;		/* every pool's blocks, bytes */
+static atomic64_t ma_pool_bytes_all_peak;
 atomic_t ma_nr_arenas;
 atomic64_t ma_pool_reserved;
 
@@ -66,15 +73,27 @@ void ma_stats_global(struct mem_arena_stats *out)
 	int i;
 
 	mutex_lock(&ma_arenas_lock);
+	memcpy(v, ma_retired, sizeof(ma_retired));
 	list_for_each_entry(arena, &ma_arenas, node) {
 		spin_lock(&arena->pool.lock);
+		for (i = 0; i < MEM_ARENA_NR_STATS; i++)
+			v[i] += atomic64_read(&arena->stats[i]);
 		largest = max_t(u64, largest, ma_pool_largest_free(&arena->pool));
 		spin_unlock(&arena->pool.lock);
 	}
 	mutex_unlock(&ma_arenas_lock);
-	for (i = 0; i < MEM_ARENA_NR_STATS; i++)
-		v[i] = atomic64_read(&ma_global_stats[i]);
+	out->pool_bytes_peak = atomic64_read(&ma_pool_bytes_all_peak);
 	ma_stats_derive(out, largest * MA_SLOT_ALIGN);
+}
+
+/* @arena leaves ma_arenas (lock held): keep what it counted. */
+void ma_stats_retire(struct ma_arena *arena)
+{
+	int i;
+
+	lockdep_assert_held(&ma_arenas_lock);
+	for (i = 0; i < MEM_ARENA_NR_STATS; i++)
+		ma_retired[i] += atomic64_read(&arena->stats[i]);
 }
 
 static void ma_peak_raise(atomic64_t *peak, s64 now)
@@ -90,14 +109,15 @@ static void ma_peak_raise(atomic64_t *peak, s64 now)
 	}
 }
 
-/* After pool_bytes grew; called under the pool lock. */
-void ma_stat_update_peak(struct ma_arena *arena)
+/* A pool gained or gave back a block; called under its pool lock. */
+void ma_stat_pool_bytes(struct ma_arena *arena, s64 delta)
 {
 	lockdep_assert_held(&arena->pool.lock);
+	ma_stat_add(arena, MEM_ARENA_STAT_pool_bytes, delta);
 	ma_peak_raise(&arena->stats[MEM_ARENA_STAT_pool_bytes_peak],
 		      atomic64_read(&arena->stats[MEM_ARENA_STAT_pool_bytes]));
-	ma_peak_raise(&ma_global_stats[MEM_ARENA_STAT_pool_bytes_peak],
-		      atomic64_read(&ma_global_stats[MEM_ARENA_STAT_pool_bytes]));
+	ma_peak_raise(&ma_pool_bytes_all_peak,
+		      atomic64_add_return(delta, &ma_pool_bytes_all));
 }
 
 /* sysfs: one value per file, named as in the stats list. */
