@@ -2,7 +2,9 @@
 /*
  * 1000 create/alloc/compress/free/close cycles leave no memory behind:
  * MemFree and Slab come back within 1 MiB and every module-wide gauge in
- * sysfs returns to zero.
+ * sysfs returns to zero.  On the debug kernel KASAN's quarantine holds
+ * freed memory back, so MemFree says nothing there: the figures are only
+ * printed, and kmemleak (tools/vm-run scans after the tests) is the judge.
  */
 #include "helpers.h"
 #include "kselftest_harness.h"
@@ -62,8 +64,15 @@ static void settle(void)
 	}
 }
 
-TEST(thousand_cycles_leave_nothing)
+/* The debug kernel is slower by an order of magnitude: 10 minutes. */
+FIXTURE(leak) {};
+FIXTURE_SETUP(leak) {}
+FIXTURE_TEARDOWN(leak) {}
+
+TEST_F_TIMEOUT(leak, thousand_cycles_leave_nothing, 600)
 {
+	bool debug_kernel = !access("/sys/kernel/debug/kmemleak", F_OK);
+
 	long free0, slab0, free1, slab1;
 	unsigned int i;
 	int failures = 0;
@@ -82,8 +91,10 @@ TEST(thousand_cycles_leave_nothing)
 	slab1 = ma_proc_kb("/proc/meminfo", "Slab");
 	TH_LOG("MemFree %ld -> %ld kB, Slab %ld -> %ld kB", free0, free1, slab0, slab1);
 	EXPECT_EQ(0, failures);
-	EXPECT_GT(1024, free0 - free1);
-	EXPECT_GT(1024, slab1 - slab0);
+	if (!debug_kernel) {
+		EXPECT_GT(1024, free0 - free1);
+		EXPECT_GT(1024, slab1 - slab0);
+	}
 	EXPECT_EQ(0, ma_sysfs_read("arenas"));
 	EXPECT_EQ(0, ma_sysfs_read("pool_bytes"));
 	EXPECT_EQ(0, ma_sysfs_read("raw_bytes"));
