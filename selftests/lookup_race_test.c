@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Region lookups racing the last reference.  With no mapping, the region
+ * xarray's reference is the last one: REGION_FREE drops it while COMPRESS
+ * and TOUCH in other threads look the same id up under RCU.  The lookup's
+ * kref_get_unless_zero() may then read a region that REGION_FREE is
+ * releasing, which is only safe because the region is freed after an RCU
+ * grace period (on the debug kernel KASAN reports the use-after-free when
+ * it is not).  Every ioctl must return 0 or -ENOENT.
+ */
+#include <pthread.h>
+
+#include "helpers.h"
+#include "kselftest_harness.h"
+
+#define LOOKERS		2
+#define MIN_ROUNDS	200
+
+struct lookup_race {
+	int fd;
+	volatile __u32 id;		/* the region the lookers aim at */
+	volatile int stop;
+	unsigned long calls, enoent, bad;
+	int bad_err;
+};
+
+static void *looker(void *arg)
+{
+	struct lookup_race *r = arg;
+	unsigned long calls = 0, enoent = 0;
+	unsigned int i = 0;
+
+	while (!r->stop) {
+		unsigned long cmd = i++ & 1 ? MEM_ARENA_IOC_TOUCH : MEM_ARENA_IOC_COMPRESS;
+		int err = ma_range(r->fd, cmd, r->id, 0, 4096, NULL);
+
+		calls++;
+		if (err == -ENOENT) {
+			enoent++;
+		} else if (err) {
+			__atomic_add_fetch(&r->bad, 1, __ATOMIC_RELAXED);
+			r->bad_err = err;
+		}
+	}
+	__atomic_add_fetch(&r->calls, calls, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&r->enoent, enoent, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+TEST(free_unmapped_region_vs_lookups)
+{
+	const char *env = getenv("MA_RACE_SECONDS");
+	double end = now_s() + (env ? atof(env) : 3);
+	struct mem_arena_cmd_region_alloc a = { .size = sizeof(a) };
+	struct mem_arena_cmd_region_free f = { .size = sizeof(f) };
+	struct lookup_race r = {};
+	pthread_t th[LOOKERS];
+	unsigned int rounds = 0, i;
+
+	r.fd = open(MEM_ARENA_DEVICE, O_RDWR);
+	if (r.fd < 0)
+		SKIP(return, "module not loaded");
+	a.length = 16 * 4096;
+	ASSERT_EQ(0, ma_ioc(r.fd, MEM_ARENA_IOC_REGION_ALLOC, &a));
+	r.id = a.id;
+	for (i = 0; i < LOOKERS; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, looker, &r));
+	while (rounds < MIN_ROUNDS || now_s() < end) {
+		f.id = r.id;
+		ASSERT_EQ(0, ma_ioc(r.fd, MEM_ARENA_IOC_REGION_FREE, &f));
+		ASSERT_EQ(0, ma_ioc(r.fd, MEM_ARENA_IOC_REGION_ALLOC, &a));
+		r.id = a.id;
+		rounds++;
+	}
+	r.stop = 1;
+	for (i = 0; i < LOOKERS; i++)
+		pthread_join(th[i], NULL);
+	TH_LOG("%u frees raced %lu lookups (%lu -ENOENT)", rounds, r.calls, r.enoent);
+	EXPECT_EQ(0, r.bad) TH_LOG("unexpected error %d", r.bad_err);
+	EXPECT_LT(0, r.enoent);
+	close(r.fd);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,1004 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Races between the operations of one arena, each checked on the data:
+ *   free_vs_*              REGION_FREE against COMPRESS, TOUCH, faults
+ *                          and mmap of the same region in other threads;
+ *   stale_mapping_sigbus   after REGION_FREE returns, every byte of the
+ *                          old mapping raises SIGBUS, even with faults in
+ *                          flight when it was called;
+ *   two_compress_passes    two COMPRESS of one region at once while a
+ *                          reader verifies it (exact compress counts);
+ *   close_during_ioctl     close() of the arena (and munmap) while a
+ *                          thread is inside a long COMPRESS;
+ *   fork_shares_region     parent and child both read, compress and write
+ *                          one MAP_SHARED region;
+ *   pool_leak_on_close     concurrent compress and touch, then close: the
+ *                          module-wide pool_bytes returns to its base.
+ * Threads meet at barriers and flags, never sleeps.  Each test loops for
+ * MA_RACE_SECONDS (default 3), at least MIN_ITERS times (pool_leak_on_close
+ * at least F_MIN_ITERS, two_compress_passes until 4 passes).
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "helpers.h"
+#include "kselftest_harness.h"
+
+#define CS		4096UL
+#define MIN_ITERS	20
+#define MAX_ITERS	100000
+#define MAX_WORKERS	4
+#define MAX_MAPS	32
+#define POST_FREE	32	/* accesses a faulting thread makes after a free */
+
+#define barrier()	__asm__ __volatile__("" ::: "memory")
+
+static uint64_t fnv1a(const void *p, size_t len)
+{
+	const unsigned char *c = p;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (len--)
+		h = (h ^ *c++) * 0x100000001b3ULL;
+	return h;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- SIGBUS as a return value, per thread ---- */
+
+static __thread sigjmp_buf *volatile bus_jmp;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	sigjmp_buf *jb = bus_jmp;
+
+	if (!jb) {		/* not expected here: die of it */
+		signal(SIGBUS, SIG_DFL);
+		return;
+	}
+	bus_jmp = NULL;
+	siglongjmp(*jb, 1);
+}
+
+static void sigbus_catch(void)
+{
+	struct sigaction sa = {
+		.sa_sigaction = on_sigbus,
+		.sa_flags = SA_SIGINFO | SA_NODEFER,
+	};
+
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+/* Read the byte at @p into *v: 0, or -1 when the access raised SIGBUS. */
+static int __attribute__((noinline)) try_read(const volatile char *p, char *v)
+{
+	sigjmp_buf jb;
+
+	if (sigsetjmp(jb, 0))
+		return -1;
+	bus_jmp = &jb;
+	barrier();
+	*v = *p;
+	barrier();
+	bus_jmp = NULL;
+	return 0;
+}
+
+static int __attribute__((noinline)) try_write(volatile char *p, char v)
+{
+	sigjmp_buf jb;
+
+	if (sigsetjmp(jb, 0))
+		return -1;
+	bus_jmp = &jb;
+	barrier();
+	*p = v;
+	barrier();
+	bus_jmp = NULL;
+	return 0;
+}
+
+/* ---- one region raced by worker threads, round after round ---- */
+
+struct worker;
+typedef void (*role_fn)(struct worker *w);
+
+struct race {
+	int fd;
+	__u32 id;
+	__u64 off;		/* mmap offset of the region */
+	char *base;
+	size_t len;
+	unsigned int nr;	/* chunks */
+	char *want;		/* every byte as it should read */
+	pthread_barrier_t start, done;
+	unsigned int iter;	/* set by the main thread before each round */
+	unsigned int ops;	/* operations per worker in a round (test f) */
+	int quit, freed;
+	unsigned long progress;
+	/* outcomes */
+	unsigned long errors, sigbus, stale_workers, ok_ops, enoent_ops;
+	char first[320];
+};
+
+struct worker {
+	struct race *r;
+	role_fn fn;
+	pthread_t tid;
+	uint64_t rnd;
+	unsigned long done;	/* chunks a COMPRESS reported */
+	void *maps[MAX_MAPS];	/* mmap role: mappings made this round */
+	unsigned int nr_maps;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+race_error(struct race *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (__atomic_fetch_add(&r->errors, 1, __ATOMIC_RELAXED))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->first, sizeof(r->first), fmt, ap);
+	va_end(ap);
+}
+
+static int is_freed(struct race *r)
+{
+	return __atomic_load_n(&r->freed, __ATOMIC_ACQUIRE);
+}
+
+static void tally(unsigned long *c)
+{
+	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct race *r = w->r;
+
+	for (;;) {
+		pthread_barrier_wait(&r->start);
+		if (__atomic_load_n(&r->quit, __ATOMIC_ACQUIRE))
+			return NULL;
+		w->fn(w);
+		pthread_barrier_wait(&r->done);
+	}
+}
+
+static struct race *race_new(int fd, unsigned int nr, unsigned int nr_workers)
+{
+	struct race *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->fd = fd;
+	r->nr = nr;
+	r->len = nr * CS;
+	r->want = malloc(r->len);
+	if (!r->want)
+		return NULL;
+	pthread_barrier_init(&r->start, NULL, nr_workers + 1);
+	pthread_barrier_init(&r->done, NULL, nr_workers + 1);
+	return r;
+}
+
+static int workers_start(struct race *r, struct worker *w, const role_fn *roles,
+			 unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		w[i] = (struct worker){ .r = r, .fn = roles[i], .rnd = 0x5eed + i };
+		if (pthread_create(&w[i].tid, NULL, worker_main, &w[i]))
+			return -1;
+	}
+	return 0;
+}
+
+static void workers_stop(struct race *r, struct worker *w, unsigned int n)
+{
+	unsigned int i;
+
+	__atomic_store_n(&r->quit, 1, __ATOMIC_RELEASE);
+	pthread_barrier_wait(&r->start);
+	for (i = 0; i < n; i++)
+		pthread_join(w[i].tid, NULL);
+}
+
+/* A fresh region of r->nr chunks of text seeded by @iter, mapped. */
+static int race_region(struct race *r, unsigned int iter, int compress)
+{
+	struct mem_arena_cmd_region_alloc a = { .size = sizeof(a), .length = r->len };
+	unsigned int i;
+
+	if (ma_ioc(r->fd, MEM_ARENA_IOC_REGION_ALLOC, &a))
+		return -1;
+	r->id = a.id;
+	r->off = a.mmap_offset;
+	r->base = mmap(NULL, r->len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd,
+		       r->off);
+	if (r->base == MAP_FAILED)
+		return -1;
+	for (i = 0; i < r->nr; i++)
+		ma_fill_text(r->want + i * CS, CS, (uint64_t)iter << 16 | i);
+	memcpy(r->base, r->want, r->len);
+	if (compress)
+		return ma_range(r->fd, MEM_ARENA_IOC_COMPRESS, r->id, 0, r->len, NULL);
+	return 0;
+}
+
+static void round_begin(struct race *r)
+{
+	__atomic_store_n(&r->freed, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->progress, 0, __ATOMIC_RELAXED);
+	pthread_barrier_wait(&r->start);
+}
+
+static void round_end(struct race *r)
+{
+	pthread_barrier_wait(&r->done);
+}
+
+/* Let the workers get going: up to @n operations, at most a second. */
+static void wait_progress(struct race *r, unsigned long n)
+{
+	double until = now_s() + 1;
+
+	while (__atomic_load_n(&r->progress, __ATOMIC_RELAXED) < n &&
+	       now_s() < until)
+		sched_yield();
+}
+
+static void race_free(struct race *r)
+{
+	struct mem_arena_cmd_region_free f = { .size = sizeof(f), .id = r->id };
+	int err = ma_ioc(r->fd, MEM_ARENA_IOC_REGION_FREE, &f);
+
+	if (err)
+		race_error(r, "REGION_FREE returned %d", err);
+	__atomic_store_n(&r->freed, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * An ioctl on the region racing its free: 0 before, -ENOENT once it is
+ * gone, and -ENOENT for certain when it started after the free returned.
+ * Returns 1 when the worker should stop.
+ */
+static int check_range_ioctl(struct race *r, const char *what, int err, int after)
+{
+	__atomic_add_fetch(&r->progress, 1, __ATOMIC_RELAXED);
+	if (err == -ENOENT) {
+		tally(&r->enoent_ops);
+		return 1;
+	}
+	if (err) {
+		race_error(r, "%s returned %d", what, err);
+		return 1;
+	}
+	tally(&r->ok_ops);
+	if (after) {
+		race_error(r, "%s succeeded after REGION_FREE returned", what);
+		return 1;
+	}
+	return 0;
+}
+
+static void role_compress(struct worker *w)
+{
+	struct race *r = w->r;
+	int after, err;
+
+	do {
+		after = is_freed(r);
+		err = ma_range(r->fd, MEM_ARENA_IOC_COMPRESS, r->id, 0, r->len, NULL);
+	} while (!check_range_ioctl(r, "COMPRESS", err, after));
+}
+
+/* The same, on even rounds only: odd rounds race faults alone. */
+static void role_compress_even(struct worker *w)
+{
+	if (!(w->r->iter & 1))
+		role_compress(w);
+}
+
+/* Touch chunk by chunk; compress the whole region again at each wrap. */
+static void role_touch(struct worker *w)
+{
+	struct race *r = w->r;
+	unsigned int i = ma_rand(&w->rnd) % r->nr;
+	int after, err;
+
+	do {
+		after = is_freed(r);
+		if (++i == r->nr) {
+			i = 0;
+			err = ma_range(r->fd, MEM_ARENA_IOC_COMPRESS, r->id, 0,
+				       r->len, NULL);
+			if (check_range_ioctl(r, "COMPRESS", err, after))
+				return;
+		}
+		err = ma_range(r->fd, MEM_ARENA_IOC_TOUCH, r->id, i * CS, CS, NULL);
+	} while (!check_range_ioctl(r, "TOUCH", err, after));
+}
+
+/*
+ * Random one-byte reads (checked) and writes (of the same byte) anywhere
+ * in the region: the data, or SIGBUS.  Stops POST_FREE accesses after the
+ * free returned, counting those that did not raise SIGBUS.
+ */
+static void role_fault(struct worker *w)
+{
+	struct race *r = w->r;
+	unsigned int post = 0;
+
+	while (post < POST_FREE) {
+		size_t at = ma_rand(&w->rnd) % r->len;
+		int after = is_freed(r), rc;
+		char v = 0;
+
+		if (ma_rand(&w->rnd) & 1) {
+			rc = try_read(r->base + at, &v);
+			if (!rc && v != r->want[at])
+				race_error(r, "chunk %zu byte %zu read %#x, wrote %#x",
+					   at / CS, at % CS, v & 0xff,
+					   r->want[at] & 0xff);
+		} else {
+			rc = try_write(r->base + at, r->want[at]);
+		}
+		if (rc)
+			tally(&r->sigbus);
+		else if (after)
+			tally(&r->stale_workers);
+		post += after;
+		__atomic_add_fetch(&r->progress, 1, __ATOMIC_RELAXED);
+	}
+}
+
+/*
+ * mmap the region again and again: EINVAL once it is gone (for certain
+ * after the free returned), else a mapping that reads the data or SIGBUS.
+ * Keeps up to MAX_MAPS mappings for the main thread to probe.
+ */
+static void role_mmap(struct worker *w)
+{
+	struct race *r = w->r;
+	int after;
+
+	w->nr_maps = 0;
+	for (;;) {
+		size_t at = ma_rand(&w->rnd) % r->len;
+		char *p;
+		char v;
+
+		after = is_freed(r);
+		p = mmap(NULL, r->len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd,
+			 r->off);
+		__atomic_add_fetch(&r->progress, 1, __ATOMIC_RELAXED);
+		if (p == MAP_FAILED) {
+			if (errno != EINVAL)
+				race_error(r, "mmap failed with %d", errno);
+			if (after)
+				return;
+			continue;
+		}
+		if (after)
+			race_error(r, "mmap succeeded after REGION_FREE returned");
+		if (try_read(p + at, &v))
+			tally(&r->sigbus);
+		else if (v != r->want[at])
+			race_error(r, "new mapping: byte %zu read %#x, wrote %#x",
+				   at, v & 0xff, r->want[at] & 0xff);
+		if (w->nr_maps < MAX_MAPS)
+			w->maps[w->nr_maps++] = p;
+		else
+			munmap(p, r->len);
+		if (after)
+			return;
+	}
+}
+
+/*
+ * After REGION_FREE returned: one byte in each chunk of @p must raise
+ * SIGBUS on a read and on a write.  Returns the accesses that did not.
+ */
+static unsigned int probe_dead(struct race *r, char *p, const char *when,
+			       unsigned int iter)
+{
+	unsigned int i, stale = 0;
+	char v;
+
+	for (i = 0; i < r->nr; i++) {
+		size_t at = i * CS + (i * 97) % CS;
+
+		if (!try_read(p + at, &v)) {
+			stale++;
+			race_error(r, "iteration %u, %s: chunk %u of the freed region still reads (%#x, wrote %#x)",
+				   iter, when, i, v & 0xff, r->want[at] & 0xff);
+		}
+		if (!try_write(p + at, r->want[at])) {
+			stale++;
+			race_error(r, "iteration %u, %s: chunk %u of the freed region still writable",
+				   iter, when, i);
+		}
+	}
+	return stale;
+}
+
+/* With its only region freed, the arena holds nothing. */
+static void check_arena_empty(struct race *r, unsigned int iter)
+{
+	struct mem_arena_stats s;
+
+	if (ma_stats(r->fd, &s)) {
+		race_error(r, "GET_STATS failed");
+		return;
+	}
+	if (s.raw_bytes || s.logical_input_bytes || s.compressed_bytes_live ||
+	    s.slot_bytes_live || s.zero_chunks)
+		race_error(r, "iteration %u: after REGION_FREE the arena keeps raw %llu, logical %llu, compressed %llu, slot %llu, same-filled %llu",
+			   iter, s.raw_bytes, s.logical_input_bytes,
+			   s.compressed_bytes_live, s.slot_bytes_live, s.zero_chunks);
+}
+
+/* ---- the fixture: one arena, the module-wide gauges at the start ---- */
+
+static const char *const gauges[] = {
+	"arenas", "pool_bytes", "raw_bytes", "logical_input_bytes",
+	"compressed_bytes_live", "slot_bytes_live", "zero_chunks",
+};
+#define NR_GAUGES ARRAY_SIZE(gauges)
+
+FIXTURE(race) {
+	int fd;
+	long long defrag_pct;		/* to restore, or -1 */
+	double deadline;
+	long long base[NR_GAUGES];
+};
+
+FIXTURE_SETUP(race)
+{
+	const char *env = getenv("MA_RACE_SECONDS");
+	unsigned int i;
+
+	self->defrag_pct = -1;
+	self->fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
+	if (self->fd < 0)
+		return;
+	for (i = 0; i < NR_GAUGES; i++)
+		self->base[i] = ma_sysfs_read(gauges[i]);
+	self->base[0]--;		/* "arenas" without ours */
+	if (self->base[1])
+		TH_LOG("pool_bytes is %lld before the test: an earlier leak",
+		       self->base[1]);
+	sigbus_catch();
+	self->deadline = now_s() + (env ? atof(env) : 3);
+}
+
+FIXTURE_TEARDOWN(race)
+{
+	if (self->defrag_pct >= 0)
+		ma_sysfs_write("defrag_threshold_pct", self->defrag_pct);
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+#define NEED_MODULE() do {						\
+	if (self->fd < 0)						\
+		SKIP(return, "module not loaded");			\
+} while (0)
+
+static int more(FIXTURE_DATA(race) *self, unsigned int iter)
+{
+	return iter < MAX_ITERS && (iter < MIN_ITERS || now_s() < self->deadline);
+}
+
+/* Close the fixture's arena: every module-wide gauge is back to its base. */
+static void check_gauges(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(race) *self)
+{
+	unsigned int i;
+
+	close(self->fd);
+	self->fd = -1;
+	for (i = 0; i < NR_GAUGES && ma_sysfs_read(gauges[i]) == self->base[i]; i++)
+		;
+	EXPECT_EQ(NR_GAUGES, i) TH_LOG("module-wide %s is %lld, was %lld",
+				       gauges[i % NR_GAUGES],
+				       ma_sysfs_read(gauges[i % NR_GAUGES]),
+				       self->base[i % NR_GAUGES]);
+}
+
+/* ---- a: REGION_FREE against each operation; b: the old mapping ---- */
+
+struct free_race {
+	unsigned int nr;		/* chunks */
+	int compress_first;
+	unsigned int spin;		/* free after 0..spin-1 operations */
+	unsigned int nr_roles;
+	role_fn roles[MAX_WORKERS];
+	int probe;			/* the old mapping must SIGBUS */
+};
+
+static void free_race(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(race) *self, const struct free_race *fr)
+{
+	struct worker w[MAX_WORKERS];
+	unsigned long stale_now = 0, stale_later = 0, map_stale = 0, bad_iters = 0;
+	unsigned int iter, i, k;
+	struct mem_arena_stats s;
+	uint64_t rnd = 42;
+	struct race *r;
+
+	r = race_new(self->fd, fr->nr, fr->nr_roles);
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(0, workers_start(r, w, fr->roles, fr->nr_roles));
+	for (iter = 0; more(self, iter); iter++) {
+		unsigned long errors = r->errors;
+
+		ASSERT_EQ(0, race_region(r, iter, fr->compress_first));
+		r->iter = iter;
+		round_begin(r);
+		wait_progress(r, ma_rand(&rnd) % fr->spin);
+		race_free(r);
+		if (fr->probe)
+			stale_now += probe_dead(r, r->base, "at once", iter);
+		round_end(r);
+		if (fr->probe)
+			stale_later += probe_dead(r, r->base, "after the racers stopped", iter);
+		for (i = 0; i < fr->nr_roles; i++) {
+			for (k = 0; k < w[i].nr_maps; k++) {
+				map_stale += probe_dead(r, w[i].maps[k],
+							"a mapping made in the race", iter);
+				munmap(w[i].maps[k], r->len);
+			}
+			w[i].nr_maps = 0;
+		}
+		check_arena_empty(r, iter);
+		munmap(r->base, r->len);
+		bad_iters += r->errors != errors;
+	}
+	workers_stop(r, w, fr->nr_roles);
+
+	TH_LOG("%u iterations (%lu failed): %lu ioctls ok, %lu -ENOENT, %lu SIGBUS; old mapping still accessible: %lu at once, %lu later, %lu via racing mmaps; racers' own accesses after the free that did not SIGBUS: %lu",
+	       iter, bad_iters, r->ok_ops, r->enoent_ops, r->sigbus, stale_now,
+	       stale_later, map_stale, r->stale_workers);
+	EXPECT_EQ(0, r->errors) TH_LOG("%lu errors, the first: %s", r->errors, r->first);
+	if (fr->probe)
+		EXPECT_EQ(0, r->stale_workers);
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(0, s.decompress_errors);
+	check_gauges(_metadata, self);
+}
+
+TEST_F_TIMEOUT(race, free_vs_compress, 120)
+{
+	const struct free_race fr = {
+		.nr = 64, .compress_first = 0, .spin = 8,
+		.nr_roles = 1, .roles = { role_compress },
+	};
+
+	NEED_MODULE();
+	free_race(_metadata, self, &fr);
+}
+
+TEST_F_TIMEOUT(race, free_vs_touch, 120)
+{
+	const struct free_race fr = {
+		.nr = 64, .compress_first = 1, .spin = 64,
+		.nr_roles = 1, .roles = { role_touch },
+	};
+
+	NEED_MODULE();
+	free_race(_metadata, self, &fr);
+}
+
+TEST_F_TIMEOUT(race, free_vs_fault, 120)
+{
+	const struct free_race fr = {
+		.nr = 64, .compress_first = 1, .spin = 64,
+		.nr_roles = 2, .roles = { role_fault, role_fault },
+	};
+
+	NEED_MODULE();
+	free_race(_metadata, self, &fr);
+}
+
+TEST_F_TIMEOUT(race, free_vs_mmap, 120)
+{
+	const struct free_race fr = {
+		.nr = 16, .compress_first = 1, .spin = 16,
+		.nr_roles = 1, .roles = { role_mmap },
+	};
+
+	NEED_MODULE();
+	free_race(_metadata, self, &fr);
+}
+
+/*
+ * The known hole: a fault that passed the dead check before REGION_FREE
+ * can map its page after the free's last unmap.  Faults kept in flight by
+ * two threads, and on even rounds a compressor; the main thread probes
+ * every chunk at once and again after the racers stopped, and the racers'
+ * own accesses after the free must raise SIGBUS too.
+ */
+TEST_F_TIMEOUT(race, stale_mapping_sigbus, 120)
+{
+	const struct free_race fr = {
+		.nr = 64, .compress_first = 1, .spin = 64, .probe = 1,
+		.nr_roles = 3,
+		.roles = { role_fault, role_fault, role_compress_even },
+	};
+
+	NEED_MODULE();
+	free_race(_metadata, self, &fr);
+}
+
+/* ---- c: two compress passes and a reader ---- */
+
+#define C_CHUNKS	512
+#define C_CAP		(512 * KiB)
+
+static void role_compress_passes(struct worker *w)
+{
+	struct race *r = w->r;
+	__u64 done;
+	int err;
+
+	while (!is_freed(r)) {		/* "freed": the main thread's stop */
+		err = ma_range(r->fd, MEM_ARENA_IOC_COMPRESS, r->id, 0, r->len, &done);
+		if (err) {
+			race_error(r, "COMPRESS returned %d", err);
+			return;
+		}
+		w->done += done;
+		tally(&r->ok_ops);
+	}
+}
+
+TEST_F_TIMEOUT(race, two_compress_passes, 120)
+{
+	const role_fn roles[2] = { role_compress_passes, role_compress_passes };
+	unsigned long reads = 0, mism = 0;
+	struct worker w[2];
+	struct mem_arena_stats s;
+	unsigned int i;
+	struct race *r;
+	int fd;
+
+	NEED_MODULE();
+	/* A fresh arena: the cap must be set before its first region. */
+	fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ma_set_config(fd, CS, 0, C_CAP));
+	r = race_new(fd, C_CHUNKS, 2);
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(0, race_region(r, 1, 0));
+	ASSERT_EQ(0, workers_start(r, w, roles, 2));
+	round_begin(r);
+	/* The main thread is the reader: the time, and 4 passes at least. */
+	for (i = 0; more(self, reads / C_CHUNKS) ||
+	     (__atomic_load_n(&r->ok_ops, __ATOMIC_RELAXED) < 4 &&
+	      now_s() < self->deadline + 60); i = (i + 1) % C_CHUNKS, reads++)
+		mism += fnv1a(r->base + i * CS, CS) != fnv1a(r->want + i * CS, CS);
+	__atomic_store_n(&r->freed, 1, __ATOMIC_RELEASE);
+	round_end(r);
+	workers_stop(r, w, 2);
+
+	mism += memcmp(r->base, r->want, r->len) != 0;
+	ASSERT_EQ(0, ma_stats(fd, &s));
+	TH_LOG("%lu passes, %lu + %lu chunks compressed, %lu chunk reads; %llu evictions, %llu busy skips",
+	       r->ok_ops, w[0].done, w[1].done, reads, s.evictions_lru, s.busy_skips);
+	EXPECT_EQ(0, r->errors) TH_LOG("%s", r->first);
+	EXPECT_EQ(0, mism);
+	EXPECT_EQ(0, s.decompress_errors);
+	EXPECT_LE(4, r->ok_ops);
+	/* Each chunk compressed is counted by exactly one of the passes. */
+	EXPECT_EQ(w[0].done + w[1].done, s.compress_ops);
+	EXPECT_EQ(0, s.zero_chunks);
+	EXPECT_EQ(s.compress_ops, s.decompress_ops + s.logical_input_bytes / CS);
+	EXPECT_GE(C_CAP, s.pool_bytes_peak);
+	munmap(r->base, r->len);
+	close(fd);
+	check_gauges(_metadata, self);
+}
+
+/* ---- d: close() while another thread is in an ioctl ---- */
+
+#define D_CHUNKS	256
+
+struct closer {
+	int fd;
+	__u32 id;
+	pthread_barrier_t go;
+	int err;
+	double t0, t1;
+};
+
+static void *long_compress(void *arg)
+{
+	struct closer *c = arg;
+
+	pthread_barrier_wait(&c->go);
+	c->t0 = now_s();
+	c->err = ma_range(c->fd, MEM_ARENA_IOC_COMPRESS, c->id, 0, D_CHUNKS * CS, NULL);
+	c->t1 = now_s();
+	return NULL;
+}
+
+TEST_F_TIMEOUT(race, close_during_ioctl, 120)
+{
+	unsigned long inside = 0, early = 0, bad_data = 0, unexpected = 0;
+	long long arenas0 = self->base[0] + 1;	/* the fixture's own */
+	char *want = malloc(D_CHUNKS * CS);
+	unsigned int iter, i, spin;
+	uint64_t rnd = 7;
+	struct closer c;
+	pthread_t tid;
+	double c0, c1;
+	char *p;
+
+	NEED_MODULE();
+	ASSERT_NE(NULL, want);
+	for (i = 0; i < D_CHUNKS; i++)
+		ma_fill_text(want + i * CS, CS, i);
+	for (iter = 0; more(self, iter); iter++) {
+		int unmap = iter & 1;
+
+		c.fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
+		ASSERT_LE(0, c.fd);
+		p = ma_region_map(c.fd, D_CHUNKS * CS, &c.id);
+		ASSERT_NE(NULL, p);
+		memcpy(p, want, D_CHUNKS * CS);
+		pthread_barrier_init(&c.go, NULL, 2);
+		ASSERT_EQ(0, pthread_create(&tid, NULL, long_compress, &c));
+		pthread_barrier_wait(&c.go);
+		for (spin = ma_rand(&rnd) % 4096; spin; spin--)
+			barrier();
+		c0 = now_s();
+		ASSERT_EQ(0, close(c.fd));
+		if (unmap)
+			ASSERT_EQ(0, munmap(p, D_CHUNKS * CS));
+		c1 = now_s();
+		pthread_join(tid, NULL);
+		pthread_barrier_destroy(&c.go);
+
+		if (c.err == -EBADF)
+			early++;
+		else if (c.err)
+			unexpected++;
+		else if (c.t0 < c0 && c1 < c.t1)
+			inside++;
+		if (c.err && c.err != -EBADF)
+			TH_LOG("iteration %u: COMPRESS returned %d", iter, c.err);
+		if (!unmap) {
+			/* Closed, yet mapped: the arena lives and faults work. */
+			EXPECT_EQ(arenas0 + 1, ma_sysfs_read("arenas"));
+			bad_data += memcmp(p, want, D_CHUNKS * CS) != 0;
+			ASSERT_EQ(0, munmap(p, D_CHUNKS * CS));
+		}
+		/* The last reference went with the ioctl or the munmap. */
+		ASSERT_EQ(arenas0, ma_sysfs_read("arenas")) TH_LOG("iteration %u", iter);
+	}
+	TH_LOG("%u iterations: close inside the ioctl %lu times, before it %lu times",
+	       iter, inside, early);
+	EXPECT_EQ(0, unexpected);
+	EXPECT_EQ(0, bad_data);
+	EXPECT_LT(0, inside);
+	free(want);
+	check_gauges(_metadata, self);
+}
+
+/* ---- e: fork with regions mapped and compressed ---- */
+
+#define E_CHUNKS	256
+
+struct shared {
+	int go;
+	__u32 version[E_CHUNKS];
+};
+
+static void fill_version(char *p, unsigned int i, __u32 v)
+{
+	ma_fill_text(p, CS, (uint64_t)i << 20 | v);
+}
+
+/* Chunks whose version differs from what they hold, among those @owned says. */
+static unsigned int verify_versions(const char *base, const struct shared *sh,
+				    unsigned int owner, int owned, char *scratch)
+{
+	unsigned int i, bad = 0;
+
+	for (i = 0; i < E_CHUNKS; i++) {
+		if (owned >= 0 && ((i % 4 == owner) != owned))
+			continue;
+		fill_version(scratch, i, sh->version[i]);
+		bad += memcmp(base + i * CS, scratch, CS) != 0;
+	}
+	return bad;
+}
+
+/* The child: verify all, compress a range, rewrite its own chunks. */
+static void __attribute__((noreturn))
+fork_child(int fd, __u32 id, char *base, struct shared *sh, unsigned int owner,
+	   uint64_t rnd)
+{
+	char scratch[CS];
+	unsigned int i, bad;
+	size_t off = (ma_rand(&rnd) % (E_CHUNKS / 64)) * 64 * CS;
+
+	while (!__atomic_load_n(&sh->go, __ATOMIC_ACQUIRE))
+		sched_yield();
+	bad = verify_versions(base, sh, 0, -1, scratch);
+	if (ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, off, 64 * CS, NULL))
+		_exit(2);
+	for (i = owner; i < E_CHUNKS; i += 4) {
+		fill_version(base + i * CS, i, sh->version[i] + 1);
+		sh->version[i]++;
+	}
+	bad += verify_versions(base, sh, owner, 1, scratch);
+	_exit(bad ? 1 : 0);
+}
+
+TEST_F_TIMEOUT(race, fork_shares_region, 120)
+{
+	unsigned long bad_parent = 0, bad_after = 0, children_bad = 0;
+	struct mem_arena_stats s;
+	struct shared *sh;
+	char scratch[CS];
+	unsigned int iter, i;
+	uint64_t rnd = 99;
+	int status;
+	__u32 id;
+	pid_t pid;
+	char *p;
+
+	NEED_MODULE();
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, sh);
+	p = ma_region_map(self->fd, E_CHUNKS * CS, &id);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < E_CHUNKS; i++)
+		fill_version(p + i * CS, i, 0);
+	for (iter = 0; more(self, iter); iter++) {
+		unsigned int owner = iter % 4;
+		size_t off = (ma_rand(&rnd) % (E_CHUNKS / 64)) * 64 * CS;
+
+		ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0,
+				      E_CHUNKS * CS / 2 + off / 2, NULL));
+		sh->go = 0;
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0)
+			fork_child(self->fd, id, p, sh, owner, rnd + iter);
+		__atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
+		/* Meanwhile: read what the child does not write, compress. */
+		bad_parent += verify_versions(p, sh, owner, 0, scratch);
+		EXPECT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, off,
+				      64 * CS, NULL));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			if (!children_bad++)
+				TH_LOG("iteration %u: child status %#x", iter, status);
+		}
+		/* The child's writes, seen through the parent's mapping. */
+		bad_after += verify_versions(p, sh, 0, -1, scratch);
+		if (bad_parent || bad_after || children_bad)
+			break;
+	}
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	TH_LOG("%u forks, %llu decompressions", iter, s.decompress_ops);
+	EXPECT_EQ(0, children_bad);
+	EXPECT_EQ(0, bad_parent);
+	EXPECT_EQ(0, bad_after);
+	EXPECT_EQ(0, s.decompress_errors);
+	munmap(p, E_CHUNKS * CS);
+	munmap(sh, sizeof(*sh));
+	check_gauges(_metadata, self);
+}
+
+/*
+ * ---- f: concurrent compress and touch, then close: no pool block left ----
+ *
+ * A compress that finds no room drops the pool lock to create a block; if
+ * a touch frees a slot meanwhile, the retry may take that hole and leave
+ * the new block empty, and nothing releases an empty block but a slot
+ * free or a compaction.  Rounds of 1..F_OPS compresses per thread with
+ * touches throughout, a fresh arena each, at least F_MIN_ITERS of them,
+ * background compaction off (it would release such a block before the
+ * close and hide the leak).
+ */
+#define F_CHUNKS	128
+#define F_OPS		2
+#define F_MIN_ITERS	100	/* the leak came in about 1 round of 20 */
+
+static void role_compress32(struct worker *w)
+{
+	struct race *r = w->r;
+	unsigned int n, start;
+	int err;
+
+	for (n = 0; n < r->ops; n++) {
+		start = (ma_rand(&w->rnd) % (r->nr / 32)) * 32;
+		err = ma_range(r->fd, MEM_ARENA_IOC_COMPRESS, r->id, start * CS,
+			       32 * CS, NULL);
+		if (err)
+			race_error(r, "COMPRESS returned %d", err);
+	}
+	__atomic_add_fetch(&r->progress, 1, __ATOMIC_RELEASE);
+}
+
+/* Until both compressors are done. */
+static void role_touch1(struct worker *w)
+{
+	struct race *r = w->r;
+	unsigned int i;
+	int err;
+
+	while (__atomic_load_n(&r->progress, __ATOMIC_ACQUIRE) < 2) {
+		i = ma_rand(&w->rnd) % r->nr;
+		err = ma_range(r->fd, MEM_ARENA_IOC_TOUCH, r->id, i * CS, CS, NULL);
+		if (err)
+			race_error(r, "TOUCH returned %d", err);
+	}
+}
+
+TEST_F_TIMEOUT(race, pool_leak_on_close, 120)
+{
+	const role_fn roles[4] = { role_compress32, role_compress32,
+				   role_touch1, role_touch1 };
+	long long pool0 = self->base[1], arenas0 = self->base[0] + 1;
+	unsigned long mism = 0;
+	long long pool = 0;
+	struct worker w[4];
+	unsigned int iter;
+	uint64_t rnd = 3;
+	struct race *r;
+
+	NEED_MODULE();
+	self->defrag_pct = ma_sysfs_read("defrag_threshold_pct");
+	ASSERT_EQ(0, ma_sysfs_write("defrag_threshold_pct", 0));
+	r = race_new(-1, F_CHUNKS, 4);
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(0, workers_start(r, w, roles, 4));
+	for (iter = 0; iter < F_MIN_ITERS || more(self, iter); iter++) {
+		r->fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
+		ASSERT_LE(0, r->fd);
+		ASSERT_EQ(0, race_region(r, iter, 0));
+		r->iter = iter;
+		r->ops = 1 + ma_rand(&rnd) % F_OPS;
+		round_begin(r);
+		round_end(r);
+		mism += memcmp(r->base, r->want, r->len) != 0;
+		munmap(r->base, r->len);
+		close(r->fd);
+		ASSERT_EQ(arenas0, ma_sysfs_read("arenas"));
+		pool = ma_sysfs_read("pool_bytes");
+		if (pool != pool0 || mism || r->errors)
+			break;
+	}
+	workers_stop(r, w, 4);
+	TH_LOG("%u arenas raced and closed", iter);
+	EXPECT_EQ(0, r->errors) TH_LOG("%s", r->first);
+	EXPECT_EQ(0, mism);
+	EXPECT_EQ(pool0, pool) TH_LOG("iteration %u: pool_bytes %lld after close, %lld before",
+				      iter, pool, pool0);
+	check_gauges(_metadata, self);
+}
+
+TEST_HARNESS_MAIN
