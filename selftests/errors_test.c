@@ -5,6 +5,9 @@
  * pointers, unknown ioctls, mmap misuse.  After each table the arena must
  * still work.
  */
+#include <linux/futex.h>
+#include <sys/syscall.h>
+
 #include "helpers.h"
 #include "kselftest_harness.h"
 
@@ -484,6 +487,30 @@ TEST(huge_region_costs_what_is_touched)
 	EXPECT_EQ(2, p[len / 2]);
 	EXPECT_EQ(3, p[len - 1]);
 	munmap(p, len);
+	close(fd);
+}
+
+/*
+ * Documented limit (mem_arena(7)): arena pages are not page-cache pages,
+ * so a process-shared futex there fails with EFAULT; a private one works.
+ */
+TEST(shared_futex_is_efault_private_works)
+{
+	__u32 id;
+	int *p;
+	int fd = open(MEM_ARENA_DEVICE, O_RDWR);
+
+	if (fd < 0)
+		SKIP(return, "module not loaded");
+	p = ma_region_map(fd, CS, &id);
+	ASSERT_NE(NULL, p);
+	*p = 1;
+	/* The value differs from *p: a working wait returns EAGAIN at once. */
+	EXPECT_EQ(-1, syscall(SYS_futex, p, FUTEX_WAIT, 2, NULL, NULL, 0));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, syscall(SYS_futex, p, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0));
+	EXPECT_EQ(EAGAIN, errno);
+	munmap(p, CS);
 	close(fd);
 }
 
