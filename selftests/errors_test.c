@@ -14,34 +14,6 @@
 #define CS 4096UL
 #define REGION_CHUNKS 4
 
-union any_cmd {
-	struct mem_arena_cmd_info info;
-	struct mem_arena_cmd_config config;
-	struct mem_arena_cmd_region_alloc alloc;
-	struct mem_arena_cmd_region_free free;
-	struct mem_arena_cmd_range range;
-	struct mem_arena_cmd_stats stats;
-	struct mem_arena_cmd_defrag defrag;
-	struct mem_arena_cmd_pool_layout layout;
-	char bytes[256];
-};
-
-static const struct {
-	unsigned long cmd;
-	size_t size;
-} ioctls[] = {
-	{ MEM_ARENA_IOC_GET_INFO, sizeof(struct mem_arena_cmd_info) },
-	{ MEM_ARENA_IOC_SET_CONFIG, sizeof(struct mem_arena_cmd_config) },
-	{ MEM_ARENA_IOC_GET_CONFIG, sizeof(struct mem_arena_cmd_config) },
-	{ MEM_ARENA_IOC_REGION_ALLOC, sizeof(struct mem_arena_cmd_region_alloc) },
-	{ MEM_ARENA_IOC_REGION_FREE, sizeof(struct mem_arena_cmd_region_free) },
-	{ MEM_ARENA_IOC_COMPRESS, sizeof(struct mem_arena_cmd_range) },
-	{ MEM_ARENA_IOC_TOUCH, sizeof(struct mem_arena_cmd_range) },
-	{ MEM_ARENA_IOC_GET_STATS, sizeof(struct mem_arena_cmd_stats) },
-	{ MEM_ARENA_IOC_DEFRAG, sizeof(struct mem_arena_cmd_defrag) },
-	{ MEM_ARENA_IOC_POOL_LAYOUT, sizeof(struct mem_arena_cmd_pool_layout) },
-};
-#define NR_IOCTLS (sizeof(ioctls) / sizeof(ioctls[0]))
 
 /* Alloc, fill, compress, read back: the arena still works. */
 static int arena_works(int fd)
@@ -91,8 +63,8 @@ TEST_F(errors, get_info_handshake)
 	size_t i;
 
 	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_GET_INFO, &info));
-	for (i = 0; i < NR_IOCTLS; i++)
-		all |= MEM_ARENA_IOCTL_BIT(_IOC_NR(ioctls[i].cmd));
+	for (i = 0; i < MA_NR_IOCTLS; i++)
+		all |= MEM_ARENA_IOCTL_BIT(_IOC_NR(ma_ioctls[i].cmd));
 	EXPECT_EQ(MEM_ARENA_API, info.api);
 	EXPECT_EQ(all, info.ioctls);
 	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_FAULT_READBACK);
@@ -106,36 +78,36 @@ TEST_F(errors, get_info_handshake)
 
 TEST_F(errors, size_one_short_is_einval)
 {
-	union any_cmd c;
+	union ma_any_cmd c;
 	size_t i;
 
-	for (i = 0; i < NR_IOCTLS; i++) {
+	for (i = 0; i < MA_NR_IOCTLS; i++) {
 		memset(&c, 0, sizeof(c));
-		c.info.size = ioctls[i].size - 1;
-		EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ioctls[i].cmd, &c))
+		c.info.size = ma_ioctls[i].size - 1;
+		EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ma_ioctls[i].cmd, &c))
 			TH_LOG("ioctl %zu", i);
 		c.info.size = 0;
-		EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ioctls[i].cmd, &c));
+		EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ma_ioctls[i].cmd, &c));
 	}
 }
 
 TEST_F(errors, size_larger_nonzero_tail_is_e2big)
 {
-	union any_cmd c;
+	union ma_any_cmd c;
 	size_t i;
 
-	for (i = 0; i < NR_IOCTLS; i++) {
+	for (i = 0; i < MA_NR_IOCTLS; i++) {
 		memset(&c, 0, sizeof(c));
-		c.info.size = ioctls[i].size + 8;
-		c.bytes[ioctls[i].size + 3] = 1;
-		EXPECT_EQ(-E2BIG, ma_ioc(self->fd, ioctls[i].cmd, &c))
+		c.info.size = ma_ioctls[i].size + 8;
+		c.bytes[ma_ioctls[i].size + 3] = 1;
+		EXPECT_EQ(-E2BIG, ma_ioc(self->fd, ma_ioctls[i].cmd, &c))
 			TH_LOG("ioctl %zu", i);
 	}
 }
 
 TEST_F(errors, size_larger_zero_tail_is_accepted)
 {
-	union any_cmd c;
+	union ma_any_cmd c;
 	struct mem_arena_stats s;
 
 	memset(&c, 0, sizeof(c));
@@ -156,7 +128,7 @@ TEST_F(errors, unknown_ioctl_is_enotty)
 	struct mem_arena_cmd_info info = { .size = sizeof(info) };
 	const unsigned long bad[] = {
 		_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_BASE - 1),
-		_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_BASE + NR_IOCTLS),
+		_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_BASE + MA_NR_IOCTLS),
 		_IO(MEM_ARENA_TYPE, 0xff),
 		_IO(MEM_ARENA_TYPE + 1, MEM_ARENA_CMD_BASE),
 		_IOWR(MEM_ARENA_TYPE, MEM_ARENA_CMD_BASE, struct mem_arena_cmd_info),
@@ -175,26 +147,26 @@ TEST_F(errors, bad_pointer_is_efault)
 	};
 	size_t i;
 
-	for (i = 0; i < NR_IOCTLS; i++) {
-		EXPECT_EQ(-EFAULT, ma_ioc(self->fd, ioctls[i].cmd, NULL));
-		EXPECT_EQ(-EFAULT, ma_ioc(self->fd, ioctls[i].cmd, (void *)8));
+	for (i = 0; i < MA_NR_IOCTLS; i++) {
+		EXPECT_EQ(-EFAULT, ma_ioc(self->fd, ma_ioctls[i].cmd, NULL));
+		EXPECT_EQ(-EFAULT, ma_ioc(self->fd, ma_ioctls[i].cmd, (void *)8));
 	}
 	EXPECT_EQ(-EFAULT, ma_ioc(self->fd, MEM_ARENA_IOC_GET_STATS, &c));
 }
 
 TEST_F(errors, flags_and_reserved_are_einval)
 {
-	union any_cmd c;
+	union ma_any_cmd c;
 	size_t i;
 
-	for (i = 0; i < NR_IOCTLS; i++) {
+	for (i = 0; i < MA_NR_IOCTLS; i++) {
 		memset(&c, 0, sizeof(c));
-		c.info.size = ioctls[i].size;
+		c.info.size = ma_ioctls[i].size;
 		c.info.flags = 1;	/* every struct: size, then flags */
-		EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ioctls[i].cmd, &c))
+		EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ma_ioctls[i].cmd, &c))
 			TH_LOG("flags, ioctl %zu", i);
 		c.info.flags = 0x80000000;
-		EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ioctls[i].cmd, &c));
+		EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ma_ioctls[i].cmd, &c));
 	}
 	memset(&c, 0, sizeof(c));
 	c.info.size = sizeof(c.info);

@@ -89,32 +89,6 @@ static struct {
 	struct fuzzer fz[MAX_THREADS];
 } g;
 
-static const struct {
-	unsigned long cmd;
-	__u32 size;
-} ioctls[] = {
-	{ MEM_ARENA_IOC_GET_INFO, sizeof(struct mem_arena_cmd_info) },
-	{ MEM_ARENA_IOC_SET_CONFIG, sizeof(struct mem_arena_cmd_config) },
-	{ MEM_ARENA_IOC_GET_CONFIG, sizeof(struct mem_arena_cmd_config) },
-	{ MEM_ARENA_IOC_REGION_ALLOC, sizeof(struct mem_arena_cmd_region_alloc) },
-	{ MEM_ARENA_IOC_REGION_FREE, sizeof(struct mem_arena_cmd_region_free) },
-	{ MEM_ARENA_IOC_COMPRESS, sizeof(struct mem_arena_cmd_range) },
-	{ MEM_ARENA_IOC_TOUCH, sizeof(struct mem_arena_cmd_range) },
-	{ MEM_ARENA_IOC_GET_STATS, sizeof(struct mem_arena_cmd_stats) },
-	{ MEM_ARENA_IOC_DEFRAG, sizeof(struct mem_arena_cmd_defrag) },
-	{ MEM_ARENA_IOC_POOL_LAYOUT, sizeof(struct mem_arena_cmd_pool_layout) },
-};
-
-union any_cmd {
-	struct mem_arena_cmd_info info;
-	struct mem_arena_cmd_config config;
-	struct mem_arena_cmd_region_alloc alloc;
-	struct mem_arena_cmd_region_free free;
-	struct mem_arena_cmd_range range;
-	struct mem_arena_cmd_stats stats;
-	struct mem_arena_cmd_pool_layout layout;
-	char bytes[256];
-};
 
 /* ---- randomness and edge values ---- */
 
@@ -397,7 +371,7 @@ static void *out_ptr(struct fuzzer *f, size_t room, int slot)
 
 /* Where the ioctl's struct lives: @c itself, or a copy where out_ptr()
  * says (a region of the arena another thread may be compressing). */
-static void *place_cmd(struct fuzzer *f, union any_cmd *c, int slot)
+static void *place_cmd(struct fuzzer *f, union ma_any_cmd *c, int slot)
 {
 	char *p;
 
@@ -449,12 +423,12 @@ static void fill_layout(struct fuzzer *f, const struct ref *r,
 		c->max_blocks = BUF_LEN / c->entry_size;
 }
 
-static void fill_cmd(struct fuzzer *f, int i, const struct ref *r, union any_cmd *c)
+static void fill_cmd(struct fuzzer *f, int i, const struct ref *r, union ma_any_cmd *c)
 {
 	const __u64 cs = r->chunk, nstats = sizeof(struct mem_arena_stats);
 
 	memset(c, 0, sizeof(*c));
-	switch (ioctls[i].cmd) {
+	switch (ma_ioctls[i].cmd) {
 	case MEM_ARENA_IOC_SET_CONFIG:
 	case MEM_ARENA_IOC_GET_CONFIG:
 		c->config.chunk_size = around(f, 60, 4096 << below(f, 5),
@@ -489,10 +463,10 @@ static void fill_cmd(struct fuzzer *f, int i, const struct ref *r, union any_cmd
 	default:	/* GET_INFO, DEFRAG: out fields only */
 		c->info.__reserved = edge_flags(f);
 	}
-	c->info.size = around(f, 75, ioctls[i].size, ioctls[i].size);
+	c->info.size = around(f, 75, ma_ioctls[i].size, ma_ioctls[i].size);
 	c->info.flags = edge_flags(f);
 	if (chance(f, 10))	/* a non-zero tail beyond the struct */
-		c->bytes[ioctls[i].size + below(f, sizeof(*c) - ioctls[i].size)] = 1;
+		c->bytes[ma_ioctls[i].size + below(f, sizeof(*c) - ma_ioctls[i].size)] = 1;
 }
 
 /* A wrong number: unknown, wrong type or direction, or a real one in
@@ -501,19 +475,19 @@ static unsigned long bogus_cmd(struct fuzzer *f, int *i)
 {
 	const unsigned long v[] = { _IO(MEM_ARENA_TYPE, below(f, 256)),
 		_IO(MEM_ARENA_TYPE + 1, MEM_ARENA_CMD_BASE + *i),
-		_IOWR(MEM_ARENA_TYPE, MEM_ARENA_CMD_BASE + *i, union any_cmd),
-		ioctls[*i].cmd | (1UL << 32), FIONREAD, (__u32)ma_rand(&f->rnd) };
+		_IOWR(MEM_ARENA_TYPE, MEM_ARENA_CMD_BASE + *i, union ma_any_cmd),
+		ma_ioctls[*i].cmd | (1UL << 32), FIONREAD, (__u32)ma_rand(&f->rnd) };
 	unsigned long cmd = PICK(f, v);
 	int j;
 
-	for (j = 0; j < (int)ARRAY_SIZE(ioctls); j++)
-		if ((unsigned int)cmd == ioctls[j].cmd)
+	for (j = 0; j < (int)ARRAY_SIZE(ma_ioctls); j++)
+		if ((unsigned int)cmd == ma_ioctls[j].cmd)
 			*i = j;
 	return cmd;
 }
 
 /* Keep a region the fuzzed alloc made, or free it (big, or no room). */
-static void keep_region(struct fuzzer *f, struct ref *r, union any_cmd *c)
+static void keep_region(struct fuzzer *f, struct ref *r, union ma_any_cmd *c)
 {
 	struct region reg = { c->alloc.id, c->alloc.mmap_offset, c->alloc.length };
 
@@ -525,26 +499,26 @@ static void keep_region(struct fuzzer *f, struct ref *r, union any_cmd *c)
 
 static void op_ioctl(struct fuzzer *f)
 {
-	int i = below(f, ARRAY_SIZE(ioctls)), err;
+	int i = below(f, ARRAY_SIZE(ma_ioctls)), err;
 	unsigned long cmd;
-	union any_cmd c;
+	union ma_any_cmd c;
 	struct ref r;
 	void *arg;
 
 	if (slot_get(f, &r, chance(f, 80)) < 0)
 		return;
-	cmd = chance(f, 90) ? ioctls[i].cmd : bogus_cmd(f, &i);
+	cmd = chance(f, 90) ? ma_ioctls[i].cmd : bogus_cmd(f, &i);
 	fill_cmd(f, i, &r, &c);
 	/* A big region is freed at once: its struct stays where we see it. */
-	if (ioctls[i].cmd == MEM_ARENA_IOC_REGION_ALLOC && c.alloc.length > BIG_LEN)
+	if (ma_ioctls[i].cmd == MEM_ARENA_IOC_REGION_ALLOC && c.alloc.length > BIG_LEN)
 		arg = &c;
 	else
 		arg = place_cmd(f, &c, r.slot);
 	err = ioctl(r.fd, cmd, arg);
 	count(f);
-	if (!err && ioctls[i].cmd == MEM_ARENA_IOC_REGION_ALLOC && arg == &c)
+	if (!err && ma_ioctls[i].cmd == MEM_ARENA_IOC_REGION_ALLOC && arg == &c)
 		keep_region(f, &r, &c);
-	if (!err && ioctls[i].cmd == MEM_ARENA_IOC_REGION_FREE)
+	if (!err && ma_ioctls[i].cmd == MEM_ARENA_IOC_REGION_FREE)
 		slot_note(&r, &(struct region){ .id = c.free.id }, 0);
 	ref_put(&r);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/mem_arena.h>
 
@@ -192,5 +193,56 @@ static inline long ma_rss_kb(void)
 {
 	return ma_proc_kb("/proc/self/status", "VmRSS");
 }
+
+/* FNV-1a, 64 bits: a checksum of a chunk's bytes. */
+static inline uint64_t ma_fnv1a(const void *p, size_t len)
+{
+	const unsigned char *c = p;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (len--)
+		h = (h ^ *c++) * 0x100000001b3ULL;
+	return h;
+}
+
+/* CLOCK_MONOTONIC in seconds, for time-bounded loops. */
+static inline double ma_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Room for any command struct, and more (size+1 tests, the fuzzer). */
+union ma_any_cmd {
+	struct mem_arena_cmd_info info;
+	struct mem_arena_cmd_config config;
+	struct mem_arena_cmd_region_alloc alloc;
+	struct mem_arena_cmd_region_free free;
+	struct mem_arena_cmd_range range;
+	struct mem_arena_cmd_stats stats;
+	struct mem_arena_cmd_defrag defrag;
+	struct mem_arena_cmd_pool_layout layout;
+	char bytes[256];
+};
+
+/* Every ioctl with the size of its struct (error tables, the fuzzer). */
+static const struct {
+	unsigned long cmd;
+	size_t size;
+} ma_ioctls[] = {
+	{ MEM_ARENA_IOC_GET_INFO, sizeof(struct mem_arena_cmd_info) },
+	{ MEM_ARENA_IOC_SET_CONFIG, sizeof(struct mem_arena_cmd_config) },
+	{ MEM_ARENA_IOC_GET_CONFIG, sizeof(struct mem_arena_cmd_config) },
+	{ MEM_ARENA_IOC_REGION_ALLOC, sizeof(struct mem_arena_cmd_region_alloc) },
+	{ MEM_ARENA_IOC_REGION_FREE, sizeof(struct mem_arena_cmd_region_free) },
+	{ MEM_ARENA_IOC_COMPRESS, sizeof(struct mem_arena_cmd_range) },
+	{ MEM_ARENA_IOC_TOUCH, sizeof(struct mem_arena_cmd_range) },
+	{ MEM_ARENA_IOC_GET_STATS, sizeof(struct mem_arena_cmd_stats) },
+	{ MEM_ARENA_IOC_DEFRAG, sizeof(struct mem_arena_cmd_defrag) },
+	{ MEM_ARENA_IOC_POOL_LAYOUT, sizeof(struct mem_arena_cmd_pool_layout) },
+};
+#define MA_NR_IOCTLS	(sizeof(ma_ioctls) / sizeof(ma_ioctls[0]))
 
 #endif /* MEM_ARENA_SELFTEST_HELPERS_H */

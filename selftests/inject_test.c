@@ -68,16 +68,6 @@ struct results {
 	unsigned long nl_arenas;	/* arenas seen in complete dumps */
 };
 
-static uint64_t fnv1a(const void *p, size_t len)
-{
-	const unsigned char *c = p;
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (len--)
-		h = (h ^ *c++) * 0x100000001b3ULL;
-	return h;
-}
-
 /* Arena A: text, half random, zero, same-filled, incompressible. */
 static void fill_a(char *p, unsigned int i)
 {
@@ -427,7 +417,7 @@ static void read_chunks(struct results *r, const char *base,
 
 	for (i = 0; i < nr; i += step) {
 		r->reads++;
-		if (fnv1a(base + i * CS, CS) != sums[i])
+		if (ma_fnv1a(base + i * CS, CS) != sums[i])
 			mismatch(r, tag + i);
 	}
 }
@@ -484,11 +474,11 @@ static void new_region(struct results *r, int fd, size_t cs)
 	if (p != MAP_FAILED) {
 		for (i = 0; i < NR_NEW; i++)
 			ma_fill_text(p + i * cs, cs, 7000 + i);
-		sum = fnv1a(p, a.length);
+		sum = ma_fnv1a(p, a.length);
 		count(r, OP_COMPRESS, ma_range(fd, MEM_ARENA_IOC_COMPRESS, a.id,
 					       0, a.length, NULL));
 		r->reads++;
-		if (fnv1a(p, a.length) != sum)
+		if (ma_fnv1a(p, a.length) != sum)
 			mismatch(r, -1);
 		munmap(p, a.length);
 	}
@@ -650,11 +640,11 @@ static int make_arenas(struct ctx *c)
 		return -1;
 	for (i = 0; i < NR_A; i++) {
 		fill_a(c->a + i * CS, i);
-		c->sum_a[i] = fnv1a(c->a + i * CS, CS);
+		c->sum_a[i] = ma_fnv1a(c->a + i * CS, CS);
 	}
 	for (i = 0; i < NR_B; i++) {
 		fill_b(c->b + i * CS, i);
-		c->sum_b[i] = fnv1a(c->b + i * CS, CS);
+		c->sum_b[i] = ma_fnv1a(c->b + i * CS, CS);
 	}
 	return 0;
 }
@@ -688,18 +678,10 @@ static int stats_sane(int fd, __u64 cap)
 	       (!cap || s.pool_bytes <= cap);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 TEST_F_TIMEOUT(inject, every_op_succeeds_or_enomem, 300)
 {
 	const char *env = getenv("MA_INJECT_SECONDS");
-	double deadline = now_s() + (env ? atoi(env) : 10);
+	double deadline = ma_now_s() + (env ? atoi(env) : 10);
 	unsigned long killed = 0, events = 0, enomem = 0;
 	long long af0, af1, left_slab, left_page, v;
 	const char *g;
@@ -720,7 +702,7 @@ TEST_F_TIMEOUT(inject, every_op_succeeds_or_enomem, 300)
 	af0 = ma_sysfs_read("alloc_failures");
 	ASSERT_EQ(0, fi_configure(variant->pct));
 
-	for (round = 0; round < MAX_ROUNDS && (round < 2 || now_s() < deadline); round++) {
+	for (round = 0; round < MAX_ROUNDS && (round < 2 || ma_now_s() < deadline); round++) {
 		pid = fork();
 		ASSERT_LE(0, pid);
 		if (pid == 0)
@@ -946,7 +928,7 @@ static int nth_run(struct nth *t, int op)
 		return ma_range(t->fd_x, MEM_ARENA_IOC_COMPRESS, t->id_x, 0,
 				X_NR * X_CS, NULL);
 	case NTH_FAULT:
-		return fnv1a(t->x, X_CS) == t->sum_x0 ? 0 : -EIO;
+		return ma_fnv1a(t->x, X_CS) == t->sum_x0 ? 0 : -EIO;
 	case NTH_TOUCH:
 		return ma_range(t->fd_x, MEM_ARENA_IOC_TOUCH, t->id_x, 0, X_CS, NULL);
 	case NTH_EVICT:
@@ -1003,7 +985,7 @@ static int nth_make_arenas(struct nth *t)
 		fill_x(t->x + i * X_CS, i);
 	for (i = 0; i < Y_NR; i++)
 		fill_y(t->y + i * CS, i);
-	t->sum_x0 = fnv1a(t->x, X_CS);
+	t->sum_x0 = ma_fnv1a(t->x, X_CS);
 	if (nl_resolve(&t->family, &group))
 		t->family = 0;
 	return 0;

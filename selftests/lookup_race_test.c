@@ -47,18 +47,10 @@ static void *looker(void *arg)
 	return NULL;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 TEST(free_unmapped_region_vs_lookups)
 {
 	const char *env = getenv("MA_RACE_SECONDS");
-	double end = now_s() + (env ? atof(env) : 3);
+	double end = ma_now_s() + (env ? atof(env) : 3);
 	struct mem_arena_cmd_region_alloc a = { .size = sizeof(a) };
 	struct mem_arena_cmd_region_free f = { .size = sizeof(f) };
 	struct lookup_race r = {};
@@ -73,7 +65,7 @@ TEST(free_unmapped_region_vs_lookups)
 	r.id = a.id;
 	for (i = 0; i < LOOKERS; i++)
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, looker, &r));
-	while (rounds < MIN_ROUNDS || now_s() < end) {
+	while (rounds < MIN_ROUNDS || ma_now_s() < end) {
 		f.id = r.id;
 		ASSERT_EQ(0, ma_ioc(r.fd, MEM_ARENA_IOC_REGION_FREE, &f));
 		ASSERT_EQ(0, ma_ioc(r.fd, MEM_ARENA_IOC_REGION_ALLOC, &a));

@@ -38,24 +38,6 @@
 
 #define barrier()	__asm__ __volatile__("" ::: "memory")
 
-static uint64_t fnv1a(const void *p, size_t len)
-{
-	const unsigned char *c = p;
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (len--)
-		h = (h ^ *c++) * 0x100000001b3ULL;
-	return h;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* ---- SIGBUS as a return value, per thread ---- */
 
 static __thread sigjmp_buf *volatile bus_jmp;
@@ -257,10 +239,10 @@ static void round_end(struct race *r)
 /* Let the workers get going: up to @n operations, at most a second. */
 static void wait_progress(struct race *r, unsigned long n)
 {
-	double until = now_s() + 1;
+	double until = ma_now_s() + 1;
 
 	while (__atomic_load_n(&r->progress, __ATOMIC_RELAXED) < n &&
-	       now_s() < until)
+	       ma_now_s() < until)
 		sched_yield();
 }
 
@@ -486,7 +468,7 @@ FIXTURE_SETUP(race)
 		TH_LOG("pool_bytes is %lld before the test: an earlier leak",
 		       self->base[1]);
 	sigbus_catch();
-	self->deadline = now_s() + (env ? atof(env) : 3);
+	self->deadline = ma_now_s() + (env ? atof(env) : 3);
 }
 
 FIXTURE_TEARDOWN(race)
@@ -504,7 +486,7 @@ FIXTURE_TEARDOWN(race)
 
 static int more(FIXTURE_DATA(race) *self, unsigned int iter)
 {
-	return iter < MAX_ITERS && (iter < MIN_ITERS || now_s() < self->deadline);
+	return iter < MAX_ITERS && (iter < MIN_ITERS || ma_now_s() < self->deadline);
 }
 
 /* Close the fixture's arena: every module-wide gauge is back to its base. */
@@ -630,8 +612,8 @@ TEST_F_TIMEOUT(race, free_vs_mmap, 120)
 }
 
 /*
- * The known hole: a fault that passed the dead check before REGION_FREE
- * can map its page after the free's last unmap.  Faults kept in flight by
+ * The hole fixed in abaed96: the core installed a fault's PTE after the
+ * chunk lock was dropped, after REGION_FREE's last unmap.  Faults kept in flight by
  * two threads, and on even rounds a compressor; the main thread probes
  * every chunk at once and again after the racers stopped, and the racers'
  * own accesses after the free must raise SIGBUS too.
@@ -693,8 +675,8 @@ TEST_F_TIMEOUT(race, two_compress_passes, 120)
 	/* The main thread is the reader: the time, and 4 passes at least. */
 	for (i = 0; more(self, reads / C_CHUNKS) ||
 	     (__atomic_load_n(&r->ok_ops, __ATOMIC_RELAXED) < 4 &&
-	      now_s() < self->deadline + 60); i = (i + 1) % C_CHUNKS, reads++)
-		mism += fnv1a(r->base + i * CS, CS) != fnv1a(r->want + i * CS, CS);
+	      ma_now_s() < self->deadline + 60); i = (i + 1) % C_CHUNKS, reads++)
+		mism += ma_fnv1a(r->base + i * CS, CS) != ma_fnv1a(r->want + i * CS, CS);
 	__atomic_store_n(&r->freed, 1, __ATOMIC_RELEASE);
 	round_end(r);
 	workers_stop(r, w, 2);
@@ -734,9 +716,9 @@ static void *long_compress(void *arg)
 	struct closer *c = arg;
 
 	pthread_barrier_wait(&c->go);
-	c->t0 = now_s();
+	c->t0 = ma_now_s();
 	c->err = ma_range(c->fd, MEM_ARENA_IOC_COMPRESS, c->id, 0, D_CHUNKS * CS, NULL);
-	c->t1 = now_s();
+	c->t1 = ma_now_s();
 	return NULL;
 }
 
@@ -769,11 +751,11 @@ TEST_F_TIMEOUT(race, close_during_ioctl, 120)
 		pthread_barrier_wait(&c.go);
 		for (spin = ma_rand(&rnd) % 4096; spin; spin--)
 			barrier();
-		c0 = now_s();
+		c0 = ma_now_s();
 		ASSERT_EQ(0, close(c.fd));
 		if (unmap)
 			ASSERT_EQ(0, munmap(p, D_CHUNKS * CS));
-		c1 = now_s();
+		c1 = ma_now_s();
 		pthread_join(tid, NULL);
 		pthread_barrier_destroy(&c.go);
 

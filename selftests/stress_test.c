@@ -25,16 +25,6 @@ struct stress {
 	int compress_err;
 };
 
-static uint64_t fnv1a(const void *p, size_t len)
-{
-	const unsigned char *c = p;
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (len--)
-		h = (h ^ *c++) * 0x100000001b3ULL;
-	return h;
-}
-
 struct worker {
 	struct stress *st;
 	unsigned int t;
@@ -54,10 +44,10 @@ static void *worker_fn(void *arg)
 
 		if (ma_rand(&rnd) & 1) {
 			ma_fill_text(p, CS, (uint64_t)i << 32 | ++version);
-			st->sums[i] = fnv1a(p, CS);
+			st->sums[i] = ma_fnv1a(p, CS);
 			writes++;
 		} else {
-			mism += fnv1a(p, CS) != st->sums[i];
+			mism += ma_fnv1a(p, CS) != st->sums[i];
 			reads++;
 		}
 	}
@@ -109,7 +99,7 @@ TEST_F_TIMEOUT(stress, four_rw_threads_against_repeated_compress, 600)
 	ASSERT_NE(NULL, st->base);
 	for (i = 0; i < NR_CHUNKS; i++) {
 		ma_fill_text(st->base + i * CS, CS, i);
-		st->sums[i] = fnv1a(st->base + i * CS, CS);
+		st->sums[i] = ma_fnv1a(st->base + i * CS, CS);
 	}
 
 	/*
@@ -130,7 +120,7 @@ TEST_F_TIMEOUT(stress, four_rw_threads_against_repeated_compress, 600)
 		pthread_join(tids[i], NULL);
 
 	for (i = 0; i < NR_CHUNKS; i++)
-		st->mismatches += fnv1a(st->base + i * CS, CS) != st->sums[i];
+		st->mismatches += ma_fnv1a(st->base + i * CS, CS) != st->sums[i];
 	ASSERT_EQ(0, ma_stats(st->fd, &s));
 	TH_LOG("%lu passes, %lu writes, %lu reads, %llu compressed, %llu evicted, %llu busy",
 	       st->passes, st->writes, st->reads, s.compress_ops,
