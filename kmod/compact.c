@@ -39,6 +39,7 @@
 #include <linux/workqueue.h>
 
 #include "arena.h"
+#include "pool_internal.h"
 #include "compat.h"
 
 /* Background compaction above this share of free bytes in the pool; 0 off. */

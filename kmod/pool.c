@@ -26,6 +26,7 @@
 #include <linux/vmalloc.h>
 
 #include "arena.h"
+#include "pool_internal.h"
 
 static_assert(MA_CLASS_LINEAR << MA_CLASS_LOG_STEPS == MA_BLOCK_UNITS);
 static_assert(MA_BLOCK_PAGES >= 1);

@@ -99,14 +99,6 @@ unsigned int ma_pool_layout(struct ma_pool *pool, unsigned int first,
 			    unsigned int max, struct mem_arena_block_info *out,
 			    unsigned int *total);
 
-/* pool.c, for compact.c: all with ma_pool.lock held */
-struct ma_block *ma_pool_find_block(struct ma_pool *pool, unsigned int units);
-int ma_block_find(const struct ma_block *block, unsigned int units);
-void ma_block_unlist(struct ma_pool *pool, struct ma_block *block);
-void ma_block_reclass(struct ma_pool *pool, struct ma_block *block);
-void ma_pool_drop_block(struct ma_pool *pool, struct ma_block *block);
-void ma_block_destroy(struct ma_block *block);
-
 /* compact.c */
 void ma_pool_compact(struct ma_pool *pool, struct ma_defrag_result *res);
 bool ma_pool_compact_for_room(struct ma_pool *pool);
