@@ -93,7 +93,7 @@ static struct ma_chunk *ma_region_chunk(struct ma_region *region,
 	return xa_is_err(old) ? ERR_PTR(xa_err(old)) : old;
 }
 
-/* Called with arena->lock held and the config frozen. */
+/* Called with arena->lock held and arena->chunk_order set. */
 struct ma_region *ma_region_alloc(struct ma_arena *arena, u64 length)
 {
 	u32 chunk_size = ma_chunk_size(arena);
