@@ -20,6 +20,8 @@
  *     (mutex)               ever trylocks chunks.
  *   ma_pool.lock (spinlock) the pool's blocks, free-space index and LRU list,
  *                           and the pool gauges of the arena's stats.
+ *   ma_arena.charge_lock    what the arena holds against its opener's
+ *     (spinlock)            RLIMIT_MEMLOCK (charge.c); innermost.
  * Module-wide: ma_arenas_lock (mutex) guards the ma_arenas list; taken
  * with no arena lock held, it nests the pool lock (stats).
  * The region xarray has its own lock; lookups are RCU + kref, and a
@@ -44,7 +46,9 @@
 
 #include "pool.h"
 
+struct file;
 struct ma_stream;
+struct user_struct;
 
 enum ma_chunk_state {
 	MA_CHUNK_EMPTY,		/* never touched, no memory */
@@ -107,6 +111,11 @@ struct ma_arena {
 	struct inode *inode;		/* this arena's own address_space */
 	struct ma_pool pool;
 	atomic64_t stats[MEM_ARENA_NR_STATS];
+	spinlock_t charge_lock;
+	struct user_struct *memlock_user; /* constant: charged, NULL if exempt */
+	u64 memlock_limit;		/* constant: bytes, U64_MAX if exempt */
+	u64 charged_bytes;		/* protected by charge_lock */
+	unsigned long charged_pages;	/* protected by charge_lock: in locked_vm */
 };
 
 static inline struct ma_arena *pool_arena(struct ma_pool *pool)
@@ -214,6 +223,11 @@ int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass);
 int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how);
 void ma_chunk_release(struct ma_chunk *chunk);
 void ma_chunk_unmap(struct ma_chunk *chunk);
+
+/* charge.c */
+void ma_charge_init(struct ma_arena *arena, struct file *file);
+void ma_charge_exit(struct ma_arena *arena);
+int ma_charge(struct ma_arena *arena, s64 delta);
 
 /* region.c */
 struct ma_region *ma_region_alloc(struct ma_arena *arena, u64 length);

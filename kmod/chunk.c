@@ -30,6 +30,19 @@ static struct ma_arena *chunk_arena(const struct ma_chunk *chunk)
 	return chunk->region->arena;
 }
 
+/* Bytes the chunk holds in its state, as charged to the opener (charge.c). */
+static u32 ma_chunk_held(const struct ma_chunk *chunk)
+{
+	switch (chunk->state) {
+	case MA_CHUNK_RAW:
+		return ma_chunk_size(chunk_arena(chunk));
+	case MA_CHUNK_COMPRESSED:
+		return ma_slot_units(chunk->slot.len) * MA_SLOT_ALIGN;
+	default:
+		return 0;
+	}
+}
+
 /*
  * A fault allocates like any page fault: under memory cgroup pressure the
  * OOM killer may run and the fault gets VM_FAULT_OOM.  An ioctl must not
@@ -134,14 +147,18 @@ static int ma_chunk_decompress(struct ma_chunk *chunk, struct ma_stream *stream,
 	unsigned int i, nr = 1U << arena->chunk_order;
 	u32 size = ma_chunk_size(arena);
 	struct page *pages[MA_CHUNK_PAGES_MAX];
+	s64 more = size - ma_chunk_held(chunk);
 	bool own_stream = false;
 	u64 t0;
 	int err;
 
 	ma_chunk_assert_locked(chunk);
-	err = ma_pages_alloc(arena, pages, nr, ma_gfp(how));
+	err = ma_charge(arena, more);
 	if (err)
 		return err;
+	err = ma_pages_alloc(arena, pages, nr, ma_gfp(how));
+	if (err)
+		goto out_uncharge;
 
 	if (chunk->state == MA_CHUNK_SAME) {
 		ma_pages_fill(pages, nr, chunk->pattern);
@@ -176,7 +193,8 @@ static int ma_chunk_decompress(struct ma_chunk *chunk, struct ma_stream *stream,
 				   ma_chunk_index(chunk), chunk->region->id);
 		for (i = 0; i < nr; i++)
 			put_page(pages[i]);
-		return -EIO;
+		err = -EIO;
+		goto out_uncharge;
 	}
 	ma_pool_free(&arena->pool, &chunk->slot);
 
@@ -185,12 +203,17 @@ out_raw:
 	ma_stat_inc(arena, MEM_ARENA_STAT_decompress_ops);
 	ma_chunk_set_pages(chunk, pages);
 	return 0;
+
+out_uncharge:
+	ma_charge(arena, -more);
+	return err;
 }
 
 /*
  * Evict the least recently used compressed chunk of @arena that nobody
  * holds.  Returns 0 when one went back to raw, -ENOSPC when none could,
- * -ENOMEM when its pages could not be had (it stays compressed).  A victim
+ * -ENOMEM when its pages could not be had, -EDQUOT when they would pass
+ * the opener's RLIMIT_MEMLOCK (it stays compressed).  A victim
  * whose slot does not decompress leaves the LRU (its data is lost and
  * faults on it raise SIGBUS), so it cannot block eviction forever; the
  * caller may then try the next one.
@@ -215,7 +238,8 @@ static int ma_evict_one(struct ma_arena *arena, struct ma_stream *stream)
 /*
  * Find room for @len bytes in the pool.  At the cap, compact first if that
  * can free a whole block, then evict LRU chunks as needed.  -ENOSPC when
- * nothing more can be evicted, -ENOMEM when an eviction had no memory.
+ * nothing more can be evicted, -ENOMEM or -EDQUOT when an eviction could
+ * not have its pages.
  */
 static int ma_chunk_store(struct ma_chunk *chunk, u32 len,
 			  struct ma_stream *stream, struct ma_pass *pass)
@@ -269,8 +293,10 @@ static int ma_chunk_encode(struct ma_chunk *chunk, struct ma_stream *stream,
 		return 0;
 	}
 	err = ma_chunk_store(chunk, len, stream, pass);
-	if (err == -ENOSPC) {
+	if (err == -ENOSPC)
 		ma_stat_inc(arena, MEM_ARENA_STAT_cap_rejects);
+	/* No room without passing a cap, the pool's or the opener's: stay raw. */
+	if (err == -ENOSPC || err == -EDQUOT) {
 		pass->cap_reached = true;
 		return 0;
 	}
@@ -315,6 +341,7 @@ int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass)
 
 	if (ma_pages_same_filled(pages, nr, &pattern)) {
 		ma_chunk_put_pages(chunk);
+		ma_charge(arena, -(s64)size);
 		chunk->pattern = pattern;
 		chunk->state = MA_CHUNK_SAME;
 		ma_stat_inc(arena, MEM_ARENA_STAT_zero_chunks);
@@ -339,6 +366,7 @@ int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass)
 
 	ma_chunk_put_pages(chunk);
 	chunk->state = MA_CHUNK_COMPRESSED;
+	ma_charge(arena, (s64)ma_chunk_held(chunk) - size);
 	ma_stat_inc(arena, MEM_ARENA_STAT_compress_ops);
 	ma_stat_add(arena, MEM_ARENA_STAT_logical_input_bytes, size);
 	return 1;
@@ -349,7 +377,7 @@ int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass)
  *
  * A fault needs pages even for an empty chunk (zero-filled); a touch leaves
  * empty chunks alone and counts raw ones as hits.  Returns 1 when data was
- * brought back, 0 when nothing had to be, or -ENOMEM / -EIO.
+ * brought back, 0 when nothing had to be, or -ENOMEM / -EDQUOT / -EIO.
  */
 int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how)
 {
@@ -366,10 +394,15 @@ int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how)
 	case MA_CHUNK_EMPTY:
 		if (how == MA_ACCESS_TOUCH)
 			return 0;
-		err = ma_pages_alloc(arena, pages, 1U << arena->chunk_order,
-				     ma_gfp(how) | __GFP_ZERO);
+		err = ma_charge(arena, ma_chunk_size(arena));
 		if (err)
 			return err;
+		err = ma_pages_alloc(arena, pages, 1U << arena->chunk_order,
+				     ma_gfp(how) | __GFP_ZERO);
+		if (err) {
+			ma_charge(arena, -(s64)ma_chunk_size(arena));
+			return err;
+		}
 		ma_chunk_set_pages(chunk, pages);
 		return 0;
 	default:
@@ -402,6 +435,7 @@ void ma_chunk_release(struct ma_chunk *chunk)
 	u32 size = ma_chunk_size(arena);
 
 	ma_chunk_assert_locked(chunk);
+	ma_charge(arena, -(s64)ma_chunk_held(chunk));
 	switch (chunk->state) {
 	case MA_CHUNK_RAW:
 		ma_chunk_put_pages(chunk);

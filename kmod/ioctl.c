@@ -16,6 +16,7 @@
 
 #include <linux/fs.h>
 #include <linux/log2.h>
+#include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -37,6 +38,7 @@ static u64 ma_ioctl_mask(void);
 static int ma_cmd_get_info(struct ma_ucmd *ucmd)
 {
 	struct mem_arena_cmd_info *cmd = ucmd->cmd;
+	struct ma_arena *arena = ucmd->arena;
 
 	if (cmd->flags || cmd->__reserved)
 		return -EINVAL;
@@ -48,6 +50,9 @@ static int ma_cmd_get_info(struct ma_ucmd *ucmd)
 	cmd->nr_stats = MEM_ARENA_NR_STATS;
 	cmd->region_size_max = MEM_ARENA_REGION_SIZE_MAX;
 	cmd->pool_cap_bytes = READ_ONCE(ma_pool_cap_bytes);
+	cmd->memlock_limit = arena->memlock_limit;
+	cmd->memlock_used = arena->memlock_user ?
+		(u64)atomic_long_read(&arena->memlock_user->locked_vm) << PAGE_SHIFT : 0;
 	return 0;
 }
 

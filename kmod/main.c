@@ -93,6 +93,7 @@ static int ma_open(struct inode *inode, struct file *file)
 	arena->owner_pid = task_tgid_nr(current);
 	get_task_comm(arena->owner_comm, current);
 	arena->owner_uid = file->f_cred->euid;
+	ma_charge_init(arena, file);
 
 	file->f_mapping = arena->inode->i_mapping;
 	file->private_data = arena;
@@ -125,6 +126,7 @@ static int ma_release(struct inode *inode, struct file *file)
 	ma_stats_retire(arena);
 	mutex_unlock(&ma_arenas_lock);
 	ma_pool_destroy(&arena->pool);
+	ma_charge_exit(arena);
 	ma_inode_free(arena->inode);
 	mutex_destroy(&arena->lock);
 	kfree(arena);

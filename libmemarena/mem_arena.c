@@ -342,6 +342,10 @@ const char *mem_arena_strerror(int err)
 		return "mem_arena module speaks another API";
 	case EBUSY:
 		return "arena config cannot change once a region exists";
+	case EDQUOT:
+		return "arena memory would pass the opener's locked-memory limit (ulimit -l)";
+	case EACCES:
+		return "no permission to open /dev/mem_arena (see the mem_arena group)";
 	default:
 		return strerror(err < 0 ? -err : err);
 	}

@@ -83,12 +83,28 @@ TEST_F(errors, size_one_short_is_einval)
 
 	for (i = 0; i < MA_NR_IOCTLS; i++) {
 		memset(&c, 0, sizeof(c));
-		c.info.size = ma_ioctls[i].size - 1;
+		c.info.size = ma_ioctls[i].min_size - 1;
 		EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ma_ioctls[i].cmd, &c))
 			TH_LOG("ioctl %zu", i);
 		c.info.size = 0;
 		EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ma_ioctls[i].cmd, &c));
 	}
+}
+
+/* GET_INFO grew (memlock_*): the size older programs send still works,
+ * and nothing is written past it. */
+TEST_F(errors, get_info_from_older_userspace)
+{
+	union ma_any_cmd c;
+
+	memset(&c, 0xa5, sizeof(c));
+	memset(&c, 0, ma_ioctls[0].min_size);
+	c.info.size = ma_ioctls[0].min_size;
+	ASSERT_EQ(MEM_ARENA_IOC_GET_INFO, ma_ioctls[0].cmd);
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_GET_INFO, &c));
+	EXPECT_EQ(MEM_ARENA_API, c.info.api);
+	EXPECT_LT(0, c.info.pool_cap_bytes);
+	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ULL, c.info.memlock_limit);
 }
 
 TEST_F(errors, size_larger_nonzero_tail_is_e2big)

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,21 +228,29 @@ union ma_any_cmd {
 	char bytes[256];
 };
 
-/* Every ioctl with the size of its struct (error tables, the fuzzer). */
+/*
+ * Every ioctl with the size of its struct and the smallest size it takes
+ * (a struct that grew still accepts what older userspace sends).
+ */
 static const struct {
 	unsigned long cmd;
 	size_t size;
+	size_t min_size;
 } ma_ioctls[] = {
-	{ MEM_ARENA_IOC_GET_INFO, sizeof(struct mem_arena_cmd_info) },
-	{ MEM_ARENA_IOC_SET_CONFIG, sizeof(struct mem_arena_cmd_config) },
-	{ MEM_ARENA_IOC_GET_CONFIG, sizeof(struct mem_arena_cmd_config) },
-	{ MEM_ARENA_IOC_REGION_ALLOC, sizeof(struct mem_arena_cmd_region_alloc) },
-	{ MEM_ARENA_IOC_REGION_FREE, sizeof(struct mem_arena_cmd_region_free) },
-	{ MEM_ARENA_IOC_COMPRESS, sizeof(struct mem_arena_cmd_range) },
-	{ MEM_ARENA_IOC_TOUCH, sizeof(struct mem_arena_cmd_range) },
-	{ MEM_ARENA_IOC_GET_STATS, sizeof(struct mem_arena_cmd_stats) },
-	{ MEM_ARENA_IOC_DEFRAG, sizeof(struct mem_arena_cmd_defrag) },
-	{ MEM_ARENA_IOC_POOL_LAYOUT, sizeof(struct mem_arena_cmd_pool_layout) },
+#define MA_IOCTL(cmd, type, last) \
+	{ cmd, sizeof(struct type), offsetof(struct type, last) + \
+	  sizeof(((struct type *)0)->last) }
+	MA_IOCTL(MEM_ARENA_IOC_GET_INFO, mem_arena_cmd_info, pool_cap_bytes),
+	MA_IOCTL(MEM_ARENA_IOC_SET_CONFIG, mem_arena_cmd_config, cap_bytes),
+	MA_IOCTL(MEM_ARENA_IOC_GET_CONFIG, mem_arena_cmd_config, cap_bytes),
+	MA_IOCTL(MEM_ARENA_IOC_REGION_ALLOC, mem_arena_cmd_region_alloc, __reserved),
+	MA_IOCTL(MEM_ARENA_IOC_REGION_FREE, mem_arena_cmd_region_free, __reserved),
+	MA_IOCTL(MEM_ARENA_IOC_COMPRESS, mem_arena_cmd_range, chunks),
+	MA_IOCTL(MEM_ARENA_IOC_TOUCH, mem_arena_cmd_range, chunks),
+	MA_IOCTL(MEM_ARENA_IOC_GET_STATS, mem_arena_cmd_stats, stats_ptr),
+	MA_IOCTL(MEM_ARENA_IOC_DEFRAG, mem_arena_cmd_defrag, pages_released),
+	MA_IOCTL(MEM_ARENA_IOC_POOL_LAYOUT, mem_arena_cmd_pool_layout, blocks_ptr),
+#undef MA_IOCTL
 };
 #define MA_NR_IOCTLS	(sizeof(ma_ioctls) / sizeof(ma_ioctls[0]))
 

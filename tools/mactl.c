@@ -125,7 +125,7 @@ static int cmd_info(void)
 	struct mem_arena_cmd_info info;
 	struct mem_arena *arena;
 	struct utsname uts;
-	char b[32];
+	char b[32], b2[32];
 	unsigned int i;
 	int err;
 
@@ -158,6 +158,12 @@ static int cmd_info(void)
 	printf("largest region    %s\n", fmt_bytes(b, sizeof(b), info.region_size_max));
 	printf("pool cap          %s (module-wide)\n",
 	       fmt_bytes(b, sizeof(b), info.pool_cap_bytes));
+	if (info.memlock_limit == MEM_ARENA_UNLIMITED)
+		printf("locked memory     not charged (CAP_IPC_LOCK or no RLIMIT_MEMLOCK)\n");
+	else
+		printf("locked memory     %s used of %s (RLIMIT_MEMLOCK, per user)\n",
+		       fmt_bytes(b, sizeof(b), info.memlock_used),
+		       fmt_bytes(b2, sizeof(b2), info.memlock_limit));
 	printf("defrag threshold  %lld%% free\n", sysfs_value("defrag_threshold_pct"));
 	printf("open arenas       %lld\n", sysfs_value("arenas"));
 	printf("stats             %u:", info.nr_stats);

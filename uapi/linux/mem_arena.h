@@ -65,6 +65,7 @@
 #define MEM_ARENA_CHUNK_SIZE_DEFAULT	4096
 #define MEM_ARENA_CHUNK_SIZE_MAX	65536
 #define MEM_ARENA_REGION_SIZE_MAX	(1ULL << 36)	/* 64 GiB */
+#define MEM_ARENA_UNLIMITED		(~0ULL)
 
 /*
  * Statistics: the one list.  X(name, id, unit, doc): ids are stable and
@@ -126,7 +127,9 @@
 	X(defrag_pages_released, 25, pages,				\
 	  "Pages compaction gave back to the kernel")			\
 	X(events_dropped,	26, events,				\
-	  "Netlink events not sent because of the rate limit")
+	  "Netlink events not sent because of the rate limit")		\
+	X(memlock_rejects,	27, events,				\
+	  "Faults, touches and evictions refused: the opener's RLIMIT_MEMLOCK")
 
 #define __MEM_ARENA_STAT_FIELD(name, id, unit, doc) __u64 name;
 /* Every field __u64, in id order. */
@@ -186,6 +189,12 @@ enum {
  * @__reserved: must be 0
  * @region_size_max: out: largest region, bytes
  * @pool_cap_bytes: out: the module-wide pool cap now
+ * @memlock_limit: out: the bound on what this arena's chunks may hold
+ *	(raw chunk pages plus slot bytes): its opener's RLIMIT_MEMLOCK at
+ *	open, shared with that user's other arenas and locked memory;
+ *	MEM_ARENA_UNLIMITED when not charged (CAP_IPC_LOCK, or no limit)
+ * @memlock_used: out: bytes now charged to the opener's user by every
+ *	charger of RLIMIT_MEMLOCK (arenas, io_uring, ...); 0 when not charged
  */
 struct mem_arena_cmd_info {
 	__u32 size;
@@ -199,6 +208,8 @@ struct mem_arena_cmd_info {
 	__u32 __reserved;
 	__u64 region_size_max;
 	__u64 pool_cap_bytes;
+	__u64 memlock_limit;
+	__u64 memlock_used;
 };
 #define MEM_ARENA_IOC_GET_INFO	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_GET_INFO)
 
