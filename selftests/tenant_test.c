@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * An unprivileged opener's arena memory is bounded and visible: what its
+ * chunks hold (raw chunk pages plus slot bytes) is charged to the user's
+ * locked_vm under the opener's RLIMIT_MEMLOCK.  A TOUCH past it fails with
+ * -EDQUOT, a fault past it raises SIGBUS, an eviction past it is refused
+ * (the chunk stays raw), and nothing is lost on the way.  Root (with
+ * CAP_IPC_LOCK) is not charged.
+ *
+ * Each test drops to uid 65534 in its own process (the harness forks one
+ * per test), after setting the limit it wants.
+ */
+#include <grp.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "helpers.h"
+#include "kselftest_harness.h"
+
+#define NOBODY	65534
+
+/* RLIMIT_MEMLOCK = @limit, then uid/gid 65534 with no groups. */
+static const char *become_nobody(rlim_t limit)
+{
+	struct rlimit rl = { limit, limit };
+
+	if (getuid() != 0)
+		return "needs root to set up an unprivileged user";
+	if (setrlimit(RLIMIT_MEMLOCK, &rl))
+		return "setrlimit(RLIMIT_MEMLOCK) failed";
+	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+	    setresuid(NOBODY, NOBODY, NOBODY))
+		return "cannot become uid 65534";
+	return NULL;
+}
+
+static int open_arena(__u32 chunk, __u64 cap)
+{
+	int fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0 && ma_set_config(fd, chunk, 0, cap)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static struct mem_arena_cmd_info info_of(int fd)
+{
+	struct mem_arena_cmd_info i = { .size = sizeof(i) };
+
+	if (ma_ioc(fd, MEM_ARENA_IOC_GET_INFO, &i))
+		memset(&i, 0xff, sizeof(i));
+	return i;
+}
+
+static __u64 used(int fd)
+{
+	return info_of(fd).memlock_used;
+}
+
+/* What an arena's chunks hold, as the module charges it: whole pages. */
+static __u64 held_pages_bytes(int fd)
+{
+	struct mem_arena_stats s;
+
+	if (ma_stats(fd, &s))
+		return ~0ULL;
+	return (s.raw_bytes + s.slot_bytes_live + 4095) / 4096 * 4096;
+}
+
+/* Fill [0, len) with @byte a slice at a time, compressing each slice: the
+ * chunks end same-filled and the charge never passes one slice. */
+static int fill_same(int fd, __u32 id, char *p, size_t len, int byte)
+{
+	size_t off;
+	__u64 n;
+	int err;
+
+	for (off = 0; off < len; off += 256 * KiB) {
+		memset(p + off, byte, 256 * KiB);
+		err = ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, off, 256 * KiB, &n);
+		if (err)
+			return err;
+		if (n != 256 * KiB / 4096)
+			return -EAGAIN;
+	}
+	return 0;
+}
+
+TEST(root_is_not_charged)
+{
+	struct mem_arena_cmd_info i;
+	int fd;
+
+	if (getuid() != 0)
+		SKIP(return, "needs root");
+	fd = open_arena(4096, 0);
+	ASSERT_LE(0, fd);
+	i = info_of(fd);
+	EXPECT_EQ(MEM_ARENA_UNLIMITED, i.memlock_limit);
+	EXPECT_EQ(0, i.memlock_used);
+	close(fd);
+}
+
+TEST(limit_is_the_openers_rlimit)
+{
+	const char *why = become_nobody(3 * MiB);
+	struct mem_arena_cmd_info i;
+	int fd;
+
+	if (why)
+		SKIP(return, "%s", why);
+	fd = open_arena(4096, 0);
+	ASSERT_LE(0, fd);
+	i = info_of(fd);
+	EXPECT_EQ(3 * MiB, i.memlock_limit);
+	EXPECT_EQ(0, i.memlock_used);
+	close(fd);
+}
+
+/*
+ * The OOM-evasion scenario: a region of one repeated byte costs nothing
+ * compressed; TOUCHing it back would make raw pages nobody maps.  The
+ * TOUCH stops at the limit with -EDQUOT, exactly the limit is held, and
+ * every byte is still there.
+ */
+TEST(touch_stops_at_the_limit)
+{
+	const size_t len = 64 * MiB, limit = 4 * MiB;
+	const char *why = become_nobody(limit);
+	struct mem_arena_stats s;
+	size_t off, i;
+	char *p;
+	__u32 id;
+	int fd;
+
+	if (why)
+		SKIP(return, "%s", why);
+	fd = open_arena(4096, 0);
+	ASSERT_LE(0, fd);
+	p = ma_region_map(fd, len, &id);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, fill_same(fd, id, p, len, 0x5a));
+	EXPECT_EQ(0, used(fd));
+
+	EXPECT_EQ(-EDQUOT, ma_range(fd, MEM_ARENA_IOC_TOUCH, id, 0, len, NULL));
+	ASSERT_EQ(0, ma_stats(fd, &s));
+	EXPECT_EQ(limit, s.raw_bytes);
+	EXPECT_EQ(limit, used(fd));
+	EXPECT_EQ(1, s.memlock_rejects);
+	EXPECT_EQ((len - limit) / 4096, s.zero_chunks);
+
+	/* Compressing gives the budget back; then every byte reads back. */
+	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, NULL));
+	EXPECT_EQ(0, used(fd));
+	for (off = 0; off < len; off += MiB) {
+		for (i = 0; i < MiB; i += 512)
+			if (p[off + i] != 0x5a)
+				break;
+		ASSERT_EQ(MiB, i) TH_LOG("byte %zu lost", off + i);
+		ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, off, MiB, NULL));
+	}
+	munmap(p, len);
+	close(fd);
+}
+
+/* A fault past the limit raises SIGBUS, as a full tmpfs does. */
+TEST(fault_past_the_limit_is_sigbus)
+{
+	const char *why = become_nobody(1 * MiB);
+	struct mem_arena_stats s;
+	int fd, status;
+	pid_t pid;
+	__u32 id;
+	char *p;
+
+	if (why)
+		SKIP(return, "%s", why);
+	fd = open_arena(4096, 0);
+	ASSERT_LE(0, fd);
+	p = ma_region_map(fd, 2 * MiB, &id);
+	ASSERT_NE(NULL, p);
+	ma_fill_text(p, MiB, 1);
+	EXPECT_EQ(MiB, used(fd));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		p[MiB] = 1;
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGBUS, WTERMSIG(status));
+	ASSERT_EQ(0, ma_stats(fd, &s));
+	EXPECT_EQ(1, s.memlock_rejects);
+
+	/* Compressed, the first MiB leaves room: the same write works. */
+	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, MiB, NULL));
+	EXPECT_GT(MiB, used(fd));
+	p[MiB] = 1;
+	EXPECT_EQ(1, p[MiB]);
+	munmap(p, 2 * MiB);
+	close(fd);
+}
+
+/* The charge is the chunks' holdings, and closing gives it all back. */
+TEST(charge_is_raw_pages_plus_slot_bytes)
+{
+	const char *why = become_nobody(16 * MiB);
+	struct mem_arena_stats s;
+	int fd, fd2;
+	__u32 id;
+	char *p;
+
+	if (why)
+		SKIP(return, "%s", why);
+	fd = open_arena(4096, 0);
+	ASSERT_LE(0, fd);
+	p = ma_region_map(fd, 4 * MiB, &id);
+	ASSERT_NE(NULL, p);
+	ma_fill_text(p, 4 * MiB, 2);
+	EXPECT_EQ(4 * MiB, used(fd));
+	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, 4 * MiB, NULL));
+	ASSERT_EQ(0, ma_stats(fd, &s));
+	EXPECT_EQ(0, s.raw_bytes);
+	EXPECT_LT(0, s.slot_bytes_live);
+	EXPECT_EQ(held_pages_bytes(fd), used(fd));
+	/* Half back to raw by TOUCH. */
+	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_TOUCH, id, 0, 2 * MiB, NULL));
+	EXPECT_EQ(held_pages_bytes(fd), used(fd));
+
+	fd2 = open_arena(4096, 0);
+	ASSERT_LE(0, fd2);
+	munmap(p, 4 * MiB);
+	close(fd);
+	EXPECT_EQ(0, used(fd2));
+	close(fd2);
+}
+
+/*
+ * Slots of 64 KiB text chunks: how many fit in a one-block pool before the
+ * next compress must evict.  Measured with the budget unlimited.
+ */
+static int chunks_before_eviction(void)
+{
+	struct mem_arena_stats s;
+	int fd, k = -1;
+	__u32 id;
+	char *p;
+
+	fd = open_arena(64 * KiB, 64 * KiB);
+	if (fd < 0)
+		return -1;
+	p = ma_region_map(fd, 8 * 64 * KiB, &id);
+	if (!p)
+		goto out;
+	ma_fill_text(p, 8 * 64 * KiB, 3);
+	for (k = 0; k < 8; k++) {
+		if (ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, k * 64 * KiB, 64 * KiB, NULL) ||
+		    ma_stats(fd, &s)) {
+			k = -1;
+			break;
+		}
+		if (s.evictions_lru)
+			break;
+	}
+	if (k == 8)
+		k = -1;
+	munmap(p, 8 * 64 * KiB);
+out:
+	close(fd);
+	return k;
+}
+
+/*
+ * An eviction makes raw pages too: with the budget full it is refused,
+ * the compressed chunk stays compressed and the new one stays raw.
+ */
+TEST(eviction_is_refused_at_the_limit)
+{
+	const size_t limit = 4 * MiB, fill = 8 * MiB;
+	struct mem_arena_stats s;
+	const char *why;
+	int fd, fd2, k;
+	__u32 id, id2;
+	char *p, *q, *want;
+	__u64 n;
+
+	/* The pool's layout does not depend on who opens it. */
+	k = chunks_before_eviction();
+	ASSERT_LT(0, k) TH_LOG("text chunks never needed an eviction");
+	why = become_nobody(limit);
+	if (why)
+		SKIP(return, "%s", why);
+
+	fd = open_arena(64 * KiB, 64 * KiB);
+	ASSERT_LE(0, fd);
+	p = ma_region_map(fd, 8 * 64 * KiB, &id);
+	ASSERT_NE(NULL, p);
+	ma_fill_text(p, (k + 1) * 64 * KiB, 3);
+	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, k * 64 * KiB, &n));
+	ASSERT_EQ(k, n);
+
+	/* Another arena of the same user takes the rest of the budget. */
+	fd2 = open_arena(4096, 0);
+	ASSERT_LE(0, fd2);
+	q = ma_region_map(fd2, fill, &id2);
+	ASSERT_NE(NULL, q);
+	ASSERT_EQ(0, fill_same(fd2, id2, q, fill, 0x33));
+	ASSERT_EQ(-EDQUOT, ma_range(fd2, MEM_ARENA_IOC_TOUCH, id2, 0, fill, NULL));
+	ASSERT_EQ(limit, used(fd));
+
+	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, k * 64 * KiB, 64 * KiB, &n));
+	EXPECT_EQ(0, n);
+	ASSERT_EQ(0, ma_stats(fd, &s));
+	EXPECT_EQ(0, s.evictions_lru);
+	EXPECT_EQ(k * 64 * KiB, s.logical_input_bytes);
+	EXPECT_EQ(64 * KiB, s.raw_bytes);
+	EXPECT_EQ(1, s.memlock_rejects);
+	EXPECT_EQ(0, s.cap_rejects);
+	EXPECT_GE(limit, used(fd));
+
+	/* With room again, the eviction happens and nothing was lost. */
+	ASSERT_EQ(0, ma_range(fd2, MEM_ARENA_IOC_COMPRESS, id2, 0, fill, NULL));
+	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, k * 64 * KiB, 64 * KiB, &n));
+	EXPECT_EQ(1, n);
+	ASSERT_EQ(0, ma_stats(fd, &s));
+	EXPECT_LT(0, s.evictions_lru);
+	want = malloc((k + 1) * 64 * KiB);
+	ASSERT_NE(NULL, want);
+	ma_fill_text(want, (k + 1) * 64 * KiB, 3);
+	EXPECT_EQ(0, memcmp(p, want, (k + 1) * 64 * KiB));
+	free(want);
+	munmap(q, fill);
+	close(fd2);
+	munmap(p, 8 * 64 * KiB);
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
