@@ -12,6 +12,7 @@ KDIR ?= /lib/modules/$(KVER)/build
 KSRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
 
 PREFIX ?= /usr/local
+UDEVDIR ?= /etc/udev/rules.d
 BUILD := build
 export CC ?= cc
 
@@ -102,7 +103,11 @@ install: all
 	$(MAKE) -C libmemarena install PREFIX=$(PREFIX)
 	$(MAKE) -C tools install PREFIX=$(PREFIX)
 	$(MAKE) -C man install PREFIX=$(PREFIX)
+	$(MAKE) install-udev
 	-depmod -a $(KVER)
+
+install-udev:
+	install -D -m 644 udev/70-mem_arena.rules $(DESTDIR)$(UDEVDIR)/70-mem_arena.rules
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
@@ -112,4 +117,4 @@ clean:
 	$(MAKE) -C selftests clean
 	rm -rf $(BUILD)
 
-.PHONY: all module bench-module module-debug debug-kernel lib tools selftests man deps lint check demo bench soak install clean
+.PHONY: install-udev all module bench-module module-debug debug-kernel lib tools selftests man deps lint check demo bench soak install clean

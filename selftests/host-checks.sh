@@ -31,7 +31,9 @@ rm -rf "$stage" "$out"
 mkdir -p "$out"
 if make -s -C "$top/libmemarena" install DESTDIR="$stage" PREFIX=/usr >/dev/null &&
    make -s -C "$top/man" install DESTDIR="$stage" PREFIX=/usr >/dev/null &&
-   [ -f "$stage/usr/share/man/man3/mem_arena_create.3" ]; then
+   make -s -C "$top" install-udev DESTDIR="$stage" >/dev/null &&
+   [ -f "$stage/usr/share/man/man3/mem_arena_create.3" ] &&
+   grep -q 'GROUP="mem_arena", MODE="0660"' "$stage/etc/udev/rules.d/70-mem_arena.rules"; then
 	ok make_install_destdir
 else
 	not_ok make_install_destdir
