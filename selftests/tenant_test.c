@@ -340,4 +340,59 @@ TEST(eviction_is_refused_at_the_limit)
 	close(fd);
 }
 
+static long oom_kills(void)
+{
+	FILE *f = fopen("/proc/vmstat", "r");
+	char key[64];
+	long v, n = -1;
+
+	while (f && fscanf(f, "%63s %ld", key, &v) == 2)
+		if (!strcmp(key, "oom_kill"))
+			n = v;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/*
+ * Eight 64 GiB regions cost an unprivileged user next to nothing until
+ * touched, and never start the OOM killer.
+ */
+TEST(huge_regions_as_nobody_are_cheap)
+{
+	const __u64 len = MEM_ARENA_REGION_SIZE_MAX;
+	const char *why = become_nobody(8 * MiB);
+	long kills0, slab0, vm0, slab1, vm1;
+	char *p[8];
+	__u32 id[8];
+	int fd, i;
+
+	if (why)
+		SKIP(return, "%s", why);
+	kills0 = oom_kills();
+	ASSERT_LE(0, kills0);
+	fd = open_arena(4096, 0);
+	ASSERT_LE(0, fd);
+	slab0 = ma_proc_kb("/proc/meminfo", "Slab");
+	vm0 = ma_proc_kb("/proc/meminfo", "VmallocUsed");
+	for (i = 0; i < 8; i++) {
+		p[i] = ma_region_map(fd, len, &id[i]);
+		ASSERT_NE(NULL, p[i]);
+		p[i][len / 2] = i;
+	}
+	slab1 = ma_proc_kb("/proc/meminfo", "Slab");
+	vm1 = ma_proc_kb("/proc/meminfo", "VmallocUsed");
+	TH_LOG("8 x 64 GiB, 8 chunks touched: Slab %+ld kB, VmallocUsed %+ld kB",
+	       slab1 - slab0, vm1 - vm0);
+	EXPECT_LT(slab1 - slab0 + vm1 - vm0, 4096);
+	EXPECT_EQ(8 * 4096, used(fd));
+	for (i = 0; i < 8; i++) {
+		EXPECT_EQ(0, ma_range(fd, MEM_ARENA_IOC_TOUCH, id[i], 0, len, NULL));
+		EXPECT_EQ(i, p[i][len / 2]);
+		munmap(p[i], len);
+	}
+	EXPECT_EQ(kills0, oom_kills());
+	close(fd);
+}
+
 TEST_HARNESS_MAIN
