@@ -313,6 +313,95 @@ TEST(one_eviction_event_per_capped_pass)
 	close(fd);
 }
 
+struct passer {
+	int fd;
+	__u32 id;
+	__u64 off;
+	int err;
+};
+
+/* Touch back, then compress, its own half, eight times. */
+static void *passer(void *arg)
+{
+	struct passer *ps = arg;
+	int i;
+
+	for (i = 0; i < 8 && !ps->err; i++) {
+		ps->err = ma_range(ps->fd, MEM_ARENA_IOC_TOUCH, ps->id, ps->off, 256 * CS, NULL);
+		if (!ps->err)
+			ps->err = ma_range(ps->fd, MEM_ARENA_IOC_COMPRESS, ps->id,
+					   ps->off, 256 * CS, NULL);
+	}
+	return NULL;
+}
+
+/*
+ * Two threads' passes on one arena at once: each event counts what its own
+ * pass evicted, so the events add up to the arena's evictions exactly
+ * (events inferred from the arena's counters around a pass count the
+ * other thread's evictions too).
+ */
+TEST(concurrent_passes_events_add_up)
+{
+	struct mem_arena_stats s;
+	struct events e = { 0 };
+	struct passer ps[2];
+	pthread_t t[2];
+	struct nl_sock *sk;
+	struct dump *d;
+	__u64 sum = 0;
+	int fd, grp, err, i;
+	__u32 id;
+	char *p;
+
+	fd = open(MEM_ARENA_DEVICE, O_RDWR);
+	if (fd < 0)
+		SKIP(return, "module not loaded");
+	sk = nl_socket_alloc();
+	ASSERT_EQ(0, genl_connect(sk));
+	grp = genl_ctrl_resolve_grp(sk, MEM_ARENA_GENL_NAME, MEM_ARENA_GENL_MCGRP_EVENTS);
+	ASSERT_LE(0, grp);
+	ASSERT_EQ(0, nl_socket_add_membership(sk, grp));
+	ASSERT_EQ(0, nl_socket_set_buffer_size(sk, 1 << 20, 0));
+	nl_socket_disable_seq_check(sk);
+	nl_socket_set_nonblocking(sk);
+
+	ASSERT_EQ(0, ma_set_config(fd, CS, 0, 128 * KiB));
+	p = ma_region_map(fd, 512 * CS, &id);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < 512; i++)
+		ma_fill_text(p + i * CS, CS, i);
+	d = calloc(1, sizeof(*d));
+	ASSERT_EQ(0, nl_request(MEM_ARENA_NL_CMD_ARENA_GET, NLM_F_DUMP, -1, d));
+	ASSERT_NE(NULL, find_pid(d, getpid()));
+	e.arena = find_pid(d, getpid())->id;
+	free(d);
+
+	for (i = 0; i < 2; i++) {
+		ps[i] = (struct passer){ .fd = fd, .id = id, .off = i * 256 * CS };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, passer, &ps[i]));
+	}
+	for (i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_EQ(0, ps[i].err);
+	}
+	ASSERT_EQ(0, ma_stats(fd, &s));
+	ASSERT_EQ(0, s.events_dropped) TH_LOG("rate limit hit: the sum is not comparable");
+
+	/* Every event was queued before its ioctl returned; add them up. */
+	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, on_event, &e);
+	do {
+		e.chunks = 0;
+		err = nl_recvmsgs_default(sk);
+		sum += e.chunks;
+	} while (err >= 0);
+	EXPECT_LT(0, s.evictions_lru);
+	EXPECT_EQ(s.evictions_lru, sum);
+	nl_socket_free(sk);
+	munmap(p, 512 * CS);
+	close(fd);
+}
+
 /* Send raw bytes to the family; returns the ack's -errno and its extack. */
 static int raw_request(__u8 cmd, const void *attrs, size_t alen, char *why, size_t wlen)
 {
