@@ -24,6 +24,8 @@
 #include "codec.h"
 
 #define MA_CHUNK_PAGES_MAX	(MEM_ARENA_CHUNK_SIZE_MAX / PAGE_SIZE)
+static_assert(MEM_ARENA_CHUNK_SIZE_MAX - MA_SLOT_HDR_SIZE - MA_SLOT_ALIGN <=
+	      MA_SLOT_DATA_MAX);
 
 static struct ma_arena *chunk_arena(const struct ma_chunk *chunk)
 {
@@ -147,7 +149,7 @@ static int ma_chunk_decompress(struct ma_chunk *chunk, struct ma_stream *stream,
 	unsigned int i, nr = 1U << arena->chunk_order;
 	u32 size = ma_chunk_size(arena);
 	struct page *pages[MA_CHUNK_PAGES_MAX];
-	s64 more = size - ma_chunk_held(chunk);
+	s64 more = (s64)size - ma_chunk_held(chunk);
 	bool own_stream = false;
 	u64 t0;
 	int err;
@@ -279,9 +281,14 @@ static int ma_chunk_encode(struct ma_chunk *chunk, struct ma_stream *stream,
 	u64 t0;
 	int err;
 
+	/*
+	 * Worth a slot only if the slot (header, alignment) is smaller than
+	 * the chunk: so compressing always frees memory, and lowers the
+	 * opener's charge.
+	 */
 	t0 = ktime_get_ns();
 	len = ma_codec->compress(src, size, stream->cbuf,
-				 min_t(u32, size - 1, MA_SLOT_DATA_MAX),
+				 size - MA_SLOT_HDR_SIZE - MA_SLOT_ALIGN,
 				 stream->wrkmem);
 	ma_stat_add(arena, MEM_ARENA_STAT_compress_ns, ktime_get_ns() - t0);
 	if (!len) {

@@ -340,6 +340,62 @@ TEST(eviction_is_refused_at_the_limit)
 	close(fd);
 }
 
+/*
+ * A chunk that LZ4 shrinks by a few bytes only would take a slot (header,
+ * 16-byte units) larger than itself: it stays raw instead, so compressing
+ * never raises what an arena holds, and the charge of a round trip is
+ * exact.  Chunks of random bytes with a zero run of 8..71 bytes land on
+ * both sides of that edge.
+ */
+TEST(slot_is_smaller_than_its_chunk)
+{
+	const char *why = become_nobody(16 * MiB);
+	struct mem_arena_stats s0, s1;
+	__u64 n, near = 0, left = 0;
+	int fd, fd2, r;
+	__u32 id;
+	char *p;
+
+	if (why)
+		SKIP(return, "%s", why);
+	fd = open_arena(4096, 0);
+	ASSERT_LE(0, fd);
+	p = ma_region_map(fd, 64 * 4096, &id);
+	ASSERT_NE(NULL, p);
+	for (r = 0; r < 64; r++) {
+		ma_fill_random(p + r * 4096, 4096, r);
+		memset(p + r * 4096 + 1000, 0, 8 + r);
+	}
+	for (r = 0; r < 64; r++) {
+		ASSERT_EQ(0, ma_stats(fd, &s0));
+		ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, r * 4096, 4096, &n));
+		ASSERT_EQ(0, ma_stats(fd, &s1));
+		if (!n) {
+			left++;
+			continue;
+		}
+		EXPECT_GT(4096, s1.slot_bytes_live - s0.slot_bytes_live)
+			TH_LOG("zero run %d: %llu bytes of LZ4 in a slot of %llu", 8 + r,
+			       s1.compressed_bytes_live - s0.compressed_bytes_live,
+			       s1.slot_bytes_live - s0.slot_bytes_live);
+		if (s1.compressed_bytes_live - s0.compressed_bytes_live > 4000)
+			near++;
+	}
+	TH_LOG("%llu chunks compressed to more than 4000 bytes, %llu left raw", near, left);
+	EXPECT_LT(0, near);
+	EXPECT_LT(0, left);
+	EXPECT_EQ(held_pages_bytes(fd), used(fd));
+	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_TOUCH, id, 0, 64 * 4096, NULL));
+	EXPECT_EQ(64 * 4096, used(fd));
+
+	fd2 = open_arena(4096, 0);
+	ASSERT_LE(0, fd2);
+	munmap(p, 64 * 4096);
+	close(fd);
+	EXPECT_EQ(0, used(fd2));
+	close(fd2);
+}
+
 static long oom_kills(void)
 {
 	FILE *f = fopen("/proc/vmstat", "r");
