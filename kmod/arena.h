@@ -93,6 +93,17 @@ struct ma_config {
 	u32 chunk_size;
 	u32 min_savings_pct;
 	u64 cap_bytes;
+	u32 tenant;			/* 0: the opener's user */
+	u32 weight;			/* 1 .. MEM_ARENA_WEIGHT_MAX */
+};
+
+/* Who an arena's pool counts for in the module-wide share (share.c). */
+struct ma_tenant {
+	struct list_head node;		/* in ma_tenants, under ma_arenas_lock */
+	u64 key;			/* constant: uid, or BIT(32) | tenant id */
+	unsigned int nr_arenas;		/* protected by ma_arenas_lock */
+	u32 weight;			/* protected by ma_arenas_lock */
+	atomic64_t pool_bytes;		/* its arenas' pool blocks */
 };
 
 struct ma_arena {
@@ -101,6 +112,8 @@ struct ma_arena {
 	pid_t owner_pid;		/* constant: the opener's tgid */
 	char owner_comm[TASK_COMM_LEN];	/* constant */
 	kuid_t owner_uid;		/* constant: the opener's euid */
+	bool may_share;			/* constant: opener had CAP_SYS_RESOURCE */
+	struct ma_tenant *tenant;	/* set with the frozen config, until release */
 	atomic_t nr_regions;
 	struct mutex lock;
 	struct ma_config config;	/* protected by lock until frozen */
@@ -228,6 +241,13 @@ void ma_chunk_unmap(struct ma_chunk *chunk);
 void ma_charge_init(struct ma_arena *arena, struct file *file);
 void ma_charge_exit(struct ma_arena *arena);
 int ma_charge(struct ma_arena *arena, s64 delta);
+
+/* share.c */
+int ma_tenant_attach(struct ma_arena *arena);
+void ma_tenant_detach(struct ma_arena *arena);
+void ma_tenant_pool_bytes(struct ma_tenant *tenant, s64 bytes);
+u64 ma_tenant_share(const struct ma_tenant *tenant);
+struct ma_arena *ma_share_victim(struct ma_arena *asker);
 
 /* region.c */
 struct ma_region *ma_region_alloc(struct ma_arena *arena, u64 length);

@@ -238,8 +238,41 @@ static int ma_evict_one(struct ma_arena *arena, struct ma_stream *stream)
 }
 
 /*
- * Find room for @len bytes in the pool.  At the cap, compact first if that
- * can free a whole block, then evict LRU chunks as needed.  -ENOSPC when
+ * The module-wide cap stopped @arena's pool: if another tenant has more
+ * than its share (share.c), evict from its largest pool until a block of
+ * it goes back.  0 when one did; -ENOSPC when nobody is above us (the
+ * caller evicts its own), or the victim's error.
+ */
+static int ma_reclaim_fair(struct ma_arena *arena, struct ma_stream *stream)
+{
+	struct ma_arena *victim = ma_share_victim(arena);
+	u64 reserved;
+	int err;
+
+	if (!victim)
+		return -ENOSPC;
+	reserved = READ_ONCE(victim->pool.reserved_bytes);
+	for (;;) {
+		if (READ_ONCE(victim->pool.reserved_bytes) < reserved ||
+		    ma_pool_compact_for_room(&victim->pool)) {
+			err = 0;
+			break;
+		}
+		err = ma_evict_one(victim, stream);
+		if (err == -EIO)
+			continue;
+		if (err)
+			break;
+		ma_stat_inc(victim, MEM_ARENA_STAT_evictions_fair);
+	}
+	mutex_unlock(&ma_arenas_lock);
+	return err;
+}
+
+/*
+ * Find room for @len bytes in the pool.  At a cap, compact first if that
+ * can free a whole block; at the module-wide cap, have a tenant above its
+ * share give room; then evict our own LRU chunks as needed.  -ENOSPC when
  * nothing more can be evicted, -ENOMEM or -EDQUOT when an eviction could
  * not have its pages.
  */
@@ -252,13 +285,15 @@ static int ma_chunk_store(struct ma_chunk *chunk, u32 len,
 
 	for (;;) {
 		err = ma_pool_alloc(&arena->pool, len, chunk, &chunk->slot);
-		if (err != -ENOSPC)
+		if (err != -ENOSPC && err != -ENOBUFS)
 			break;
 		if (!compacted) {
 			compacted = true;
 			if (ma_pool_compact_for_room(&arena->pool))
 				continue;
 		}
+		if (err == -ENOBUFS && !ma_reclaim_fair(arena, stream))
+			continue;
 		err = ma_evict_one(arena, stream);
 		if (!err)
 			pass->evicted++;

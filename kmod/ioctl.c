@@ -61,12 +61,16 @@ static int ma_cmd_set_config(struct ma_ucmd *ucmd)
 	struct mem_arena_cmd_config *cmd = ucmd->cmd;
 	struct ma_arena *arena = ucmd->arena;
 	u32 chunk_size = cmd->chunk_size ?: PAGE_SIZE;
+	u32 weight = cmd->weight ?: 1;
 	int err = 0;
 
 	if (cmd->flags || !is_power_of_2(chunk_size) ||
 	    chunk_size < PAGE_SIZE || chunk_size > MEM_ARENA_CHUNK_SIZE_MAX ||
-	    cmd->min_savings_pct > 99)
+	    cmd->min_savings_pct > 99 || weight > MEM_ARENA_WEIGHT_MAX)
 		return -EINVAL;
+	/* Choosing one's share is the opener's privilege (CAP_SYS_RESOURCE). */
+	if ((cmd->tenant || weight > 1) && !arena->may_share)
+		return -EPERM;
 	mutex_lock(&arena->lock);
 	if (arena->frozen) {
 		err = -EBUSY;
@@ -74,6 +78,8 @@ static int ma_cmd_set_config(struct ma_ucmd *ucmd)
 		arena->config.chunk_size = chunk_size;
 		arena->config.min_savings_pct = cmd->min_savings_pct;
 		arena->config.cap_bytes = cmd->cap_bytes;
+		arena->config.tenant = cmd->tenant;
+		arena->config.weight = weight;
 	}
 	mutex_unlock(&arena->lock);
 	return err;
@@ -90,6 +96,8 @@ static int ma_cmd_get_config(struct ma_ucmd *ucmd)
 	cmd->chunk_size = arena->config.chunk_size;
 	cmd->min_savings_pct = arena->config.min_savings_pct;
 	cmd->cap_bytes = arena->config.cap_bytes;
+	cmd->tenant = arena->config.tenant;
+	cmd->weight = arena->config.weight;
 	mutex_unlock(&arena->lock);
 	return 0;
 }
@@ -99,6 +107,7 @@ static int ma_cmd_region_alloc(struct ma_ucmd *ucmd)
 	struct mem_arena_cmd_region_alloc *cmd = ucmd->cmd;
 	struct ma_arena *arena = ucmd->arena;
 	struct ma_region *region;
+	int err;
 
 	if (cmd->flags || cmd->__reserved)
 		return -EINVAL;
@@ -106,14 +115,21 @@ static int ma_cmd_region_alloc(struct ma_ucmd *ucmd)
 	if (!arena->frozen) {
 		arena->chunk_order = ilog2(arena->config.chunk_size >> PAGE_SHIFT);
 		arena->pool.cap_bytes = arena->config.cap_bytes;
+		err = ma_tenant_attach(arena);
+		if (err)
+			goto out_unlock;
 	}
 	region = ma_region_alloc(arena, cmd->length);
+	err = PTR_ERR_OR_ZERO(region);
 	/* The config freezes with the first region that exists, not before. */
-	if (!IS_ERR(region))
+	if (!err)
 		arena->frozen = true;
+	else if (!arena->frozen)
+		ma_tenant_detach(arena);
+out_unlock:
 	mutex_unlock(&arena->lock);
-	if (IS_ERR(region))
-		return PTR_ERR(region);
+	if (err)
+		return err;
 	cmd->length = region->length;
 	cmd->mmap_offset = (u64)region->pgoff << PAGE_SHIFT;
 	cmd->id = region->id;

@@ -22,6 +22,7 @@
  */
 #define pr_fmt(fmt) "mem_arena: " fmt
 
+#include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -93,6 +94,8 @@ static int ma_open(struct inode *inode, struct file *file)
 	arena->owner_pid = task_tgid_nr(current);
 	get_task_comm(arena->owner_comm, current);
 	arena->owner_uid = file->f_cred->euid;
+	arena->may_share = file_ns_capable(file, &init_user_ns, CAP_SYS_RESOURCE);
+	arena->config.weight = 1;
 	ma_charge_init(arena, file);
 
 	file->f_mapping = arena->inode->i_mapping;
@@ -126,6 +129,7 @@ static int ma_release(struct inode *inode, struct file *file)
 	ma_stats_retire(arena);
 	mutex_unlock(&ma_arenas_lock);
 	ma_pool_destroy(&arena->pool);
+	ma_tenant_detach(arena);
 	ma_charge_exit(arena);
 	ma_inode_free(arena->inode);
 	mutex_destroy(&arena->lock);

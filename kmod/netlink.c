@@ -67,6 +67,24 @@ static bool ma_arena_visible(const struct ma_arena *arena, struct sk_buff *skb)
 	return netlink_capable(skb, CAP_SYS_ADMIN);
 }
 
+/* The arena's tenant and its share of the pool; ma_arenas_lock held. */
+static int ma_put_tenant(struct sk_buff *skb, const struct ma_arena *arena)
+{
+	const struct ma_tenant *t = arena->tenant;
+
+	lockdep_assert_held(&ma_arenas_lock);
+	if (!t)		/* no region yet: not sharing */
+		return 0;
+	if (nla_put_u64_64bit(skb, MEM_ARENA_A_TENANT, t->key, MEM_ARENA_A_PAD) ||
+	    nla_put_u32(skb, MEM_ARENA_A_WEIGHT, t->weight) ||
+	    nla_put_u64_64bit(skb, MEM_ARENA_A_TENANT_POOL_BYTES,
+			      atomic64_read(&t->pool_bytes), MEM_ARENA_A_PAD) ||
+	    nla_put_u64_64bit(skb, MEM_ARENA_A_SHARE_BYTES, ma_tenant_share(t),
+			      MEM_ARENA_A_PAD))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int ma_fill_arena(struct sk_buff *skb, struct ma_arena *arena, u32 portid,
 			 u32 seq, int flags, u8 cmd)
 {
@@ -88,7 +106,7 @@ static int ma_fill_arena(struct sk_buff *skb, struct ma_arena *arena, u32 portid
 	    nla_put_u64_64bit(skb, MEM_ARENA_A_CAP_BYTES, READ_ONCE(arena->config.cap_bytes),
 			      MEM_ARENA_A_PAD) ||
 	    nla_put_u32(skb, MEM_ARENA_A_REGIONS, atomic_read(&arena->nr_regions)) ||
-	    ma_put_stats(skb, &s)) {
+	    ma_put_tenant(skb, arena) || ma_put_stats(skb, &s)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}

@@ -193,7 +193,10 @@ void ma_block_destroy(struct ma_block *block)
 	kfree(block);
 }
 
-/* Reserve one block's bytes against the arena's and the module's caps. */
+/*
+ * Reserve one block's bytes against the arena's cap (-ENOSPC) and the
+ * module's (-ENOBUFS: the caller may have another tenant give room).
+ */
 static int ma_pool_reserve(struct ma_pool *pool)
 {
 	lockdep_assert_held(&pool->lock);
@@ -202,9 +205,10 @@ static int ma_pool_reserve(struct ma_pool *pool)
 	if (atomic64_add_return(MA_BLOCK_SIZE, &ma_pool_reserved) >
 	    READ_ONCE(ma_pool_cap_bytes)) {
 		atomic64_sub(MA_BLOCK_SIZE, &ma_pool_reserved);
-		return -ENOSPC;
+		return -ENOBUFS;
 	}
 	pool->reserved_bytes += MA_BLOCK_SIZE;
+	ma_tenant_pool_bytes(pool_arena(pool)->tenant, MA_BLOCK_SIZE);
 	return 0;
 }
 
@@ -213,13 +217,15 @@ static void ma_pool_unreserve(struct ma_pool *pool)
 	lockdep_assert_held(&pool->lock);
 	pool->reserved_bytes -= MA_BLOCK_SIZE;
 	atomic64_sub(MA_BLOCK_SIZE, &ma_pool_reserved);
+	ma_tenant_pool_bytes(pool_arena(pool)->tenant, -MA_BLOCK_SIZE);
 }
 
 /**
  * ma_pool_alloc - find a slot for @len data bytes owned by @owner
  *
- * Returns 0 and fills @slot; -ENOSPC when the slot fits nowhere and another
- * block would exceed a cap (the caller may evict and retry); -ENOMEM when
+ * Returns 0 and fills @slot; -ENOSPC (the arena's cap) or -ENOBUFS (the
+ * module's) when the slot fits nowhere and another block would exceed a
+ * cap (the caller may make room and retry); -ENOMEM when
  * the kernel had no pages; -E2BIG when it cannot fit even in an empty block.
  */
 int ma_pool_alloc(struct ma_pool *pool, u32 len, struct ma_chunk *owner,

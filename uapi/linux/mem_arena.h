@@ -129,7 +129,9 @@
 	X(events_dropped,	26, events,				\
 	  "Netlink events not sent because of the rate limit")		\
 	X(memlock_rejects,	27, events,				\
-	  "Faults, touches and evictions refused: the opener's RLIMIT_MEMLOCK")
+	  "Faults, touches and evictions refused: the opener's RLIMIT_MEMLOCK") \
+	X(evictions_fair,	28, chunks,				\
+	  "Of evictions_lru: made to give another tenant its share of the pool")
 
 #define __MEM_ARENA_STAT_FIELD(name, id, unit, doc) __u64 name;
 /* Every field __u64, in id order. */
@@ -222,9 +224,15 @@ struct mem_arena_cmd_info {
  *	is that value only where pages are 4 KiB)
  * @min_savings_pct: 0..99: a chunk must shrink by at least this share
  * @cap_bytes: bound on the arena's pool; 0 = module-wide bound only
+ * @tenant: who the arena's pool counts for when the module-wide pool is
+ *	shared: 0 = the opener's user; otherwise a tenant id of the opener's
+ *	choosing (arenas with the same id share one share)
+ * @weight: the tenant's weight in sharing the module-wide pool, 1..1000;
+ *	0 means 1.  A tenant's weight is the largest of its arenas'.
  *
  * SET fails with -EBUSY once the arena has had a region (a REGION_ALLOC
- * that failed does not count).
+ * that failed does not count), and with -EPERM for a non-zero @tenant or
+ * a @weight above 1 unless the opener had CAP_SYS_RESOURCE.
  */
 struct mem_arena_cmd_config {
 	__u32 size;
@@ -232,7 +240,10 @@ struct mem_arena_cmd_config {
 	__u32 chunk_size;
 	__u32 min_savings_pct;
 	__u64 cap_bytes;
+	__u32 tenant;
+	__u32 weight;
 };
+#define MEM_ARENA_WEIGHT_MAX		1000
 #define MEM_ARENA_IOC_SET_CONFIG _IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_SET_CONFIG)
 #define MEM_ARENA_IOC_GET_CONFIG _IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_GET_CONFIG)
 
@@ -437,6 +448,10 @@ enum {
 	MEM_ARENA_A_EVENT_PAGES,	/* u64: DEFRAG_DONE, pages released */
 	MEM_ARENA_A_EVENT_POOL_BYTES,	/* u64: CAP_REACHED, pool at the end */
 	MEM_ARENA_A_PAD,
+	MEM_ARENA_A_TENANT,		/* u64: uid, or 1 << 32 | tenant id */
+	MEM_ARENA_A_WEIGHT,		/* u32: the tenant's weight */
+	MEM_ARENA_A_TENANT_POOL_BYTES,	/* u64: pool blocks of all its arenas */
+	MEM_ARENA_A_SHARE_BYTES,	/* u64: its weighted share of the cap */
 	__MEM_ARENA_A_MAX
 };
 #define MEM_ARENA_A_MAX (__MEM_ARENA_A_MAX - 1)
