@@ -50,8 +50,19 @@ for pid, own in (($pid, '$own1'), ($pid2, '$own2')):
     mine = dict(zip(names, map(int, own.split())))
     assert a['stats'] == mine, (pid, {k: (a['stats'][k], mine[k]) for k in mine if a['stats'][k] != mine[k]})
 "
+# Both are root's: one tenant, whose pool is both pools and whose share,
+# alone, is the whole cap.
+pycheck top_shows_the_tenant_and_its_share "
+import json
+top = [a for a in json.load(open('/tmp/top.json')) if a['pid'] in ($pid, $pid2)]
+cap = int(open('/sys/kernel/mem_arena/pool_cap_bytes').read())
+pools = sum(a['stats']['pool_bytes'] for a in top)
+for a in top:
+    assert a['tenant'] == 'uid:0' and a['weight'] == 1, a
+    assert a['tenant_pool_bytes'] == pools and a['share_bytes'] == cap, (a, pools, cap)
+"
 "$mactl" top --once > /tmp/top.txt
-check top_table_has_both sh -c "grep -q ' $pid .*arena_holder' /tmp/top.txt && grep -q ' $pid2 .*arena_holder' /tmp/top.txt"
+check top_table_has_both sh -c "grep -q ' $pid .*arena_holder.* uid:0 ' /tmp/top.txt && grep -q ' $pid2 .*arena_holder' /tmp/top.txt"
 kill "$pid2"
 
 "$mactl" map --json "$pid:$fd" > /tmp/map1.json

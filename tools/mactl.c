@@ -498,6 +498,18 @@ static const struct ma_nl_arena *find_arena(const struct ma_nl_arena *v, size_t 
 	return NULL;
 }
 
+/* "uid:N" or "tenant:N"; "-" before the arena's first region. */
+static const char *tenant_name(const struct ma_nl_arena *a)
+{
+	static char b[32];
+
+	if (a->tenant == ~0ULL)
+		return "-";
+	snprintf(b, sizeof(b), "%s:%llu", a->tenant >> 32 ? "tenant" : "uid",
+		 (unsigned long long)(a->tenant & 0xffffffffULL));
+	return b;
+}
+
 static json_object *arena_json(const struct ma_nl_arena *a)
 {
 	json_object *o = json_object_new_object();
@@ -510,6 +522,13 @@ static json_object *arena_json(const struct ma_nl_arena *a)
 	json_object_object_add(o, "chunk_size", json_object_new_int64(a->chunk_size));
 	json_object_object_add(o, "min_savings_pct", json_object_new_int64(a->min_savings_pct));
 	json_object_object_add(o, "cap_bytes", json_object_new_uint64(a->cap_bytes));
+	if (a->tenant != ~0ULL) {
+		json_object_object_add(o, "tenant", json_object_new_string(tenant_name(a)));
+		json_object_object_add(o, "weight", json_object_new_int64(a->weight));
+		json_object_object_add(o, "tenant_pool_bytes",
+				       json_object_new_uint64(a->tenant_pool_bytes));
+		json_object_object_add(o, "share_bytes", json_object_new_uint64(a->share_bytes));
+	}
 	json_object_object_add(o, "stats", stats_json(&a->stats));
 	return o;
 }
@@ -539,12 +558,13 @@ static int cmd_top(double interval, unsigned long long count, bool once, bool js
 				printf("\033[H\033[2J");
 			printf("mem_arena: %zu arenas%s\n", n,
 			       once ? "" : " (rates over the last interval; Ctrl-C stops)");
-			printf("%5s %7s %-16s %7s %11s %9s %7s %9s %9s\n", "ID", "PID", "COMM",
-			       "REGIONS", "LOGICAL_MB", "POOL_MB", "RATIO", "EVICT/s", "FAULTS/s");
+			printf("%5s %7s %-16s %7s %11s %9s %7s %9s %9s  %-14s %6s\n", "ID", "PID",
+			       "COMM", "REGIONS", "LOGICAL_MB", "POOL_MB", "RATIO", "EVICT/s",
+			       "FAULTS/s", "TENANT", "SHARE%");
 			for (i = 0; i < n; i++) {
 				const struct mem_arena_stats *s = &cur[i].stats;
 				const struct ma_nl_arena *p = find_arena(prev, nprev, cur[i].id);
-				char ev[16] = "-", fl[16] = "-";
+				char ev[16] = "-", fl[16] = "-", sh[16] = "-";
 
 				if (p && t1 > t0) {
 					snprintf(ev, sizeof(ev), "%.1f",
@@ -553,10 +573,15 @@ static int cmd_top(double interval, unsigned long long count, bool once, bool js
 						 (s->access_hits_decompressed -
 						  p->stats.access_hits_decompressed) / (t1 - t0));
 				}
-				printf("%5u %7u %-16s %7u %11.1f %9.1f %7.2f %9s %9s\n", cur[i].id,
-				       cur[i].pid, cur[i].comm, cur[i].regions,
+				/* The tenant's pool against its weighted share. */
+				if (cur[i].share_bytes)
+					snprintf(sh, sizeof(sh), "%.0f", 100.0 *
+						 cur[i].tenant_pool_bytes / cur[i].share_bytes);
+				printf("%5u %7u %-16s %7u %11.1f %9.1f %7.2f %9s %9s  %-14s %6s\n",
+				       cur[i].id, cur[i].pid, cur[i].comm, cur[i].regions,
 				       s->logical_input_bytes / 1048576.0, s->pool_bytes / 1048576.0,
-				       ratio(s->logical_input_bytes, s->pool_bytes), ev, fl);
+				       ratio(s->logical_input_bytes, s->pool_bytes), ev, fl,
+				       tenant_name(&cur[i]), sh);
 			}
 			fflush(stdout);
 		}

@@ -25,6 +25,10 @@ static struct nla_policy policy[MEM_ARENA_A_MAX + 1] = {
 	[MEM_ARENA_A_EVENT_BYTES] = { .type = NLA_U64 },
 	[MEM_ARENA_A_EVENT_PAGES] = { .type = NLA_U64 },
 	[MEM_ARENA_A_EVENT_POOL_BYTES] = { .type = NLA_U64 },
+	[MEM_ARENA_A_TENANT] = { .type = NLA_U64 },
+	[MEM_ARENA_A_WEIGHT] = { .type = NLA_U32 },
+	[MEM_ARENA_A_TENANT_POOL_BYTES] = { .type = NLA_U64 },
+	[MEM_ARENA_A_SHARE_BYTES] = { .type = NLA_U64 },
 };
 
 void ma_nl_open(struct ma_nl *nl)
@@ -103,6 +107,10 @@ static int on_arena(struct nl_msg *msg, void *arg)
 	x->min_savings_pct = get_u32(tb, MEM_ARENA_A_MIN_SAVINGS_PCT);
 	x->regions = get_u32(tb, MEM_ARENA_A_REGIONS);
 	x->cap_bytes = get_u64(tb, MEM_ARENA_A_CAP_BYTES);
+	x->tenant = tb[MEM_ARENA_A_TENANT] ? get_u64(tb, MEM_ARENA_A_TENANT) : ~0ULL;
+	x->weight = get_u32(tb, MEM_ARENA_A_WEIGHT);
+	x->tenant_pool_bytes = get_u64(tb, MEM_ARENA_A_TENANT_POOL_BYTES);
+	x->share_bytes = get_u64(tb, MEM_ARENA_A_SHARE_BYTES);
 	get_comm(tb, x->comm, sizeof(x->comm));
 	if (tb[MEM_ARENA_A_STATS])
 		nla_for_each_nested(a, tb[MEM_ARENA_A_STATS], rem) {

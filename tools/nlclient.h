@@ -18,6 +18,9 @@ struct ma_nl {
 struct ma_nl_arena {
 	uint32_t id, pid, uid, chunk_size, min_savings_pct, regions;
 	uint64_t cap_bytes;
+	uint64_t tenant;		/* uid, or 1 << 32 | tenant id; ~0: none yet */
+	uint32_t weight;
+	uint64_t tenant_pool_bytes, share_bytes;
 	char comm[32];
 	struct mem_arena_stats stats;
 };
