@@ -20,8 +20,8 @@
 
 #define NOBODY	65534
 
-/* RLIMIT_MEMLOCK = @limit, then uid/gid 65534 with no groups. */
-static const char *become_nobody(rlim_t limit)
+/* RLIMIT_MEMLOCK = @limit, then uid/gid @uid with no groups. */
+static const char *become(uid_t uid, rlim_t limit)
 {
 	struct rlimit rl = { limit, limit };
 
@@ -29,10 +29,15 @@ static const char *become_nobody(rlim_t limit)
 		return "needs root to set up an unprivileged user";
 	if (setrlimit(RLIMIT_MEMLOCK, &rl))
 		return "setrlimit(RLIMIT_MEMLOCK) failed";
-	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
-	    setresuid(NOBODY, NOBODY, NOBODY))
-		return "cannot become uid 65534";
+	if (setgroups(0, NULL) || setresgid(uid, uid, uid) ||
+	    setresuid(uid, uid, uid))
+		return "cannot become an unprivileged user";
 	return NULL;
+}
+
+static const char *become_nobody(rlim_t limit)
+{
+	return become(NOBODY, limit);
 }
 
 static int open_arena(__u32 chunk, __u64 cap)
@@ -396,6 +401,134 @@ TEST(slot_is_smaller_than_its_chunk)
 	close(fd2);
 }
 
+/* Set the module-wide pool cap; the old value in *old. */
+static int set_module_cap(long long cap, long long *old)
+{
+	if (old)
+		*old = ma_sysfs_read("pool_cap_bytes");
+	return ma_sysfs_write("pool_cap_bytes", cap);
+}
+
+/* An arena with @mib MiB of text in 16 KiB chunks; @tenant/@weight if set. */
+static int text_arena(__u32 tenant, __u32 weight, size_t mib, char **p, __u32 *id)
+{
+	struct mem_arena_cmd_config c = {
+		.size = sizeof(c), .chunk_size = 16 * KiB,
+		.tenant = tenant, .weight = weight,
+	};
+	int fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (ma_ioc(fd, MEM_ARENA_IOC_SET_CONFIG, &c))
+		goto out_close;
+	*p = ma_region_map(fd, mib * MiB, id);
+	if (!*p)
+		goto out_close;
+	ma_fill_text(*p, mib * MiB, fd);
+	return fd;
+out_close:
+	close(fd);
+	return -1;
+}
+
+/* Choosing a tenant or a weight is a privilege of the opener. */
+TEST(tenant_and_weight_need_cap_sys_resource)
+{
+	const char *why = become_nobody(8 * MiB);
+	struct mem_arena_cmd_config c = { .size = sizeof(c), .chunk_size = 4096 };
+	int fd;
+
+	if (why)
+		SKIP(return, "%s", why);
+	fd = open(MEM_ARENA_DEVICE, O_RDWR);
+	ASSERT_LE(0, fd);
+	c.weight = 3;
+	EXPECT_EQ(-EPERM, ma_ioc(fd, MEM_ARENA_IOC_SET_CONFIG, &c));
+	c.weight = 0;
+	c.tenant = 5;
+	EXPECT_EQ(-EPERM, ma_ioc(fd, MEM_ARENA_IOC_SET_CONFIG, &c));
+	c.tenant = 0;
+	c.weight = 1;
+	EXPECT_EQ(0, ma_ioc(fd, MEM_ARENA_IOC_SET_CONFIG, &c));
+	c.weight = MEM_ARENA_WEIGHT_MAX + 1;
+	EXPECT_EQ(-EINVAL, ma_ioc(fd, MEM_ARENA_IOC_SET_CONFIG, &c));
+	close(fd);
+}
+
+/*
+ * Two tenants under one module-wide cap, the first filling it alone: the
+ * second still compresses, room is taken from the first, and the pools
+ * end in the ratio of the weights (within 10%).
+ */
+FIXTURE(share) {
+	long long cap0;
+};
+
+FIXTURE_VARIANT(share) {
+	__u32 weight_a, weight_b;
+	bool users;		/* two users, else one root process, two tenant ids */
+};
+
+/* Users leave the weight 0 (the default, 1): they may not choose one. */
+FIXTURE_VARIANT_ADD(share, two_users) { .weight_a = 0, .weight_b = 0, .users = true };
+FIXTURE_VARIANT_ADD(share, tenants_1_1) { .weight_a = 1, .weight_b = 1 };
+FIXTURE_VARIANT_ADD(share, tenants_1_3) { .weight_a = 1, .weight_b = 3 };
+
+#define SHARE_CAP	(8 * MiB)
+#define SHARE_MIB	32
+
+FIXTURE_SETUP(share)
+{
+	self->cap0 = -1;
+	if (getuid() != 0)
+		SKIP(return, "needs root (the module-wide cap, setuid)");
+	if (ma_sysfs_read("pool_bytes") != 0)
+		SKIP(return, "another arena holds pool memory");
+	ASSERT_EQ(0, set_module_cap(SHARE_CAP, &self->cap0));
+}
+
+FIXTURE_TEARDOWN(share)
+{
+	if (self->cap0 > 0)
+		set_module_cap(self->cap0, NULL);
+}
+
+/*
+ * Tenant @i's side, in a child when the tenants are users: make the arena,
+ * compress it all, then report its pool and stats through @out and wait
+ * for @in to close before closing.
+ */
+struct side {
+	long long pool, compress_ops, evictions_fair;
+};
+
+static void run_side(const FIXTURE_VARIANT(share) *v, int i, int go, int out,
+		     int in)
+{
+	struct mem_arena_stats s;
+	struct side r = { -1 };
+	__u32 id;
+	char *p, c;
+	int fd;
+
+	if (v->users && become(NOBODY - i, 256 * MiB))
+		goto out;
+	if (go >= 0 && read(go, &c, 1) != 1)
+		goto out;
+	fd = text_arena(v->users ? 0 : i + 1, i ? v->weight_b : v->weight_a,
+			SHARE_MIB, &p, &id);
+	if (fd < 0 || ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, SHARE_MIB * MiB, NULL))
+		goto out;
+	if (write(out, "x", 1) != 1 || read(in, &c, 1) != 1 || ma_stats(fd, &s))
+		goto out;
+	r = (struct side){ s.pool_bytes, s.compress_ops, s.evictions_fair };
+out:
+	if (write(out, &r, sizeof(r)) != sizeof(r))
+		_exit(2);
+	_exit(0);
+}
+
 static long oom_kills(void)
 {
 	FILE *f = fopen("/proc/vmstat", "r");
@@ -449,6 +582,51 @@ TEST(huge_regions_as_nobody_are_cheap)
 	}
 	EXPECT_EQ(kills0, oom_kills());
 	close(fd);
+}
+
+TEST_F(share, pools_end_in_the_ratio_of_the_weights)
+{
+	int ready[2][2], report[2][2], go[2][2];
+	struct side r[2];
+	double want, got;
+	pid_t pid[2];
+	char c;
+	int i;
+
+	/* Both sides in children (setuid needs it; the same code for both). */
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, pipe(ready[i]));
+		ASSERT_EQ(0, pipe(report[i]));
+		ASSERT_EQ(0, pipe(go[i]));
+	}
+	for (i = 0; i < 2; i++) {
+		pid[i] = fork();
+		ASSERT_LE(0, pid[i]);
+		if (!pid[i])
+			run_side(variant, i, go[i][0], report[i][1], ready[i][0]);
+		/* A fills the pool alone, then B starts. */
+		ASSERT_EQ(1, write(go[i][1], "g", 1));
+		ASSERT_EQ(1, read(report[i][0], &c, 1)) TH_LOG("side %d failed", i);
+	}
+	/* Both compressed: each reports, then closes. */
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(1, write(ready[i][1], "r", 1));
+		ASSERT_EQ(sizeof(r[i]), read(report[i][0], &r[i], sizeof(r[i])));
+		ASSERT_LE(0, r[i].pool) TH_LOG("side %d failed", i);
+	}
+	for (i = 0; i < 2; i++)
+		waitpid(pid[i], NULL, 0);
+	TH_LOG("pools %lld + %lld of %lu; B compressed %lld, A gave %lld evictions",
+	       r[0].pool, r[1].pool, SHARE_CAP, r[1].compress_ops, r[0].evictions_fair);
+	EXPECT_LT(0, r[1].compress_ops);
+	EXPECT_LT(0, r[0].evictions_fair);
+	EXPECT_EQ(0, r[1].evictions_fair);
+	EXPECT_GE(SHARE_CAP, r[0].pool + r[1].pool);
+	EXPECT_LE(SHARE_CAP * 9 / 10, r[0].pool + r[1].pool);
+	want = (double)(variant->weight_b ?: 1) / (variant->weight_a ?: 1);
+	got = (double)r[1].pool / r[0].pool;
+	EXPECT_TRUE(got > want * 0.9 && got < want * 1.1)
+		TH_LOG("B:A = %.3f, want %.3f", got, want);
 }
 
 TEST_HARNESS_MAIN
