@@ -251,6 +251,41 @@ static int on_event(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
+/* A non-blocking socket in the events group; NULL if it cannot join. */
+static struct nl_sock *events_socket(void)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	int grp;
+
+	if (!sk)
+		return NULL;
+	if (genl_connect(sk) ||
+	    (grp = genl_ctrl_resolve_grp(sk, MEM_ARENA_GENL_NAME,
+					 MEM_ARENA_GENL_MCGRP_EVENTS)) < 0 ||
+	    nl_socket_add_membership(sk, grp) ||
+	    nl_socket_set_buffer_size(sk, 1 << 20, 0)) {
+		nl_socket_free(sk);
+		return NULL;
+	}
+	nl_socket_disable_seq_check(sk);
+	nl_socket_set_nonblocking(sk);
+	return sk;
+}
+
+/* The id of this process's arena (its only one), from a dump; 0 if none. */
+static __u32 my_arena_id(void)
+{
+	struct dump *d = calloc(1, sizeof(*d));
+	const struct nl_arena *a;
+	__u32 id = 0;
+
+	if (d && !nl_request(MEM_ARENA_NL_CMD_ARENA_GET, NLM_F_DUMP, -1, d) &&
+	    (a = find_pid(d, getpid())))
+		id = a->id;
+	free(d);
+	return id;
+}
+
 TEST(one_eviction_event_per_capped_pass)
 {
 	struct mem_arena_cmd_info info = { .size = sizeof(info) };
@@ -258,7 +293,7 @@ TEST(one_eviction_event_per_capped_pass)
 	struct mem_arena_stats s;
 	struct events e = { 0 };
 	struct nl_sock *sk;
-	int fd, grp, pass, err;
+	int fd, pass, err;
 	__u64 evicted = 0;
 	__u32 id;
 	char *p;
@@ -269,13 +304,8 @@ TEST(one_eviction_event_per_capped_pass)
 	fd = open(MEM_ARENA_DEVICE, O_RDWR);
 	if (fd < 0)
 		SKIP(return, "module not loaded");
-	sk = nl_socket_alloc();
-	ASSERT_EQ(0, genl_connect(sk));
-	grp = genl_ctrl_resolve_grp(sk, MEM_ARENA_GENL_NAME, MEM_ARENA_GENL_MCGRP_EVENTS);
-	ASSERT_LE(0, grp);
-	ASSERT_EQ(0, nl_socket_add_membership(sk, grp));
-	nl_socket_disable_seq_check(sk);
-	nl_socket_set_nonblocking(sk);
+	sk = events_socket();
+	ASSERT_NE(NULL, sk);
 	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, on_event, &e);
 
 	ASSERT_EQ(0, ma_set_config(fd, CS, 0, 256 * KiB));
@@ -284,14 +314,8 @@ TEST(one_eviction_event_per_capped_pass)
 	for (i = 0; i < 1024; i++)
 		ma_fill_text(p + i * CS, CS, i);
 	/* This arena's id: the one ARENA_CREATED named, via a dump by pid. */
-	{
-		struct dump *d = calloc(1, sizeof(*d));
-
-		ASSERT_EQ(0, nl_request(MEM_ARENA_NL_CMD_ARENA_GET, NLM_F_DUMP, -1, d));
-		ASSERT_NE(NULL, find_pid(d, getpid()));
-		e.arena = find_pid(d, getpid())->id;
-		free(d);
-	}
+	e.arena = my_arena_id();
+	ASSERT_NE(0, e.arena);
 	for (pass = 0; pass < 2; pass++) {
 		memset(&s, 0, sizeof(s));
 		ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, pass * 512 * CS,
@@ -348,34 +372,24 @@ TEST(concurrent_passes_events_add_up)
 	struct passer ps[2];
 	pthread_t t[2];
 	struct nl_sock *sk;
-	struct dump *d;
 	__u64 sum = 0;
-	int fd, grp, err, i;
+	int fd, err, i;
 	__u32 id;
 	char *p;
 
 	fd = open(MEM_ARENA_DEVICE, O_RDWR);
 	if (fd < 0)
 		SKIP(return, "module not loaded");
-	sk = nl_socket_alloc();
-	ASSERT_EQ(0, genl_connect(sk));
-	grp = genl_ctrl_resolve_grp(sk, MEM_ARENA_GENL_NAME, MEM_ARENA_GENL_MCGRP_EVENTS);
-	ASSERT_LE(0, grp);
-	ASSERT_EQ(0, nl_socket_add_membership(sk, grp));
-	ASSERT_EQ(0, nl_socket_set_buffer_size(sk, 1 << 20, 0));
-	nl_socket_disable_seq_check(sk);
-	nl_socket_set_nonblocking(sk);
+	sk = events_socket();
+	ASSERT_NE(NULL, sk);
 
 	ASSERT_EQ(0, ma_set_config(fd, CS, 0, 128 * KiB));
 	p = ma_region_map(fd, 512 * CS, &id);
 	ASSERT_NE(NULL, p);
 	for (i = 0; i < 512; i++)
 		ma_fill_text(p + i * CS, CS, i);
-	d = calloc(1, sizeof(*d));
-	ASSERT_EQ(0, nl_request(MEM_ARENA_NL_CMD_ARENA_GET, NLM_F_DUMP, -1, d));
-	ASSERT_NE(NULL, find_pid(d, getpid()));
-	e.arena = find_pid(d, getpid())->id;
-	free(d);
+	e.arena = my_arena_id();
+	ASSERT_NE(0, e.arena);
 
 	for (i = 0; i < 2; i++) {
 		ps[i] = (struct passer){ .fd = fd, .id = id, .off = i * 256 * CS };
