@@ -24,7 +24,8 @@
 #include "codec.h"
 
 #define MA_CHUNK_PAGES_MAX	(MEM_ARENA_CHUNK_SIZE_MAX / PAGE_SIZE)
-static_assert(MEM_ARENA_CHUNK_SIZE_MAX - MA_SLOT_HDR_SIZE - MA_SLOT_ALIGN <=
+/* ma_slot_data_below() of the largest chunk fits in a block. */
+static_assert(MEM_ARENA_CHUNK_SIZE_MAX - MA_SLOT_ALIGN - MA_SLOT_HDR_SIZE <=
 	      MA_SLOT_DATA_MAX);
 
 static struct ma_arena *chunk_arena(const struct ma_chunk *chunk)
@@ -39,7 +40,7 @@ static u32 ma_chunk_held(const struct ma_chunk *chunk)
 	case MA_CHUNK_RAW:
 		return ma_chunk_size(chunk_arena(chunk));
 	case MA_CHUNK_COMPRESSED:
-		return ma_slot_units(chunk->slot.len) * MA_SLOT_ALIGN;
+		return ma_slot_bytes(chunk->slot.len);
 	default:
 		return 0;
 	}
@@ -74,6 +75,23 @@ out_free_pages:
 		put_page(pages[i]);
 	ma_stat_inc(arena, MEM_ARENA_STAT_alloc_failures);
 	return -ENOMEM;
+}
+
+/*
+ * Charge @more bytes to the opener (charge.c), then allocate @nr pages;
+ * on failure neither stays.
+ */
+static int ma_pages_charge_alloc(struct ma_arena *arena, struct page **pages,
+				 unsigned int nr, s64 more, gfp_t gfp)
+{
+	int err = ma_charge(arena, more);
+
+	if (err)
+		return err;
+	err = ma_pages_alloc(arena, pages, nr, gfp);
+	if (err)
+		ma_charge(arena, -more);
+	return err;
 }
 
 /* Drop the chunk's references to its raw pages (a pinner keeps its own). */
@@ -155,12 +173,9 @@ static int ma_chunk_decompress(struct ma_chunk *chunk, struct ma_stream *stream,
 	int err;
 
 	ma_chunk_assert_locked(chunk);
-	err = ma_charge(arena, more);
+	err = ma_pages_charge_alloc(arena, pages, nr, more, ma_gfp(how));
 	if (err)
 		return err;
-	err = ma_pages_alloc(arena, pages, nr, ma_gfp(how));
-	if (err)
-		goto out_uncharge;
 
 	if (chunk->state == MA_CHUNK_SAME) {
 		ma_pages_fill(pages, nr, chunk->pattern);
@@ -195,8 +210,8 @@ static int ma_chunk_decompress(struct ma_chunk *chunk, struct ma_stream *stream,
 				   ma_chunk_index(chunk), chunk->region->id);
 		for (i = 0; i < nr; i++)
 			put_page(pages[i]);
-		err = -EIO;
-		goto out_uncharge;
+		ma_charge(arena, -more);
+		return -EIO;
 	}
 	ma_pool_free(&arena->pool, &chunk->slot);
 
@@ -205,10 +220,6 @@ out_raw:
 	ma_stat_inc(arena, MEM_ARENA_STAT_decompress_ops);
 	ma_chunk_set_pages(chunk, pages);
 	return 0;
-
-out_uncharge:
-	ma_charge(arena, -more);
-	return err;
 }
 
 /*
@@ -322,8 +333,7 @@ static int ma_chunk_encode(struct ma_chunk *chunk, struct ma_stream *stream,
 	 * opener's charge.
 	 */
 	t0 = ktime_get_ns();
-	len = ma_codec->compress(src, size, stream->cbuf,
-				 size - MA_SLOT_HDR_SIZE - MA_SLOT_ALIGN,
+	len = ma_codec->compress(src, size, stream->cbuf, ma_slot_data_below(size),
 				 stream->wrkmem);
 	ma_stat_add(arena, MEM_ARENA_STAT_compress_ns, ktime_get_ns() - t0);
 	if (!len) {
@@ -436,15 +446,10 @@ int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how)
 	case MA_CHUNK_EMPTY:
 		if (how == MA_ACCESS_TOUCH)
 			return 0;
-		err = ma_charge(arena, ma_chunk_size(arena));
+		err = ma_pages_charge_alloc(arena, pages, 1U << arena->chunk_order,
+					    ma_chunk_size(arena), ma_gfp(how) | __GFP_ZERO);
 		if (err)
 			return err;
-		err = ma_pages_alloc(arena, pages, 1U << arena->chunk_order,
-				     ma_gfp(how) | __GFP_ZERO);
-		if (err) {
-			ma_charge(arena, -(s64)ma_chunk_size(arena));
-			return err;
-		}
 		ma_chunk_set_pages(chunk, pages);
 		return 0;
 	default:

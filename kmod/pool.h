@@ -112,6 +112,18 @@ static inline u32 ma_slot_units(u32 len)
 	return DIV_ROUND_UP(MA_SLOT_HDR_SIZE + len, MA_SLOT_ALIGN);
 }
 
+/* Bytes a slot of @len data bytes takes: header and alignment included. */
+static inline u32 ma_slot_bytes(u32 len)
+{
+	return ma_slot_units(len) * MA_SLOT_ALIGN;
+}
+
+/* The most data whose slot is smaller than @bytes (a multiple of the unit). */
+static inline u32 ma_slot_data_below(u32 bytes)
+{
+	return bytes - MA_SLOT_ALIGN - MA_SLOT_HDR_SIZE;
+}
+
 static inline struct ma_slot_hdr *ma_slot_hdr(const struct ma_block *block,
 					     unsigned int unit)
 {
