@@ -140,8 +140,6 @@ static inline struct ma_arena *pool_arena(struct ma_pool *pool)
 extern struct list_head ma_arenas;
 extern struct mutex ma_arenas_lock;
 extern atomic_t ma_nr_arenas;
-extern u64 ma_pool_cap_bytes;		/* module-wide cap, read with READ_ONCE */
-extern atomic64_t ma_pool_reserved;	/* pool bytes held by every arena */
 
 /*
  * stats.c.  Counters live in the arena only; module-wide figures are the

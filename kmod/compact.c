@@ -31,19 +31,49 @@
  */
 #define pr_fmt(fmt) "mem_arena: " fmt
 
+#include <linux/kobject.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/string.h>
+#include <linux/sysfs.h>
 #include <linux/workqueue.h>
 
 #include "arena.h"
 #include "pool_internal.h"
 #include "compat.h"
 
-/* Background compaction above this share of free bytes in the pool; 0 off. */
-unsigned int ma_defrag_threshold_pct = 50;
+/*
+ * Background compaction above this share of free bytes in the pool; 0 off.
+ * A plain value written by sysfs and read with READ_ONCE().
+ */
+static unsigned int ma_defrag_threshold_pct = 50;
+
+static ssize_t defrag_threshold_pct_show(struct kobject *kobj,
+					 struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(ma_defrag_threshold_pct));
+}
+
+static ssize_t defrag_threshold_pct_store(struct kobject *kobj,
+					  struct kobj_attribute *attr,
+					  const char *buf, size_t count)
+{
+	unsigned int pct;
+	int err = kstrtouint(buf, 0, &pct);
+
+	if (err)
+		return err;
+	if (pct > 100)
+		return -EINVAL;
+	WRITE_ONCE(ma_defrag_threshold_pct, pct);
+	return count;
+}
+
+static struct kobj_attribute ma_defrag_attr = __ATTR_RW(defrag_threshold_pct);
+static struct attribute *ma_defrag_attrs[] = { &ma_defrag_attr.attr, NULL };
+const struct attribute_group ma_defrag_attr_group = { .attrs = ma_defrag_attrs };
 
 /* Blocks that perfect packing would free. */
 static unsigned long ma_pool_freeable(const struct ma_pool *pool)

@@ -49,7 +49,7 @@ static int ma_cmd_get_info(struct ma_ucmd *ucmd)
 	cmd->chunk_size_max = MEM_ARENA_CHUNK_SIZE_MAX;
 	cmd->nr_stats = MEM_ARENA_NR_STATS;
 	cmd->region_size_max = MEM_ARENA_REGION_SIZE_MAX;
-	cmd->pool_cap_bytes = READ_ONCE(ma_pool_cap_bytes);
+	cmd->pool_cap_bytes = ma_pool_cap();
 	cmd->memlock_limit = arena->memlock_limit;
 	cmd->memlock_used = arena->memlock_user ?
 		(u64)atomic_long_read(&arena->memlock_user->locked_vm) << PAGE_SHIFT : 0;

@@ -40,6 +40,7 @@ static int ma_fs_count;
 
 LIST_HEAD(ma_arenas);
 DEFINE_MUTEX(ma_arenas_lock);
+atomic_t ma_nr_arenas;
 static u32 ma_last_arena_id;		/* protected by ma_arenas_lock */
 
 static int ma_fs_init_fs_context(struct fs_context *fc)
@@ -164,6 +165,7 @@ static int __init ma_init(void)
 {
 	int err;
 
+	ma_pool_cap_init();
 	err = ma_streams_init();
 	if (err)
 		return err;
@@ -177,7 +179,7 @@ static int __init ma_init(void)
 	if (err)
 		goto out_unregister_netlink;
 	pr_info("ready: codec %s, pool cap %llu bytes\n", ma_codec->name,
-		ma_pool_cap_bytes);
+		ma_pool_cap());
 	return 0;
 
 out_unregister_netlink:

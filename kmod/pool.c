@@ -17,16 +17,66 @@
  *   A claimed block is being worked on by compaction: it is off the class
  *   lists.  While ma_pool.compacting is set, blocks that empty are left for
  *   the compaction pass to release.
+ *   Module-wide, ma_pool_reserved counts the bytes every pool reserved
+ *   against ma_pool_cap_bytes (an atomic add, undone if over the cap).  The
+ *   cap is a plain value written by sysfs and read with READ_ONCE():
+ *   lowering it never shrinks a pool, it stops its growth.
  */
 #define pr_fmt(fmt) "mem_arena: " fmt
 
 #include <linux/gfp.h>
+#include <linux/kobject.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
+#include <linux/sysfs.h>
 #include <linux/vmalloc.h>
 
 #include "arena.h"
 #include "pool_internal.h"
+
+static u64 ma_pool_cap_bytes;
+module_param_named(pool_cap_bytes, ma_pool_cap_bytes, ullong, 0444);
+MODULE_PARM_DESC(pool_cap_bytes,
+		 "Bound on all arenas' pools together (default: a quarter of RAM)");
+
+static atomic64_t ma_pool_reserved;
+
+/* The module-wide cap: what every arena's pool may hold together. */
+u64 ma_pool_cap(void)
+{
+	return READ_ONCE(ma_pool_cap_bytes);
+}
+
+static ssize_t pool_cap_bytes_show(struct kobject *kobj,
+				   struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", ma_pool_cap());
+}
+
+static ssize_t pool_cap_bytes_store(struct kobject *kobj,
+				    struct kobj_attribute *attr,
+				    const char *buf, size_t count)
+{
+	u64 cap;
+	int err = kstrtou64(buf, 0, &cap);
+
+	if (err)
+		return err;
+	WRITE_ONCE(ma_pool_cap_bytes, cap);
+	return count;
+}
+
+static struct kobj_attribute ma_pool_cap_attr = __ATTR_RW(pool_cap_bytes);
+static struct attribute *ma_pool_attrs[] = { &ma_pool_cap_attr.attr, NULL };
+const struct attribute_group ma_pool_attr_group = { .attrs = ma_pool_attrs };
+
+/* At module load: the cap's default when the parameter did not set one. */
+void __init ma_pool_cap_init(void)
+{
+	if (!ma_pool_cap_bytes)
+		ma_pool_cap_bytes = (u64)totalram_pages() << PAGE_SHIFT >> 2;
+}
 
 static_assert(MA_CLASS_LINEAR << MA_CLASS_LOG_STEPS == MA_BLOCK_UNITS);
 static_assert(MA_BLOCK_PAGES >= 1);
@@ -202,8 +252,7 @@ static int ma_pool_reserve(struct ma_pool *pool)
 	lockdep_assert_held(&pool->lock);
 	if (pool->cap_bytes && pool->reserved_bytes + MA_BLOCK_SIZE > pool->cap_bytes)
 		return -ENOSPC;
-	if (atomic64_add_return(MA_BLOCK_SIZE, &ma_pool_reserved) >
-	    READ_ONCE(ma_pool_cap_bytes)) {
+	if (atomic64_add_return(MA_BLOCK_SIZE, &ma_pool_reserved) > ma_pool_cap()) {
 		atomic64_sub(MA_BLOCK_SIZE, &ma_pool_reserved);
 		return -ENOBUFS;
 	}

@@ -85,8 +85,12 @@ struct ma_defrag_result {
 };
 
 struct mem_arena_block_info;
+struct attribute_group;
 
 /* pool.c */
+void ma_pool_cap_init(void);
+u64 ma_pool_cap(void);
+extern const struct attribute_group ma_pool_attr_group;	/* the cap, in sysfs */
 void ma_pool_init(struct ma_pool *pool);
 void ma_pool_destroy(struct ma_pool *pool);
 int ma_pool_alloc(struct ma_pool *pool, u32 len, struct ma_chunk *owner,
@@ -105,7 +109,7 @@ bool ma_pool_compact_for_room(struct ma_pool *pool);
 void ma_defrag_maybe_queue(struct ma_pool *pool);
 void ma_defrag_work(struct work_struct *work);
 void ma_pool_stop_background(struct ma_pool *pool);
-extern unsigned int ma_defrag_threshold_pct;
+extern const struct attribute_group ma_defrag_attr_group;	/* its tunable */
 
 static inline u32 ma_slot_units(u32 len)
 {

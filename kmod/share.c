@@ -111,7 +111,7 @@ u64 ma_tenant_share(const struct ma_tenant *tenant)
 	lockdep_assert_held(&ma_arenas_lock);
 	list_for_each_entry(t, &ma_tenants, node)
 		weights += t->weight;
-	return div64_u64(READ_ONCE(ma_pool_cap_bytes) * tenant->weight, weights);
+	return div64_u64(ma_pool_cap() * tenant->weight, weights);
 }
 
 /**

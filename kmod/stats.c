@@ -15,15 +15,13 @@
  *   The derived pool figures (free bytes, blocks, largest free extent) are
  *   computed in the snapshot; module-wide, the largest free extent walks
  *   ma_arenas under ma_arenas_lock, taking each pool lock in turn.
- *   ma_pool_cap_bytes and ma_defrag_threshold_pct are plain values written
- *   by sysfs and read with READ_ONCE(); lowering the cap never shrinks a
- *   pool, it stops its growth.
+ *   /sys/kernel/mem_arena/ is this file's: the stats and the arena count,
+ *   plus the attribute groups of the tunables' owners (the pool's cap,
+ *   compaction's threshold), which keep their values.
  */
 #define pr_fmt(fmt) "mem_arena: " fmt
 
 #include <linux/kobject.h>
-#include <linux/mm.h>
-#include <linux/moduleparam.h>
 #include <linux/sysfs.h>
 
 #include "arena.h"
@@ -31,13 +29,6 @@
 static u64 ma_retired[MEM_ARENA_NR_STATS];	/* protected by ma_arenas_lock */
 static atomic64_t ma_pool_bytes_all;		/* every pool's blocks, bytes */
 static atomic64_t ma_pool_bytes_all_peak;
-atomic_t ma_nr_arenas;
-atomic64_t ma_pool_reserved;
-
-u64 ma_pool_cap_bytes;
-module_param_named(pool_cap_bytes, ma_pool_cap_bytes, ullong, 0444);
-MODULE_PARM_DESC(pool_cap_bytes,
-		 "Bound on all arenas' pools together (default: a quarter of RAM)");
 
 /* struct mem_arena_stats is the id-indexed array of the stats list. */
 #define MA_CHECK_STAT(name, id, unit, doc) \
@@ -146,70 +137,30 @@ static ssize_t arenas_show(struct kobject *kobj, struct kobj_attribute *attr,
 	return sysfs_emit(buf, "%d\n", atomic_read(&ma_nr_arenas));
 }
 
-static ssize_t pool_cap_bytes_show(struct kobject *kobj,
-				   struct kobj_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%llu\n", READ_ONCE(ma_pool_cap_bytes));
-}
-
-static ssize_t pool_cap_bytes_store(struct kobject *kobj,
-				    struct kobj_attribute *attr,
-				    const char *buf, size_t count)
-{
-	u64 cap;
-	int err = kstrtou64(buf, 0, &cap);
-
-	if (err)
-		return err;
-	WRITE_ONCE(ma_pool_cap_bytes, cap);
-	return count;
-}
-
-static ssize_t defrag_threshold_pct_show(struct kobject *kobj,
-					 struct kobj_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(ma_defrag_threshold_pct));
-}
-
-static ssize_t defrag_threshold_pct_store(struct kobject *kobj,
-					  struct kobj_attribute *attr,
-					  const char *buf, size_t count)
-{
-	unsigned int pct;
-	int err = kstrtouint(buf, 0, &pct);
-
-	if (err)
-		return err;
-	if (pct > 100)
-		return -EINVAL;
-	WRITE_ONCE(ma_defrag_threshold_pct, pct);
-	return count;
-}
-
 static struct kobj_attribute ma_arenas_attr = __ATTR_RO(arenas);
-static struct kobj_attribute ma_pool_cap_attr = __ATTR_RW(pool_cap_bytes);
-static struct kobj_attribute ma_defrag_attr = __ATTR_RW(defrag_threshold_pct);
 
-static struct attribute *ma_attrs[MEM_ARENA_NR_STATS + 4];
+static struct attribute *ma_attrs[MEM_ARENA_NR_STATS + 2];
 static const struct attribute_group ma_attr_group = { .attrs = ma_attrs };
+static const struct attribute_group *ma_attr_groups[] = {
+	&ma_attr_group,
+	&ma_pool_attr_group,
+	&ma_defrag_attr_group,
+	NULL
+};
 static struct kobject *ma_kobj;
 
 int ma_sysfs_init(void)
 {
 	int i, err;
 
-	if (!ma_pool_cap_bytes)
-		ma_pool_cap_bytes = (u64)totalram_pages() << PAGE_SHIFT >> 2;
 	for (i = 0; i < MEM_ARENA_NR_STATS; i++)
 		ma_attrs[i] = &ma_stat_attrs[i].kattr.attr;
 	ma_attrs[i++] = &ma_arenas_attr.attr;
-	ma_attrs[i++] = &ma_pool_cap_attr.attr;
-	ma_attrs[i++] = &ma_defrag_attr.attr;
 
 	ma_kobj = kobject_create_and_add("mem_arena", kernel_kobj);
 	if (!ma_kobj)
 		return -ENOMEM;
-	err = sysfs_create_group(ma_kobj, &ma_attr_group);
+	err = sysfs_create_groups(ma_kobj, ma_attr_groups);
 	if (err)
 		kobject_put(ma_kobj);
 	return err;
@@ -217,6 +168,6 @@ int ma_sysfs_init(void)
 
 void ma_sysfs_exit(void)
 {
-	sysfs_remove_group(ma_kobj, &ma_attr_group);
+	sysfs_remove_groups(ma_kobj, ma_attr_groups);
 	kobject_put(ma_kobj);
 }
