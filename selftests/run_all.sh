@@ -6,7 +6,7 @@
 set -o pipefail
 dir=$(cd "$(dirname "$0")" && pwd)
 out=${MEM_ARENA_OUT:-/tmp}
-pass=0 fail=0 skip=0
+pass=0 fail=0 skip=0 ran=
 
 field() { echo "$1" | sed -n "s/.* $2:\([0-9]*\).*/\1/p"; }
 
@@ -53,6 +53,7 @@ for t in "$dir"/bin/*_test "$dir"/*_test.sh; do
 	[ -e "$t" ] || continue
 	name=$(basename "$t" .sh)
 	selected "$@" || continue
+	ran="$ran $name"
 	echo "# ===== $name"
 	t0=$(date +%s)
 	case $t in
@@ -60,6 +61,14 @@ for t in "$dir"/bin/*_test "$dir"/*_test.sh; do
 	*) run_harness "$t" ;;
 	esac
 	echo "# ===== $name: $(($(date +%s) - t0)) s"
+done
+
+# A name asked for that is no test must not pass silently.
+for want in "$@"; do
+	case " $ran " in *" $want "*) ;; *)
+		echo "not ok $want # no such test (names as in selftests/bin, *_test.sh without .sh)"
+		fail=$((fail + 1)) ;;
+	esac
 done
 
 summary="$pass passed, $fail failed, $skip skipped"
