@@ -15,6 +15,9 @@
  *                           Taken one at a time, in any order, by faults,
  *                           touch, compress and region free; everyone who
  *                           needs a second chunk (LRU eviction) only trylocks.
+ *   ma_region.unmap_lock    one unmap_mapping_range() of the region at a
+ *     (mutex)               time (chunk.c), taken with or without a chunk
+ *                           lock; nothing is taken under it but the mm's.
  *   ma_stream.lock (mutex)  one CPU's codec buffers.
  *   ma_pool.compact_lock    one compaction at a time (compact.c); it only
  *     (mutex)               ever trylocks chunks.
@@ -73,6 +76,9 @@ struct ma_chunk {
 		unsigned long pattern;	/* MA_CHUNK_SAME */
 	};
 	u8 state;			/* protected by the chunk lock */
+	u32 mapped_seq;			/* protected by the chunk lock: the last
+					 * unmap ticket its fault saw
+					 */
 	struct list_head lru;		/* protected by ma_pool.lock */
 	struct page *pages[];		/* protected by the chunk lock: MA_CHUNK_RAW */
 };
@@ -83,6 +89,8 @@ struct ma_region {
 	struct ma_arena *arena;		/* constant */
 	u32 id;				/* constant */
 	bool dead;			/* set once by region free */
+	struct mutex unmap_lock;	/* one unmap of the region at a time */
+	atomic_t unmap_seq;		/* tickets of ma_region_unmap() */
 	pgoff_t pgoff;			/* constant: first page in the mapping */
 	u64 length;			/* constant: bytes, whole chunks */
 	unsigned long nr_chunks;	/* constant */
@@ -218,6 +226,8 @@ static inline unsigned long ma_chunk_index(const struct ma_chunk *chunk)
 
 /* What one COMPRESS or TOUCH pass did, beyond its chunk count. */
 struct ma_pass {
+	bool unmap;		/* in: unmap each window before its chunks */
+	u32 unmap_ticket;	/* the current window's ma_region_unmap() */
 	u64 done;		/* chunks for which the step returned 1 */
 	u64 evicted;		/* LRU evictions made to find room */
 	bool cap_reached;	/* a chunk stayed raw because of a cap */
@@ -234,6 +244,9 @@ int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass);
 int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how);
 void ma_chunk_release(struct ma_chunk *chunk);
 void ma_chunk_unmap(struct ma_chunk *chunk);
+u32 ma_region_unmap(struct ma_region *region, u64 start, u64 len);
+void ma_chunk_mapped(struct ma_chunk *chunk);
+void ma_chunk_unmap_since(struct ma_chunk *chunk, u32 ticket);
 
 /* charge.c */
 void ma_charge_init(struct ma_arena *arena, struct file *file);

@@ -379,11 +379,15 @@ int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass)
 		return 0;
 
 	/*
-	 * No process may write while we read: unmap first.  No fault can map
-	 * the chunk again while we hold its lock, so a page with a reference
-	 * besides ours is pinned (get_user_pages) and must stay as it is.
+	 * No process may write while we read: unmap first (the walk unmapped
+	 * this chunk's window; again only if it was mapped since).  No fault
+	 * can map the chunk again while we hold its lock, so a page with a
+	 * reference besides ours is pinned (get_user_pages) and must stay.
 	 */
-	ma_chunk_unmap(chunk);
+	if (pass->unmap)
+		ma_chunk_unmap_since(chunk, pass->unmap_ticket);
+	else
+		ma_chunk_unmap(chunk);
 	for (i = 0; i < nr; i++) {
 		if (page_count(pages[i]) != 1) {
 			ma_stat_inc(arena, MEM_ARENA_STAT_busy_skips);
@@ -461,6 +465,53 @@ int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how)
 	}
 }
 
+/*
+ * Unmapping many chunks at once: one page-table walk and one TLB flush for
+ * a whole window, not one per chunk.  ma_region_unmap() takes a ticket,
+ * then unmaps; it holds no chunk lock, so a fault may map a chunk of the
+ * window again before the chunk's lock is taken.  The fault path records
+ * the ticket it saw after mapping (ma_chunk_mapped()), and whoever then
+ * holds the chunk lock unmaps that one chunk again if the ticket says it
+ * may have escaped (ma_chunk_unmap_since()).
+ *
+ * Why a ticket suffices: the fault stores its PTE, then (full barrier)
+ * loads the ticket; ma_region_unmap() stores the ticket (a fully ordered
+ * atomic), then walks the page tables.  Either the walk sees the PTE and
+ * removes it, or the fault sees the new ticket.
+ *
+ * Unmaps of a region are serialised by its unmap_lock: a zap that finds a
+ * PTE already cleared by a concurrent zap returns before that one flushed
+ * the TLB and dropped its page reference, and the page would look pinned
+ * to a compress that followed (a false busy skip).
+ */
+u32 ma_region_unmap(struct ma_region *region, u64 start, u64 len)
+{
+	u32 ticket;
+
+	mutex_lock(&region->unmap_lock);
+	ticket = atomic_inc_return(&region->unmap_seq);
+	unmap_mapping_range(region->arena->inode->i_mapping,
+			    ((loff_t)region->pgoff << PAGE_SHIFT) + start, len, 1);
+	mutex_unlock(&region->unmap_lock);
+	return ticket;
+}
+
+/* The fault path mapped a page of @chunk. */
+void ma_chunk_mapped(struct ma_chunk *chunk)
+{
+	ma_chunk_assert_locked(chunk);
+	smp_mb();	/* the PTE before the ticket: see ma_region_unmap() */
+	chunk->mapped_seq = atomic_read(&chunk->region->unmap_seq);
+}
+
+/* Unmap @chunk if it may have been mapped after ma_region_unmap()'s @ticket. */
+void ma_chunk_unmap_since(struct ma_chunk *chunk, u32 ticket)
+{
+	ma_chunk_assert_locked(chunk);
+	if ((s32)(chunk->mapped_seq - ticket) >= 0)
+		ma_chunk_unmap(chunk);
+}
+
 /* Remove every PTE that maps @chunk, in every process. */
 void ma_chunk_unmap(struct ma_chunk *chunk)
 {
@@ -470,9 +521,8 @@ void ma_chunk_unmap(struct ma_chunk *chunk)
 	ma_chunk_assert_locked(chunk);
 	if (chunk->state != MA_CHUNK_RAW)
 		return;
-	unmap_mapping_range(arena->inode->i_mapping,
-			    (loff_t)(region->pgoff + (chunk->index << arena->chunk_order))
-			    << PAGE_SHIFT, ma_chunk_size(arena), 1);
+	ma_region_unmap(region, (u64)chunk->index << (PAGE_SHIFT + arena->chunk_order),
+			ma_chunk_size(arena));
 }
 
 /* Free whatever the chunk holds; it becomes empty.  Unmapped by the caller. */

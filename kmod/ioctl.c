@@ -174,7 +174,7 @@ static int ma_cmd_range(struct ma_ucmd *ucmd, ma_chunk_fn fn,
  */
 static int ma_cmd_compress(struct ma_ucmd *ucmd)
 {
-	struct ma_pass pass = {};
+	struct ma_pass pass = { .unmap = true };
 	int err;
 
 	err = ma_cmd_range(ucmd, ma_chunk_compress, &pass);

@@ -23,10 +23,14 @@
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/rcupdate.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 
 #include "arena.h"
 #include "compat.h"
+
+/* A COMPRESS walk unmaps this many bytes of chunks at once. */
+#define MA_UNMAP_WINDOW		SZ_2M
 
 /* mmap offset of region @id: ids own disjoint 64 GiB windows. */
 #define MA_REGION_SHIFT		36
@@ -43,6 +47,7 @@ static void ma_region_release(struct kref *ref)
 	xa_for_each(&region->chunks, i, chunk)
 		kfree(chunk);
 	xa_destroy(&region->chunks);
+	mutex_destroy(&region->unmap_lock);
 	kfree_rcu(region, rcu);
 }
 
@@ -113,6 +118,7 @@ struct ma_region *ma_region_alloc(struct ma_arena *arena, u64 length)
 	region->length = length;
 	region->nr_chunks = length / chunk_size;
 	xa_init(&region->chunks);
+	mutex_init(&region->unmap_lock);
 
 	err = xa_alloc_cyclic(&arena->regions, &region->id, region,
 			      XA_LIMIT(1, MA_REGION_ID_MAX),
@@ -127,22 +133,25 @@ struct ma_region *ma_region_alloc(struct ma_arena *arena, u64 length)
 }
 
 /*
- * Empty every chunk.  Each is unmapped under its lock before its pages go,
- * and a fault that comes after sees dead: no PTE survives this.
+ * Empty every chunk.  The region is unmapped at once, a chunk mapped again
+ * meanwhile once more under its lock before its pages go, and a fault that
+ * comes after sees dead: no PTE survives this.
  */
 static void ma_region_destroy(struct ma_region *region)
 {
 	struct ma_chunk *chunk;
 	unsigned long i;
+	u32 ticket;
 
 	WRITE_ONCE(region->dead, true);
 	/* A fault creating a chunk after this lock sees dead under it. */
 	xa_lock(&region->chunks);
 	xa_unlock(&region->chunks);
 	atomic_dec(&region->arena->nr_regions);
+	ticket = ma_region_unmap(region, 0, region->length);
 	xa_for_each(&region->chunks, i, chunk) {
 		ma_chunk_lock(chunk);
-		ma_chunk_unmap(chunk);
+		ma_chunk_unmap_since(chunk, ticket);
 		ma_chunk_release(chunk);
 		ma_chunk_unlock(chunk);
 		cond_resched();
@@ -182,15 +191,18 @@ void ma_region_free_all(struct ma_arena *arena)
  * never touched do not exist and are not visited.  @fn runs with the chunk
  * locked; @pass->done counts chunks for which it returned 1.  Stops at the
  * first error or at a fatal signal (-EINTR); chunks already done stay done.
+ * With @pass->unmap, each MA_UNMAP_WINDOW of the range is unmapped before
+ * its first chunk is visited, with one TLB flush; @fn gets the ticket.
  */
 int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
 			  ma_chunk_fn fn, struct ma_pass *pass)
 {
 	struct ma_arena *arena = region->arena;
 	unsigned int shift = PAGE_SHIFT + arena->chunk_order;
+	u64 window = max_t(u64, MA_UNMAP_WINDOW, ma_chunk_size(arena));
 	struct ma_chunk *chunk;
 	unsigned long index;
-	u64 end;
+	u64 end, unmapped = 0;
 	int ret;
 
 	if (!length || offset & (ma_chunk_size(arena) - 1) ||
@@ -200,6 +212,14 @@ int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
 			  (end - 1) >> shift) {
 		if (fatal_signal_pending(current))
 			return -EINTR;
+		if (pass->unmap && (u64)index << shift >= unmapped) {
+			u64 start = (u64)index << shift;
+
+			unmapped = min(round_down(start, window) + window,
+				       round_up(end, 1ULL << shift));
+			pass->unmap_ticket = ma_region_unmap(region, start,
+							     unmapped - start);
+		}
 		ma_chunk_lock(chunk);
 		ret = READ_ONCE(region->dead) ? -ENOENT : fn(chunk, pass);
 		ma_chunk_unlock(chunk);
@@ -244,6 +264,8 @@ static vm_fault_t ma_vm_fault(struct vm_fault *vmf)
 			     chunk->pages[pg & ((1UL << arena->chunk_order) - 1)]);
 	/* -EBUSY: another thread's fault mapped it first. */
 	ret = !err || err == -EBUSY ? VM_FAULT_NOPAGE : vmf_error(err);
+	if (!err)
+		ma_chunk_mapped(chunk);
 out_unlock:
 	ma_chunk_unlock(chunk);
 	return ret;
