@@ -134,6 +134,16 @@ for t in process_mem_bench memarena-demo dataset-dump arena_bench \
 	if [ $good = 1 ]; then ok "${name}_help_and_errors"; else not_ok "${name}_help_and_errors"; fi
 done
 
+# The scripts that boot guests: --help must not boot one.
+for t in bench/run-bench vm-run matrix-kernel; do
+	name=$(basename "$t")
+	good=1
+	timeout 10 "$top/tools/$t" --help | grep -q "^Usage: $name" || good=0
+	timeout 10 "$top/tools/$t" --bogus-option > /dev/null 2> "$out/err.txt"
+	[ $? = 2 ] && [ "$(wc -l < "$out/err.txt")" = 1 ] || good=0
+	if [ $good = 1 ]; then ok "${name}_help"; else not_ok "${name}_help"; fi
+done
+
 # The ioctl type must be free in the kernel's registry (ioctl-number.rst,
 # from the linux-source tarball the build already uses).
 rst=$top/build/ksrc/Documentation/userspace-api/ioctl/ioctl-number.rst
