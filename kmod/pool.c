@@ -122,18 +122,46 @@ void ma_block_unlist(struct ma_pool *pool, struct ma_block *block)
  * Re-file @block under its largest free extent; full and claimed blocks
  * are not listed.
  */
-void ma_block_reclass(struct ma_pool *pool, struct ma_block *block)
+static void ma_block_file(struct ma_pool *pool, struct ma_block *block,
+			  unsigned int largest_free)
 {
 	unsigned int class;
 
 	lockdep_assert_held(&pool->lock);
 	ma_block_unlist(pool, block);
-	block->largest_free = ma_block_largest_free(block);
+	block->largest_free = largest_free;
 	if (!block->largest_free || block->claimed)
 		return;
 	class = ma_class(block->largest_free);
 	list_add(&block->node, &pool->classes[class]);
 	__set_bit(class, pool->nonempty);
+}
+
+void ma_block_reclass(struct ma_pool *pool, struct ma_block *block)
+{
+	ma_block_file(pool, block, ma_block_largest_free(block));
+}
+
+/*
+ * @units at @unit were just freed in @block: only the free run around them
+ * changed, and it can only have grown, so the largest free extent is the
+ * larger of the old one and that run; no rescan of the whole bitmap.  A
+ * claimed block is being rewritten by compaction: rescan it.
+ */
+static void ma_block_freed(struct ma_pool *pool, struct ma_block *block,
+			   unsigned int unit, unsigned int units)
+{
+	unsigned int prev, start, end;
+
+	if (block->claimed) {
+		ma_block_reclass(pool, block);
+		return;
+	}
+	prev = find_last_bit(block->used, unit);	/* @unit if none */
+	start = prev == unit ? 0 : prev + 1;
+	end = find_next_bit(block->used, MA_BLOCK_UNITS, unit + units);
+	ma_block_file(pool, block, max(block->largest_free, end - start));
+	VM_WARN_ON_ONCE(block->largest_free != ma_block_largest_free(block));
 }
 
 /* Best fit inside @block: the shortest free run of at least @units. */
@@ -355,7 +383,7 @@ void ma_pool_free(struct ma_pool *pool, struct ma_slot *slot)
 		ma_pool_drop_block(pool, block);
 		release = true;
 	} else {
-		ma_block_reclass(pool, block);
+		ma_block_freed(pool, block, slot->unit, units);
 	}
 	ma_defrag_maybe_queue(pool);
 	spin_unlock(&pool->lock);
