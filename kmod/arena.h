@@ -242,6 +242,7 @@ enum ma_access {
 
 int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass);
 int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how);
+int ma_chunk_discard(struct ma_chunk *chunk, struct ma_pass *pass);
 void ma_chunk_release(struct ma_chunk *chunk);
 void ma_chunk_unmap(struct ma_chunk *chunk);
 u32 ma_region_unmap(struct ma_region *region, u64 start, u64 len);

@@ -530,6 +530,23 @@ void ma_chunk_unmap(struct ma_chunk *chunk)
 			ma_chunk_size(arena));
 }
 
+/**
+ * ma_chunk_discard - drop a chunk's data without reading it
+ *
+ * The pass unmapped the chunk's window; the chunk is unmapped again if a
+ * fault mapped it since.  Returns 1 if it held data, 0 if it was empty.
+ */
+int ma_chunk_discard(struct ma_chunk *chunk, struct ma_pass *pass)
+{
+	ma_chunk_assert_locked(chunk);
+	if (chunk->state == MA_CHUNK_EMPTY)
+		return 0;
+	ma_chunk_unmap_since(chunk, pass->unmap_ticket);
+	ma_chunk_release(chunk);
+	ma_stat_inc(chunk_arena(chunk), MEM_ARENA_STAT_discarded_chunks);
+	return 1;
+}
+
 /* Free whatever the chunk holds; it becomes empty.  Unmapped by the caller. */
 void ma_chunk_release(struct ma_chunk *chunk)
 {

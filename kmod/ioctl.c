@@ -150,19 +150,23 @@ static int ma_touch_chunk(struct ma_chunk *chunk, struct ma_pass *pass)
 	return ma_chunk_make_raw(chunk, MA_ACCESS_TOUCH);
 }
 
+/* @whole: the range must not end inside a chunk (but at the region's end). */
 static int ma_cmd_range(struct ma_ucmd *ucmd, ma_chunk_fn fn,
-			struct ma_pass *pass)
+			struct ma_pass *pass, bool whole)
 {
 	struct mem_arena_cmd_range *cmd = ucmd->cmd;
 	struct ma_region *region;
-	int err;
+	int err = -EINVAL;
 
 	if (cmd->flags || cmd->__reserved)
 		return -EINVAL;
 	region = ma_region_get(ucmd->arena, cmd->id);
 	if (!region)
 		return -ENOENT;
-	err = ma_region_walk_chunks(region, cmd->offset, cmd->length, fn, pass);
+	if (!whole || !(cmd->length & (ma_chunk_size(ucmd->arena) - 1)) ||
+	    cmd->offset + cmd->length == region->length)
+		err = ma_region_walk_chunks(region, cmd->offset, cmd->length,
+					    fn, pass);
 	ma_region_put(region);
 	cmd->chunks = pass->done;
 	return err;
@@ -177,7 +181,7 @@ static int ma_cmd_compress(struct ma_ucmd *ucmd)
 	struct ma_pass pass = { .unmap = true };
 	int err;
 
-	err = ma_cmd_range(ucmd, ma_chunk_compress, &pass);
+	err = ma_cmd_range(ucmd, ma_chunk_compress, &pass, false);
 	ma_event_pass(ucmd->arena, &pass);
 	return err;
 }
@@ -186,7 +190,15 @@ static int ma_cmd_touch(struct ma_ucmd *ucmd)
 {
 	struct ma_pass pass = {};
 
-	return ma_cmd_range(ucmd, ma_touch_chunk, &pass);
+	return ma_cmd_range(ucmd, ma_touch_chunk, &pass, false);
+}
+
+/* Whole chunks only: the rest of a partial one would be lost with it. */
+static int ma_cmd_discard(struct ma_ucmd *ucmd)
+{
+	struct ma_pass pass = { .unmap = true };
+
+	return ma_cmd_range(ucmd, ma_chunk_discard, &pass, true);
 }
 
 static int ma_cmd_get_stats(struct ma_ucmd *ucmd)
@@ -297,6 +309,8 @@ static const struct ma_ioctl_op ma_ioctl_ops[] = {
 		    struct mem_arena_cmd_defrag, pages_released, true),
 	MA_IOCTL_OP(MEM_ARENA_IOC_POOL_LAYOUT, ma_cmd_pool_layout,
 		    struct mem_arena_cmd_pool_layout, blocks_ptr, true),
+	MA_IOCTL_OP(MEM_ARENA_IOC_DISCARD, ma_cmd_discard,
+		    struct mem_arena_cmd_range, chunks, true),
 };
 
 static u64 ma_ioctl_mask(void)

@@ -195,6 +195,73 @@ TEST_F(arena, touch_counts_hits)
 	}
 }
 
+/*
+ * DISCARD empties chunks whatever their state and reads none of them: the
+ * freed half of a mixed region costs no decompression, reads as zeros,
+ * and gives back exactly what it held; the other half is untouched.
+ */
+TEST_F(arena, discard_drops_without_decompressing)
+{
+	size_t cs = self->cs, len = NR_CHUNKS * cs, half = NR_CHUNKS / 2;
+	struct mem_arena_stats s0, s;
+	__u64 done, held = 0, raw = 0, logical = 0;
+	unsigned int i;
+	__u32 id;
+	char *p;
+
+	p = ma_region_map(self->fd, len, &id);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < NR_CHUNKS; i++)
+		fill_chunk(p + i * cs, cs, i);
+	/* Compress the first quarter only: the half to go mixes states. */
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0,
+			      half / 2 * cs, NULL));
+	for (i = 0; i < half; i++) {
+		unsigned int k = i % MA_KINDS;
+
+		held += k != K_EMPTY;
+		/* Left raw: the second quarter, and random data anywhere. */
+		raw += k != K_EMPTY && (i >= half / 2 || k == K_RANDOM);
+		logical += k != K_EMPTY && i < half / 2 && k != K_RANDOM;
+	}
+	ASSERT_EQ(0, ma_stats(self->fd, &s0));
+
+	/* Whole chunks only, unless the range ends with the region. */
+	EXPECT_EQ(-EINVAL, ma_range(self->fd, MEM_ARENA_IOC_DISCARD, id, 0, cs + 1, NULL));
+	EXPECT_EQ(-EINVAL, ma_range(self->fd, MEM_ARENA_IOC_DISCARD, id, 1, cs, NULL));
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_DISCARD, id, 0, half * cs, &done));
+	EXPECT_EQ(held, done);
+
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(s0.decompress_ops, s.decompress_ops);
+	EXPECT_EQ(0, s.decompress_ops);
+	EXPECT_EQ(held, s.discarded_chunks);
+	EXPECT_EQ(s0.raw_bytes - raw * cs, s.raw_bytes);
+	EXPECT_EQ(s0.logical_input_bytes - logical * cs, s.logical_input_bytes);
+	EXPECT_EQ(0, s.compressed_bytes_live);
+	EXPECT_EQ(0, s.slot_bytes_live);
+	EXPECT_EQ(0, s.zero_chunks);
+
+	for (i = 0; i < half; i++)
+		ASSERT_EQ(0, ma_nonzero_bytes(p + i * cs, cs)) TH_LOG("chunk %u not zero", i);
+	for (; i < NR_CHUNKS; i++)
+		ASSERT_EQ(0, check_chunk(p + i * cs, cs, i, self->scratch))
+			TH_LOG("chunk %u differs", i);
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(0, s.decompress_ops);
+
+	/*
+	 * All of it, to the region's end: the first half read back as zero
+	 * pages, the second half but its never-touched chunks.
+	 */
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_DISCARD, id, 0, len, &done));
+	EXPECT_EQ(half + half - half / MA_KINDS, done);
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(0, s.raw_bytes);
+	EXPECT_EQ(0, s.logical_input_bytes);
+	EXPECT_EQ(0, s.pool_bytes);
+}
+
 TEST_F(arena, min_savings_rejects_small_gain)
 {
 	size_t cs = self->cs, len = 6 * cs;

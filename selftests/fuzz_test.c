@@ -447,6 +447,7 @@ static void fill_cmd(struct fuzzer *f, int i, const struct ref *r, union ma_any_
 		break;
 	case MEM_ARENA_IOC_COMPRESS:
 	case MEM_ARENA_IOC_TOUCH:
+	case MEM_ARENA_IOC_DISCARD:
 		c->range.id = edge_id(f, r);
 		c->range.__reserved = edge_flags(f);
 		edge_range(f, r, &c->range);

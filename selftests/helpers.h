@@ -54,6 +54,16 @@ static inline void *ma_region_map(int fd, size_t len, __u32 *id)
 	return p;
 }
 
+/* Bytes of [p, p + len) that are not zero. */
+static inline size_t ma_nonzero_bytes(const char *p, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		n += p[i] != 0;
+	return n;
+}
+
 static inline int ma_range(int fd, unsigned long cmd, __u32 id, __u64 off,
 			   __u64 len, __u64 *chunks)
 {
@@ -250,6 +260,7 @@ static const struct {
 	MA_IOCTL(MEM_ARENA_IOC_GET_STATS, mem_arena_cmd_stats, stats_ptr),
 	MA_IOCTL(MEM_ARENA_IOC_DEFRAG, mem_arena_cmd_defrag, pages_released),
 	MA_IOCTL(MEM_ARENA_IOC_POOL_LAYOUT, mem_arena_cmd_pool_layout, blocks_ptr),
+	MA_IOCTL(MEM_ARENA_IOC_DISCARD, mem_arena_cmd_range, chunks),
 #undef MA_IOCTL
 };
 #define MA_NR_IOCTLS	(sizeof(ma_ioctls) / sizeof(ma_ioctls[0]))

@@ -31,6 +31,9 @@
  *
  * Any access to a compressed or same-filled chunk faults and brings the whole
  * chunk back to raw; MEM_ARENA_IOC_TOUCH does so eagerly for a range.
+ * MEM_ARENA_IOC_DISCARD empties whole chunks of a range, whatever their
+ * state, without reading them: their memory goes back, and they read as
+ * zeros again, as freed heap memory may.
  *
  * The pool never holds more than the arena's cap_bytes nor more than the
  * module-wide cap (/sys/kernel/mem_arena/pool_cap_bytes).  To make room, the
@@ -131,7 +134,9 @@
 	X(memlock_rejects,	27, events,				\
 	  "Faults, touches and evictions refused: the opener's RLIMIT_MEMLOCK") \
 	X(evictions_fair,	28, chunks,				\
-	  "Of evictions_lru: made to give another tenant its share of the pool")
+	  "Of evictions_lru: made to give another tenant its share of the pool") \
+	X(discarded_chunks,	29, chunks,				\
+	  "Chunks emptied by a discard, their data dropped unread")
 
 #define __MEM_ARENA_STAT_FIELD(name, id, unit, doc) __u64 name;
 /* Every field __u64, in id order. */
@@ -166,6 +171,7 @@ enum {
 	MEM_ARENA_CMD_GET_STATS,
 	MEM_ARENA_CMD_DEFRAG,
 	MEM_ARENA_CMD_POOL_LAYOUT,
+	MEM_ARENA_CMD_DISCARD,
 };
 
 /* Bit of a command in mem_arena_cmd_info.ioctls. */
@@ -282,7 +288,7 @@ struct mem_arena_cmd_region_free {
 #define MEM_ARENA_IOC_REGION_FREE _IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_REGION_FREE)
 
 /**
- * struct mem_arena_cmd_range - MEM_ARENA_IOC_COMPRESS, MEM_ARENA_IOC_TOUCH
+ * struct mem_arena_cmd_range - MEM_ARENA_IOC_COMPRESS, _TOUCH, _DISCARD
  * @size: sizeof(struct mem_arena_cmd_range)
  * @flags: must be 0
  * @id: the region
@@ -291,7 +297,10 @@ struct mem_arena_cmd_region_free {
  * @length: bytes (> 0); offset + length must lie in the region.  A partial
  *	last chunk counts whole.
  * @chunks: out: COMPRESS: chunks that became compressed or same-filled;
- *	TOUCH: chunks brought back to raw
+ *	TOUCH: chunks brought back to raw; DISCARD: chunks that held data
+ *
+ * DISCARD takes whole chunks only: @length a multiple of the chunk size,
+ * or the range ends where the region does (else -EINVAL).
  */
 struct mem_arena_cmd_range {
 	__u32 size;
@@ -304,6 +313,7 @@ struct mem_arena_cmd_range {
 };
 #define MEM_ARENA_IOC_COMPRESS	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_COMPRESS)
 #define MEM_ARENA_IOC_TOUCH	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_TOUCH)
+#define MEM_ARENA_IOC_DISCARD	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_DISCARD)
 
 /**
  * struct mem_arena_cmd_stats - MEM_ARENA_IOC_GET_STATS
