@@ -163,6 +163,37 @@ TEST_F(lib, compress_touch_stats_roundtrip)
 	EXPECT_EQ(0, mem_arena_region_free(r));
 }
 
+/* Discard narrows to whole chunks: a chunk partly outside keeps its data. */
+TEST_F(lib, discard_narrows_to_whole_chunks)
+{
+	const size_t len = 8 * CS;
+	struct mem_arena_region *r;
+	struct mem_arena_stats s;
+	char *p, *want = malloc(len);
+
+	ASSERT_NE(NULL, want);
+	ASSERT_EQ(0, mem_arena_region_alloc(self->arena, len, &r));
+	p = mem_arena_region_base(r);
+	fill_text(want, len, 7);
+	memcpy(p, want, len);
+	EXPECT_EQ(8, mem_arena_compress_region(r));
+
+	/* From inside chunk 1 to inside chunk 4: chunks 2 and 3 go. */
+	EXPECT_EQ(2, mem_arena_discard(r, CS + 1, 3 * CS));
+	EXPECT_EQ(0, mem_arena_discard(r, CS + 1, CS));	/* no whole chunk */
+	memset(want + 2 * CS, 0, 2 * CS);
+	EXPECT_EQ(0, memcmp(p, want, len));
+	ASSERT_EQ(0, mem_arena_get_stats(self->arena, &s));
+	EXPECT_EQ(2, s.discarded_chunks);
+	EXPECT_EQ(6, s.decompress_ops);		/* the memcmp's faults only */
+	EXPECT_EQ(-EINVAL, mem_arena_discard(NULL, 0, CS));
+	EXPECT_EQ(-EINVAL, mem_arena_discard(r, 0, 0));
+	EXPECT_EQ(-EINVAL, mem_arena_discard(r, 0, len + 1));
+	EXPECT_EQ(8, mem_arena_discard(r, 0, len));
+	free(want);
+	EXPECT_EQ(0, mem_arena_region_free(r));
+}
+
 TEST_F(lib, range_errors)
 {
 	struct mem_arena_region *r;
