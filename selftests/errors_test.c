@@ -479,6 +479,31 @@ TEST(huge_region_costs_what_is_touched)
 }
 
 /*
+ * Documented (mem_arena(7)): madvise cannot discard.  MADV_REMOVE is a hole
+ * punch, which the VFS refuses on a character device (ENODEV);
+ * MADV_DONTNEED drops page table entries only, the data stays.
+ */
+TEST(madvise_cannot_discard)
+{
+	__u32 id;
+	char *p;
+	int fd = open(MEM_ARENA_DEVICE, O_RDWR);
+
+	if (fd < 0)
+		SKIP(return, "module not loaded");
+	p = ma_region_map(fd, 2 * CS, &id);
+	ASSERT_NE(NULL, p);
+	memset(p, 7, 2 * CS);
+	EXPECT_EQ(-1, madvise(p, CS, MADV_REMOVE));
+	EXPECT_EQ(ENODEV, errno);
+	EXPECT_EQ(0, madvise(p + CS, CS, MADV_DONTNEED));
+	EXPECT_EQ(7, p[0]);
+	EXPECT_EQ(7, p[CS + 1]);
+	munmap(p, 2 * CS);
+	close(fd);
+}
+
+/*
  * Documented limit (mem_arena(7)): arena pages are not page-cache pages,
  * so a process-shared futex there fails with EFAULT; a private one works.
  */
