@@ -164,18 +164,31 @@ size_t mem_arena_region_size(const struct mem_arena_region *region)
 	return region ? region->size : 0;
 }
 
-/* COMPRESS or TOUCH over [offset, offset + len), widened to whole chunks. */
+/*
+ * COMPRESS, TOUCH or DISCARD over [offset, offset + len) of @region, widened
+ * to whole chunks, or for DISCARD narrowed to them (a chunk partly outside
+ * keeps its data; the region's last chunk counts whole).
+ */
 static int ma_range(struct mem_arena_region *region, unsigned long cmd,
 		    size_t offset, size_t len)
 {
 	struct mem_arena_cmd_range range = { .size = sizeof(range) };
-	size_t end, start;
+	size_t start, end, cs;
 	int err;
 
 	if (!region || !len || __builtin_add_overflow(offset, len, &end) ||
 	    end > region->size)
 		return -EINVAL;
-	start = offset & ~(region->arena->chunk_size - 1);
+	cs = region->arena->chunk_size;
+	if (cmd != MEM_ARENA_IOC_DISCARD) {
+		start = offset & ~(cs - 1);
+	} else {
+		start = (offset + cs - 1) & ~(cs - 1);
+		if (end != region->size)
+			end &= ~(cs - 1);
+		if (start >= end)
+			return 0;
+	}
 	range.id = region->id;
 	range.offset = start;
 	range.length = end - start;
@@ -196,32 +209,9 @@ int mem_arena_compress_range(struct mem_arena_region *region, size_t offset,
 	return ma_range(region, MEM_ARENA_IOC_COMPRESS, offset, len);
 }
 
-/*
- * Narrowed, not widened, to whole chunks: a chunk only partly inside the
- * range keeps its data.  The last chunk of the region counts whole.
- */
 int mem_arena_discard(struct mem_arena_region *region, size_t offset, size_t len)
 {
-	struct mem_arena_cmd_range range = { .size = sizeof(range) };
-	size_t cs, start, end;
-	int err;
-
-	if (!region || !len || __builtin_add_overflow(offset, len, &end) ||
-	    end > region->size)
-		return -EINVAL;
-	cs = region->arena->chunk_size;
-	start = (offset + cs - 1) & ~(cs - 1);
-	if (end != region->size)
-		end &= ~(cs - 1);
-	if (start >= end)
-		return 0;
-	range.id = region->id;
-	range.offset = start;
-	range.length = end - start;
-	err = ma_ioctl(region->arena->fd, MEM_ARENA_IOC_DISCARD, &range);
-	if (err)
-		return err;
-	return range.chunks > INT32_MAX ? INT32_MAX : (int)range.chunks;
+	return ma_range(region, MEM_ARENA_IOC_DISCARD, offset, len);
 }
 
 int mem_arena_compress_region(struct mem_arena_region *region)
