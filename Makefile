@@ -124,8 +124,13 @@ install-dkms:
 
 # The Debian packages (debian/), built from a copy of the tree into
 # build/deb/, then lintian; see tools/build-deb.
-deb:
+deb: deps
 	@tools/build-deb
+
+# The packages installed, used and purged in a Debian chroot, the module
+# DKMS built there booted in a guest; see tools/check-packages.
+check-packages: deb
+	@tools/check-packages
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
@@ -135,4 +140,4 @@ clean:
 	$(MAKE) -C selftests clean
 	rm -rf $(BUILD)
 
-.PHONY: install-udev install-dkms deb all module bench-module module-debug debug-kernel lib tools selftests man deps lint check demo bench soak install clean
+.PHONY: install-udev install-dkms deb check-packages all module bench-module module-debug debug-kernel lib tools selftests man deps lint check demo bench soak install clean
