@@ -14,6 +14,9 @@ KSRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
 PREFIX ?= /usr/local
 UDEVDIR ?= /etc/udev/rules.d
 BUILD := build
+# The one version of the module, the library and the packages.
+VERSION := $(shell cat VERSION)
+DKMS_SRC = $(DESTDIR)/usr/src/mem-arena-$(VERSION)
 export CC ?= cc
 
 all: module lib tools selftests man
@@ -38,7 +41,7 @@ debug-kernel:
 # two builds do not share objects.
 module-debug: debug-kernel
 	@mkdir -p $(BUILD)/kmod-debug
-	@cp Kbuild $(BUILD)/kmod-debug/
+	@cp Kbuild VERSION $(BUILD)/kmod-debug/
 	@rm -rf $(BUILD)/kmod-debug/kmod $(BUILD)/kmod-debug/uapi
 	@cp -r kmod uapi $(BUILD)/kmod-debug/
 	@rm -f $(BUILD)/kmod-debug/kmod/*.o $(BUILD)/kmod-debug/kmod/*.ko
@@ -109,6 +112,26 @@ install: all
 install-udev:
 	install -D -m 644 udev/70-mem_arena.rules $(DESTDIR)$(UDEVDIR)/70-mem_arena.rules
 
+# The module's sources and dkms.conf in /usr/src/mem-arena-VERSION, for
+# `dkms add/build/install mem-arena/VERSION` (the mem-arena-dkms package
+# ships the same files).
+install-dkms:
+	install -d $(DKMS_SRC)/kmod $(DKMS_SRC)/uapi/linux
+	install -m 644 Kbuild VERSION $(DKMS_SRC)/
+	install -m 644 kmod/Kbuild $(filter-out %.mod.c,$(wildcard kmod/*.c)) kmod/*.h $(DKMS_SRC)/kmod/
+	install -m 644 uapi/linux/mem_arena.h $(DKMS_SRC)/uapi/linux/
+	sed 's/#MODULE_VERSION#/$(VERSION)/' dkms.conf > $(DKMS_SRC)/dkms.conf
+
+# The Debian packages (debian/), built from a copy of the tree into
+# build/deb/, then lintian; see tools/build-deb.
+deb: deps
+	@tools/build-deb
+
+# The packages installed, used and purged in a Debian chroot, the module
+# DKMS built there booted in a guest; see tools/check-packages.
+check-packages: deb
+	@tools/check-packages
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	-$(MAKE) -C $(KDIR) M=$(CURDIR)/bench/kmod clean
@@ -117,4 +140,4 @@ clean:
 	$(MAKE) -C selftests clean
 	rm -rf $(BUILD)
 
-.PHONY: install-udev all module bench-module module-debug debug-kernel lib tools selftests man deps lint check demo bench soak install clean
+.PHONY: install-udev install-dkms deb check-packages all module bench-module module-debug debug-kernel lib tools selftests man deps lint check demo bench soak install clean

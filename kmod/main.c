@@ -203,3 +203,4 @@ module_init(ma_init);
 module_exit(ma_exit);
 MODULE_DESCRIPTION("Managed, swap-free compression arena");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(MEM_ARENA_VERSION);
