@@ -85,10 +85,26 @@ lint: $(BUILD)/ksrc/.stamp
 	@tools/lint "$(KDIR)" $(BUILD)/ksrc/scripts/checkpatch.pl
 
 check: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all MA_WERROR=1
 	@$(MAKE) --no-print-directory lint
-	@$(MAKE) --no-print-directory module-debug
+	@$(MAKE) --no-print-directory module-debug MA_WERROR=1
 	@tools/run-check
+
+# Every kernel a user may run: the host's and the other Debian suites'
+# (tools/run-matrix, tools/matrix-kernel), each with its suite's compiler
+# and C library.  MATRIX="host sid ..." picks; matrix-clean removes the
+# cached chroots and kernels.
+matrix: deps
+	@$(MAKE) --no-print-directory all MA_WERROR=1
+	@tools/run-matrix $(MATRIX)
+
+matrix-list:
+	@tools/matrix-kernel list
+
+matrix-clean:
+	@tools/matrix-kernel list
+	tools/matrix-kernel clean
+	rm -rf $(BUILD)/matrix
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -127,4 +143,4 @@ clean:
 	$(MAKE) -C selftests clean
 	rm -rf $(BUILD)
 
-.PHONY: install-udev all module bench-module module-debug debug-kernel lib tools selftests man deps lint check demo bench soak install clean
+.PHONY: install-udev all module bench-module module-debug debug-kernel lib tools selftests man deps lint check matrix matrix-list matrix-clean demo bench soak install clean
