@@ -9,7 +9,17 @@
 KVER ?= $(shell if [ -d /lib/modules/$$(uname -r)/build ]; then uname -r; \
 	else ls -d /lib/modules/*/build 2>/dev/null | sed 's|/lib/modules/||; s|/build||' | sort -V | tail -1; fi)
 KDIR ?= /lib/modules/$(KVER)/build
-KSRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
+# kselftest's harness, checkpatch and the ioctl registry: the newest
+# installed Debian linux-source-X.Y tarball (make deps installs one);
+# KSRC_TAR= another, KSRC_PREFIX= its top directory if not its name.
+KSRC_TAR ?= $(shell ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -1)
+KSRC_PREFIX ?= $(patsubst %.tar.xz,%,$(notdir $(KSRC_TAR)))
+
+# MA_WERROR=1: warnings are errors (make check, lint, matrix and CI set
+# it).  Not the default: a newer compiler's new warning must not stop a
+# user's build or make install.
+MA_WERROR ?=
+export MA_WERROR
 
 PREFIX ?= /usr/local
 UDEVDIR ?= /etc/udev/rules.d
@@ -62,10 +72,10 @@ KSRC_FILES := tools/testing/selftests/kselftest_harness.h \
 	Documentation/userspace-api/ioctl/ioctl-number.rst
 
 $(BUILD)/ksrc/.stamp: $(KSRC_TAR) Makefile
-	@test -r "$(KSRC_TAR)" || { echo "missing $(KSRC_TAR) (make deps)" >&2; exit 1; }
+	@test -r "$(KSRC_TAR)" || { echo "missing linux-source tarball '$(KSRC_TAR)' (make deps)" >&2; exit 1; }
 	rm -rf $(BUILD)/ksrc && mkdir -p $(BUILD)/ksrc
 	tar -xJf $(KSRC_TAR) -C $(BUILD)/ksrc --strip-components=1 \
-		$(addprefix linux-source-6.1/,$(KSRC_FILES))
+		$(addprefix $(KSRC_PREFIX)/,$(KSRC_FILES))
 	touch $@
 
 selftests: lib $(BUILD)/ksrc/.stamp
@@ -78,10 +88,26 @@ lint: $(BUILD)/ksrc/.stamp
 	@tools/lint "$(KDIR)" $(BUILD)/ksrc/scripts/checkpatch.pl
 
 check: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all MA_WERROR=1
 	@$(MAKE) --no-print-directory lint
-	@$(MAKE) --no-print-directory module-debug
+	@$(MAKE) --no-print-directory module-debug MA_WERROR=1
 	@tools/run-check
+
+# Every kernel a user may run: the host's and the other Debian suites'
+# (tools/run-matrix, tools/matrix-kernel), each with its suite's compiler
+# and C library.  MATRIX="host sid ..." picks; matrix-clean removes the
+# cached chroots and kernels.
+matrix: deps
+	@$(MAKE) --no-print-directory all MA_WERROR=1
+	@tools/run-matrix $(MATRIX)
+
+matrix-list:
+	@tools/matrix-kernel list
+
+matrix-clean:
+	@tools/matrix-kernel list
+	tools/matrix-kernel clean
+	rm -rf $(BUILD)/matrix
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -140,4 +166,4 @@ clean:
 	$(MAKE) -C selftests clean
 	rm -rf $(BUILD)
 
-.PHONY: install-udev install-dkms deb check-packages all module bench-module module-debug debug-kernel lib tools selftests man deps lint check demo bench soak install clean
+.PHONY: install-udev install-dkms deb check-packages all module bench-module module-debug debug-kernel lib tools selftests man deps lint check matrix matrix-list matrix-clean demo bench soak install clean
