@@ -24,7 +24,7 @@ struct mem_arena_region;	/* opaque: one mapped region */
 /* struct mem_arena_stats: <linux/mem_arena.h>, every field __u64 */
 
 struct mem_arena_config {
-	size_t   chunk_size;      /* 0 = 4096; power of two, page size .. 64 KiB */
+	size_t   chunk_size;      /* 0 = the page size; power of two, page size .. 64 KiB */
 	size_t   cap_bytes;       /* bound on the arena's compressed pool; 0 = module-wide bound only */
 	unsigned min_savings_pct; /* 0..99 */
 	unsigned flags;           /* 0 */
