@@ -76,6 +76,10 @@ struct ma_chunk {
 		unsigned long pattern;	/* MA_CHUNK_SAME */
 	};
 	u8 state;			/* protected by the chunk lock */
+	bool idle;			/* protected by the chunk lock: raw,
+					 * unmapped by an idle-only pass and
+					 * not mapped since
+					 */
 	u32 mapped_seq;			/* protected by the chunk lock: the last
 					 * unmap ticket its fault saw
 					 */
@@ -227,6 +231,7 @@ static inline unsigned long ma_chunk_index(const struct ma_chunk *chunk)
 /* What one COMPRESS or TOUCH pass did, beyond its chunk count. */
 struct ma_pass {
 	bool unmap;		/* in: unmap each window before its chunks */
+	bool idle_only;		/* in: compress only chunks marked idle */
 	u32 unmap_ticket;	/* the current window's ma_region_unmap() */
 	u64 done;		/* chunks for which the step returned 1 */
 	u64 evicted;		/* LRU evictions made to find room */

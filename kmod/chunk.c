@@ -120,6 +120,7 @@ static void ma_chunk_set_pages(struct ma_chunk *chunk, struct page **pages)
 
 	memcpy(chunk->pages, pages, nr * sizeof(*pages));
 	chunk->state = MA_CHUNK_RAW;
+	chunk->idle = false;
 	ma_stat_add(arena, MEM_ARENA_STAT_raw_bytes, ma_chunk_size(arena));
 }
 
@@ -393,6 +394,16 @@ int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass)
 		ma_chunk_unmap_since(chunk, pass->unmap_ticket);
 	else
 		ma_chunk_unmap(chunk);
+	/*
+	 * Idle-only: a chunk accessed since the previous such pass is not
+	 * marked (its fault cleared the mark).  Unmapped now, it is marked:
+	 * its next access must fault, and clears the mark again.
+	 */
+	if (pass->idle_only && !chunk->idle) {
+		chunk->idle = true;
+		ma_stat_inc(arena, MEM_ARENA_STAT_hot_skips);
+		return 0;
+	}
 	for (i = 0; i < nr; i++) {
 		if (page_count(pages[i]) != 1) {
 			ma_stat_inc(arena, MEM_ARENA_STAT_busy_skips);
@@ -449,8 +460,10 @@ int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how)
 	ma_chunk_assert_locked(chunk);
 	switch (chunk->state) {
 	case MA_CHUNK_RAW:
-		if (how == MA_ACCESS_TOUCH)
+		if (how == MA_ACCESS_TOUCH) {
 			ma_stat_inc(arena, MEM_ARENA_STAT_access_hits_raw);
+			chunk->idle = false;	/* a touch is an access */
+		}
 		return 0;
 	case MA_CHUNK_EMPTY:
 		if (how == MA_ACCESS_TOUCH)
@@ -501,12 +514,16 @@ u32 ma_region_unmap(struct ma_region *region, u64 start, u64 len)
 	return ticket;
 }
 
-/* The fault path mapped a page of @chunk. */
+/* The fault path mapped a page of @chunk: it is being accessed. */
 void ma_chunk_mapped(struct ma_chunk *chunk)
 {
 	ma_chunk_assert_locked(chunk);
 	smp_mb();	/* the PTE before the ticket: see ma_region_unmap() */
 	chunk->mapped_seq = atomic_read(&chunk->region->unmap_seq);
+	if (chunk->idle) {
+		chunk->idle = false;
+		ma_stat_inc(chunk->region->arena, MEM_ARENA_STAT_idle_refaults);
+	}
 }
 
 /* Unmap @chunk if it may have been mapped after ma_region_unmap()'s @ticket. */
@@ -569,4 +586,5 @@ void ma_chunk_release(struct ma_chunk *chunk)
 		break;
 	}
 	chunk->state = MA_CHUNK_EMPTY;
+	chunk->idle = false;
 }

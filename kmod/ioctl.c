@@ -31,7 +31,8 @@ struct ma_ucmd {
 		     MEM_ARENA_FEATURE_SAME_FILLED |			\
 		     MEM_ARENA_FEATURE_LRU_CAP |			\
 		     MEM_ARENA_FEATURE_VARIABLE_SLOTS |			\
-		     MEM_ARENA_FEATURE_DEFRAG)
+		     MEM_ARENA_FEATURE_DEFRAG |				\
+		     MEM_ARENA_FEATURE_IDLE_ONLY)
 
 static u64 ma_ioctl_mask(void);
 
@@ -150,15 +151,18 @@ static int ma_touch_chunk(struct ma_chunk *chunk, struct ma_pass *pass)
 	return ma_chunk_make_raw(chunk, MA_ACCESS_TOUCH);
 }
 
-/* @whole: the range must not end inside a chunk (but at the region's end). */
+/*
+ * @flags: the flags this command takes.  @whole: the range must not end
+ * inside a chunk (but at the region's end).
+ */
 static int ma_cmd_range(struct ma_ucmd *ucmd, ma_chunk_fn fn,
-			struct ma_pass *pass, bool whole)
+			struct ma_pass *pass, u32 flags, bool whole)
 {
 	struct mem_arena_cmd_range *cmd = ucmd->cmd;
 	struct ma_region *region;
 	int err = -EINVAL;
 
-	if (cmd->flags || cmd->__reserved)
+	if (cmd->flags & ~flags || cmd->__reserved)
 		return -EINVAL;
 	region = ma_region_get(ucmd->arena, cmd->id);
 	if (!region)
@@ -178,10 +182,15 @@ static int ma_cmd_range(struct ma_ucmd *ucmd, ma_chunk_fn fn,
  */
 static int ma_cmd_compress(struct ma_ucmd *ucmd)
 {
-	struct ma_pass pass = { .unmap = true };
+	struct mem_arena_cmd_range *cmd = ucmd->cmd;
+	struct ma_pass pass = {
+		.unmap = true,
+		.idle_only = cmd->flags & MEM_ARENA_COMPRESS_IDLE_ONLY,
+	};
 	int err;
 
-	err = ma_cmd_range(ucmd, ma_chunk_compress, &pass, false);
+	err = ma_cmd_range(ucmd, ma_chunk_compress, &pass,
+			   MEM_ARENA_COMPRESS_IDLE_ONLY, false);
 	ma_event_pass(ucmd->arena, &pass);
 	return err;
 }
@@ -190,7 +199,7 @@ static int ma_cmd_touch(struct ma_ucmd *ucmd)
 {
 	struct ma_pass pass = {};
 
-	return ma_cmd_range(ucmd, ma_touch_chunk, &pass, false);
+	return ma_cmd_range(ucmd, ma_touch_chunk, &pass, 0, false);
 }
 
 /* Whole chunks only: the rest of a partial one would be lost with it. */
@@ -198,7 +207,7 @@ static int ma_cmd_discard(struct ma_ucmd *ucmd)
 {
 	struct ma_pass pass = { .unmap = true };
 
-	return ma_cmd_range(ucmd, ma_chunk_discard, &pass, true);
+	return ma_cmd_range(ucmd, ma_chunk_discard, &pass, 0, true);
 }
 
 static int ma_cmd_get_stats(struct ma_ucmd *ucmd)

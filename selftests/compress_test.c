@@ -196,6 +196,79 @@ TEST_F(arena, touch_counts_hits)
 }
 
 /*
+ * IDLE_ONLY compresses only the chunks nobody accessed since the previous
+ * idle-only pass: the first pass finds every chunk written since it was
+ * made, so it marks them all and compresses none.  A read fault, a write
+ * fault and a TOUCH are accesses; a chunk a fault brought back from
+ * compressed starts unmarked.
+ */
+TEST_F(arena, idle_only_compresses_what_was_not_accessed)
+{
+	size_t cs = self->cs, len = NR_CHUNKS * cs;
+	struct mem_arena_stats s;
+	volatile char *v;
+	__u64 done;
+	__u32 id;
+	char *p;
+	unsigned int i;
+
+	p = ma_region_map(self->fd, len, &id);
+	ASSERT_NE(NULL, p);
+	v = p;
+	for (i = 0; i < NR_CHUNKS; i++)
+		ma_fill_text(p + i * cs, cs, i);
+
+	ASSERT_EQ(0, ma_range_flags(self->fd, MEM_ARENA_IOC_COMPRESS,
+				    MEM_ARENA_COMPRESS_IDLE_ONLY, id, 0, len, &done));
+	EXPECT_EQ(0, done);
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(NR_CHUNKS, s.hot_skips);
+	EXPECT_EQ(0, s.compress_ops);
+	EXPECT_EQ(len, s.raw_bytes);
+
+	/* Chunk 0 read in its last page, chunk 1 written, chunk 2 touched. */
+	(void)v[cs - 1];
+	v[cs + cs / 2] = v[cs + cs / 2];
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_TOUCH, id, 2 * cs, cs, &done));
+	EXPECT_EQ(0, done);
+
+	ASSERT_EQ(0, ma_range_flags(self->fd, MEM_ARENA_IOC_COMPRESS,
+				    MEM_ARENA_COMPRESS_IDLE_ONLY, id, 0, len, &done));
+	EXPECT_EQ(NR_CHUNKS - 3, done);
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(NR_CHUNKS + 3, s.hot_skips);
+	EXPECT_EQ(NR_CHUNKS - 3, s.compress_ops);
+	EXPECT_EQ(2, s.idle_refaults);
+	EXPECT_EQ(3 * cs, s.raw_bytes);
+
+	/* Nobody came back: the three are idle now. */
+	ASSERT_EQ(0, ma_range_flags(self->fd, MEM_ARENA_IOC_COMPRESS,
+				    MEM_ARENA_COMPRESS_IDLE_ONLY, id, 0, len, &done));
+	EXPECT_EQ(3, done);
+
+	/* Faulted back from compressed: hot until a pass finds it idle. */
+	(void)v[4 * cs];
+	ASSERT_EQ(0, ma_range_flags(self->fd, MEM_ARENA_IOC_COMPRESS,
+				    MEM_ARENA_COMPRESS_IDLE_ONLY, id, 0, len, &done));
+	EXPECT_EQ(0, done);
+	ASSERT_EQ(0, ma_range_flags(self->fd, MEM_ARENA_IOC_COMPRESS,
+				    MEM_ARENA_COMPRESS_IDLE_ONLY, id, 0, len, &done));
+	EXPECT_EQ(1, done);
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(NR_CHUNKS + 4, s.hot_skips);
+	EXPECT_EQ(NR_CHUNKS + 1, s.compress_ops);
+	EXPECT_EQ(1, s.decompress_ops);
+	EXPECT_EQ(2, s.idle_refaults);
+	EXPECT_EQ(0, s.busy_skips);
+	EXPECT_EQ(0, s.raw_bytes);
+
+	for (i = 0; i < NR_CHUNKS; i++) {
+		ma_fill_text(self->scratch, cs, i);
+		ASSERT_EQ(0, memcmp(p + i * cs, self->scratch, cs)) TH_LOG("chunk %u", i);
+	}
+}
+
+/*
  * DISCARD empties chunks whatever their state and reads none of them: the
  * freed half of a mixed region costs no decompression, reads as zeros,
  * and gives back exactly what it held; the other half is untouched.

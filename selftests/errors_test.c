@@ -69,6 +69,7 @@ TEST_F(errors, get_info_handshake)
 	EXPECT_EQ(all, info.ioctls);
 	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_FAULT_READBACK);
 	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_LRU_CAP);
+	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_IDLE_ONLY);
 	EXPECT_EQ(sysconf(_SC_PAGESIZE), info.chunk_size_min);
 	EXPECT_EQ(MEM_ARENA_CHUNK_SIZE_MAX, info.chunk_size_max);
 	EXPECT_EQ(MEM_ARENA_NR_STATS, info.nr_stats);
@@ -178,9 +179,13 @@ TEST_F(errors, flags_and_reserved_are_einval)
 	for (i = 0; i < MA_NR_IOCTLS; i++) {
 		memset(&c, 0, sizeof(c));
 		c.info.size = ma_ioctls[i].size;
-		c.info.flags = 1;	/* every struct: size, then flags */
+		c.info.flags = 2;	/* every struct: size, then flags */
 		EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ma_ioctls[i].cmd, &c))
 			TH_LOG("flags, ioctl %zu", i);
+		c.info.flags = MEM_ARENA_COMPRESS_IDLE_ONLY;
+		if (ma_ioctls[i].cmd != MEM_ARENA_IOC_COMPRESS)
+			EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ma_ioctls[i].cmd, &c))
+				TH_LOG("flag 1, ioctl %zu", i);
 		c.info.flags = 0x80000000;
 		EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ma_ioctls[i].cmd, &c));
 	}

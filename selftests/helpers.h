@@ -64,17 +64,24 @@ static inline size_t ma_nonzero_bytes(const char *p, size_t len)
 	return n;
 }
 
-static inline int ma_range(int fd, unsigned long cmd, __u32 id, __u64 off,
-			   __u64 len, __u64 *chunks)
+static inline int ma_range_flags(int fd, unsigned long cmd, __u32 flags,
+				 __u32 id, __u64 off, __u64 len, __u64 *chunks)
 {
 	struct mem_arena_cmd_range r = {
-		.size = sizeof(r), .id = id, .offset = off, .length = len,
+		.size = sizeof(r), .flags = flags, .id = id, .offset = off,
+		.length = len,
 	};
 	int err = ma_ioc(fd, cmd, &r);
 
 	if (!err && chunks)
 		*chunks = r.chunks;
 	return err;
+}
+
+static inline int ma_range(int fd, unsigned long cmd, __u32 id, __u64 off,
+			   __u64 len, __u64 *chunks)
+{
+	return ma_range_flags(fd, cmd, 0, id, off, len, chunks);
 }
 
 static inline int ma_stats(int fd, struct mem_arena_stats *s)

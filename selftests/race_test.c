@@ -8,6 +8,9 @@
  *                          flight when it was called;
  *   two_compress_passes    two COMPRESS of one region at once while a
  *                          reader verifies it (exact compress counts);
+ *   idle_passes_vs_writer  idle-only COMPRESS passes while a writer keeps
+ *                          a few chunks hot: no write lost, cold chunks
+ *                          all compressed;
  *   close_during_ioctl     close() of the arena (and munmap) while a
  *                          thread is inside a long COMPRESS;
  *   fork_shares_region     parent and child both read, compress and write
@@ -706,6 +709,88 @@ TEST_F_TIMEOUT(race, two_compress_passes, 120)
 	EXPECT_EQ(0, s.busy_skips);
 	munmap(r->base, r->len);
 	close(fd);
+	check_gauges(_metadata, self);
+}
+
+/*
+ * ---- c2: idle-only passes against a writer ----
+ * One thread runs idle-only passes over the region while the main thread
+ * keeps writing into its first H_HOT chunks and checks them.  A chunk is
+ * compressed only when no access came between two passes, so the writes
+ * land (none lost to a compress that read the chunk before them), the
+ * chunks never written again all end compressed, and every fault that
+ * cleared a mark answers a skip that set it.
+ */
+
+#define H_CHUNKS	256
+#define H_HOT		16
+
+static void role_idle_passes(struct worker *w)
+{
+	struct race *r = w->r;
+	__u64 done;
+	int err;
+
+	while (!is_freed(r)) {
+		err = ma_range_flags(r->fd, MEM_ARENA_IOC_COMPRESS,
+				     MEM_ARENA_COMPRESS_IDLE_ONLY, r->id, 0,
+				     r->len, &done);
+		if (err) {
+			race_error(r, "idle-only COMPRESS returned %d", err);
+			return;
+		}
+		w->done += done;
+		tally(&r->ok_ops);
+	}
+}
+
+TEST_F_TIMEOUT(race, idle_passes_vs_writer, 120)
+{
+	const role_fn roles[1] = { role_idle_passes };
+	unsigned long writes = 0, mism = 0;
+	uint64_t rnd = 0x1d1e;
+	struct mem_arena_stats s;
+	struct worker w[1];
+	struct race *r;
+
+	NEED_MODULE();
+	r = race_new(self->fd, H_CHUNKS, 1);
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(0, race_region(r, 1, 0));
+	ASSERT_EQ(0, workers_start(r, w, roles, 1));
+	round_begin(r);
+	/* The time, and 4 passes at least: 2 to compress the cold chunks. */
+	while (more(self, writes / H_HOT) ||
+	       (__atomic_load_n(&r->ok_ops, __ATOMIC_RELAXED) < 4 &&
+		ma_now_s() < self->deadline + 60)) {
+		unsigned int c = writes++ % H_HOT;
+		size_t at = c * CS + ma_rand(&rnd) % CS;
+		char v = (char)ma_rand(&rnd);
+
+		r->want[at] = v;
+		((volatile char *)r->base)[at] = v;
+		mism += ma_fnv1a(r->base + c * CS, CS) != ma_fnv1a(r->want + c * CS, CS);
+	}
+	__atomic_store_n(&r->freed, 1, __ATOMIC_RELEASE);
+	round_end(r);
+	workers_stop(r, w, 1);
+
+	/* The stats first: reading the whole region faults it all back. */
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	mism += memcmp(r->base, r->want, r->len) != 0;
+	TH_LOG("%lu passes, %lu compressed, %lu writes; %llu hot skips, %llu refaults, %llu decompressed",
+	       r->ok_ops, w[0].done, writes, s.hot_skips, s.idle_refaults,
+	       s.decompress_ops);
+	EXPECT_EQ(0, r->errors) TH_LOG("%s", r->first);
+	EXPECT_EQ(0, mism);
+	EXPECT_EQ(0, s.decompress_errors);
+	EXPECT_EQ(0, s.busy_skips);
+	EXPECT_EQ(w[0].done, s.compress_ops);
+	EXPECT_LE(s.idle_refaults, s.hot_skips);
+	/* Only the hot chunks came back; the cold ones stayed compressed. */
+	EXPECT_LE((H_CHUNKS - H_HOT) * CS, s.logical_input_bytes);
+	EXPECT_GE(H_HOT * CS, s.raw_bytes);
+	munmap(r->base, r->len);
 	check_gauges(_metadata, self);
 }
 

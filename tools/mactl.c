@@ -150,6 +150,8 @@ static int cmd_info(void)
 		printf(" variable-slots");
 	if (info.features & MEM_ARENA_FEATURE_DEFRAG)
 		printf(" defrag");
+	if (info.features & MEM_ARENA_FEATURE_IDLE_ONLY)
+		printf(" idle-only");
 	printf("\nioctls            %d of %d (mask 0x%llx)\n",
 	       __builtin_popcountll(info.ioctls), 64,
 	       (unsigned long long)info.ioctls);

@@ -24,6 +24,10 @@
  *
  * MEM_ARENA_IOC_COMPRESS unmaps each raw chunk of a range from every process,
  * skips it if someone else holds its pages (busy_skips), and compresses it.
+ * With MEM_ARENA_COMPRESS_IDLE_ONLY it compresses only the raw chunks nobody
+ * accessed since the previous idle-only pass over them: the others it
+ * unmaps, marks and leaves raw (hot_skips); an access to a marked chunk
+ * faults (idle_refaults), maps the chunk again and clears its mark.
  * Output not smaller than the chunk leaves it raw (incompressible_chunks);
  * saving less than min_savings_pct leaves it raw
  * (compression_reject_small_gain).  Otherwise the chunk's pages are freed and
@@ -136,7 +140,11 @@
 	X(evictions_fair,	28, chunks,				\
 	  "Of evictions_lru: made to give another tenant its share of the pool") \
 	X(discarded_chunks,	29, chunks,				\
-	  "Chunks emptied by a discard, their data dropped unread")
+	  "Chunks emptied by a discard, their data dropped unread")	\
+	X(hot_skips,		30, chunks,				\
+	  "Chunks an idle-only compress left raw: accessed since the pass before") \
+	X(idle_refaults,	31, events,				\
+	  "Faults that mapped again a chunk an idle-only compress had unmapped")
 
 #define __MEM_ARENA_STAT_FIELD(name, id, unit, doc) __u64 name;
 /* Every field __u64, in id order. */
@@ -183,6 +191,7 @@ enum {
 #define MEM_ARENA_FEATURE_LRU_CAP		(1ULL << 2)
 #define MEM_ARENA_FEATURE_VARIABLE_SLOTS	(1ULL << 3)
 #define MEM_ARENA_FEATURE_DEFRAG		(1ULL << 4)
+#define MEM_ARENA_FEATURE_IDLE_ONLY		(1ULL << 5)
 
 /**
  * struct mem_arena_cmd_info - MEM_ARENA_IOC_GET_INFO
@@ -290,7 +299,7 @@ struct mem_arena_cmd_region_free {
 /**
  * struct mem_arena_cmd_range - MEM_ARENA_IOC_COMPRESS, _TOUCH, _DISCARD
  * @size: sizeof(struct mem_arena_cmd_range)
- * @flags: must be 0
+ * @flags: COMPRESS: 0 or MEM_ARENA_COMPRESS_IDLE_ONLY; others: must be 0
  * @id: the region
  * @__reserved: must be 0
  * @offset: start in the region, a multiple of the chunk size
@@ -311,6 +320,7 @@ struct mem_arena_cmd_range {
 	__u64 length;
 	__u64 chunks;
 };
+#define MEM_ARENA_COMPRESS_IDLE_ONLY	(1U << 0)
 #define MEM_ARENA_IOC_COMPRESS	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_COMPRESS)
 #define MEM_ARENA_IOC_TOUCH	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_TOUCH)
 #define MEM_ARENA_IOC_DISCARD	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_DISCARD)
