@@ -170,9 +170,9 @@ size_t mem_arena_region_size(const struct mem_arena_region *region)
  * keeps its data; the region's last chunk counts whole).
  */
 static int ma_range(struct mem_arena_region *region, unsigned long cmd,
-		    size_t offset, size_t len)
+		    __u32 flags, size_t offset, size_t len)
 {
-	struct mem_arena_cmd_range range = { .size = sizeof(range) };
+	struct mem_arena_cmd_range range = { .size = sizeof(range), .flags = flags };
 	size_t start, end, cs;
 	int err;
 
@@ -200,18 +200,25 @@ static int ma_range(struct mem_arena_region *region, unsigned long cmd,
 
 int mem_arena_touch(struct mem_arena_region *region, size_t offset, size_t len)
 {
-	return ma_range(region, MEM_ARENA_IOC_TOUCH, offset, len);
+	return ma_range(region, MEM_ARENA_IOC_TOUCH, 0, offset, len);
 }
 
 int mem_arena_compress_range(struct mem_arena_region *region, size_t offset,
 			     size_t len)
 {
-	return ma_range(region, MEM_ARENA_IOC_COMPRESS, offset, len);
+	return ma_range(region, MEM_ARENA_IOC_COMPRESS, 0, offset, len);
+}
+
+int mem_arena_compress_idle(struct mem_arena_region *region, size_t offset,
+			    size_t len)
+{
+	return ma_range(region, MEM_ARENA_IOC_COMPRESS,
+			MEM_ARENA_COMPRESS_IDLE_ONLY, offset, len);
 }
 
 int mem_arena_discard(struct mem_arena_region *region, size_t offset, size_t len)
 {
-	return ma_range(region, MEM_ARENA_IOC_DISCARD, offset, len);
+	return ma_range(region, MEM_ARENA_IOC_DISCARD, 0, offset, len);
 }
 
 int mem_arena_compress_region(struct mem_arena_region *region)

@@ -194,6 +194,33 @@ TEST_F(lib, discard_narrows_to_whole_chunks)
 	EXPECT_EQ(0, mem_arena_region_free(r));
 }
 
+/* Idle-only: the first call watches, the second compresses what stayed cold. */
+TEST_F(lib, compress_idle_leaves_the_working_set)
+{
+	const size_t len = 8 * CS;
+	struct mem_arena_region *r;
+	struct mem_arena_stats s;
+	char *p, *want = malloc(len);
+
+	ASSERT_NE(NULL, want);
+	ASSERT_EQ(0, mem_arena_region_alloc(self->arena, len, &r));
+	p = mem_arena_region_base(r);
+	fill_text(want, len, 9);
+	memcpy(p, want, len);
+	EXPECT_EQ(0, mem_arena_compress_idle(r, 0, len));
+	p[CS + 1] = want[CS + 1] = 'x';		/* chunk 1 stays in use */
+	EXPECT_EQ(7, mem_arena_compress_idle(r, 1, len - 1));	/* widened */
+	ASSERT_EQ(0, mem_arena_get_stats(self->arena, &s));
+	EXPECT_EQ(9, s.hot_skips);
+	EXPECT_EQ(1, s.idle_refaults);
+	EXPECT_EQ(CS, s.raw_bytes);
+	EXPECT_EQ(0, memcmp(p, want, len));
+	EXPECT_EQ(-EINVAL, mem_arena_compress_idle(NULL, 0, CS));
+	EXPECT_EQ(-EINVAL, mem_arena_compress_idle(r, 0, len + 1));
+	free(want);
+	EXPECT_EQ(0, mem_arena_region_free(r));
+}
+
 TEST_F(lib, range_errors)
 {
 	struct mem_arena_region *r;

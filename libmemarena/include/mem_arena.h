@@ -51,6 +51,9 @@ int    mem_arena_compress_range(struct mem_arena_region *region,
 /* MEM_ARENA_1.1 */
 int    mem_arena_discard(struct mem_arena_region *region, size_t offset,
 			 size_t len);
+/* MEM_ARENA_1.2 */
+int    mem_arena_compress_idle(struct mem_arena_region *region,
+			       size_t offset, size_t len);
 int    mem_arena_get_config(struct mem_arena *arena,
 			    struct mem_arena_config *cfg);
 int    mem_arena_get_info(struct mem_arena *arena,
