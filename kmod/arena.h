@@ -269,6 +269,7 @@ struct ma_arena *ma_share_victim(struct ma_arena *asker);
 /* region.c */
 struct ma_region *ma_region_alloc(struct ma_arena *arena, u64 length);
 struct ma_region *ma_region_get(struct ma_arena *arena, u32 id);
+struct ma_region *ma_region_next(struct ma_arena *arena, u32 id);
 void ma_region_put(struct ma_region *region);
 int ma_region_free(struct ma_arena *arena, u32 id);
 void ma_region_free_all(struct ma_arena *arena);

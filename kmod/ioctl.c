@@ -146,6 +146,23 @@ static int ma_cmd_region_free(struct ma_ucmd *ucmd)
 	return ma_region_free(ucmd->arena, cmd->id);
 }
 
+static int ma_cmd_region_info(struct ma_ucmd *ucmd)
+{
+	struct mem_arena_cmd_region_info *cmd = ucmd->cmd;
+	struct ma_region *region;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	region = ma_region_next(ucmd->arena, cmd->id);
+	if (!region)
+		return -ENOENT;
+	cmd->id = region->id;
+	cmd->length = region->length;
+	cmd->mmap_offset = (u64)region->pgoff << PAGE_SHIFT;
+	ma_region_put(region);
+	return 0;
+}
+
 static int ma_touch_chunk(struct ma_chunk *chunk, struct ma_pass *pass)
 {
 	return ma_chunk_make_raw(chunk, MA_ACCESS_TOUCH);
@@ -274,6 +291,7 @@ union ma_ucmd_buffer {
 	struct mem_arena_cmd_config config;
 	struct mem_arena_cmd_region_alloc region_alloc;
 	struct mem_arena_cmd_region_free region_free;
+	struct mem_arena_cmd_region_info region_info;
 	struct mem_arena_cmd_range range;
 	struct mem_arena_cmd_stats stats;
 	struct mem_arena_cmd_defrag defrag;
@@ -320,6 +338,8 @@ static const struct ma_ioctl_op ma_ioctl_ops[] = {
 		    struct mem_arena_cmd_pool_layout, blocks_ptr, true),
 	MA_IOCTL_OP(MEM_ARENA_IOC_DISCARD, ma_cmd_discard,
 		    struct mem_arena_cmd_range, chunks, true),
+	MA_IOCTL_OP(MEM_ARENA_IOC_REGION_INFO, ma_cmd_region_info,
+		    struct mem_arena_cmd_region_info, mmap_offset, true),
 };
 
 static u64 ma_ioctl_mask(void)

@@ -68,6 +68,21 @@ struct ma_region *ma_region_get(struct ma_arena *arena, u32 id)
 	return region;
 }
 
+/* The live region with the smallest id >= @id, referenced, or NULL. */
+struct ma_region *ma_region_next(struct ma_arena *arena, u32 id)
+{
+	unsigned long index = id;
+	struct ma_region *region;
+
+	rcu_read_lock();
+	xa_for_each_start(&arena->regions, index, region, id) {
+		if (!READ_ONCE(region->dead) && kref_get_unless_zero(&region->ref))
+			break;
+	}
+	rcu_read_unlock();
+	return region;
+}
+
 /* Chunk @index of @region, created empty if it does not exist yet. */
 static struct ma_chunk *ma_region_chunk(struct ma_region *region,
 					unsigned long index, gfp_t gfp)

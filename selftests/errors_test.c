@@ -285,6 +285,46 @@ TEST_F(errors, region_alloc_and_free)
 	EXPECT_EQ(-ENOENT, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_FREE, &f));
 }
 
+/* REGION_INFO lists the live regions in id order, from any id on. */
+TEST_F(errors, region_info_lists_regions)
+{
+	struct mem_arena_cmd_region_alloc a[3];
+	struct mem_arena_cmd_region_free f = { .size = sizeof(f) };
+	struct mem_arena_cmd_region_info ri = { .size = sizeof(ri) };
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		a[i] = (struct mem_arena_cmd_region_alloc){
+			.size = sizeof(a[i]), .length = (i + 1) * CS,
+		};
+		ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_ALLOC, &a[i]));
+	}
+	f.id = a[1].id;
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_FREE, &f));
+
+	/* From 0: the fixture's region, then a[0], a[2]; then nothing. */
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_INFO, &ri));
+	EXPECT_EQ(self->id, ri.id);
+	EXPECT_EQ(REGION_CHUNKS * CS, ri.length);
+	ri.id++;
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_INFO, &ri));
+	EXPECT_EQ(a[0].id, ri.id);
+	EXPECT_EQ(a[0].length, ri.length);
+	EXPECT_EQ(a[0].mmap_offset, ri.mmap_offset);
+	ri.id++;
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_INFO, &ri));
+	EXPECT_EQ(a[2].id, ri.id) TH_LOG("the freed region is not listed");
+	EXPECT_EQ(a[2].length, ri.length);
+	EXPECT_EQ(a[2].mmap_offset, ri.mmap_offset);
+	ri.id++;
+	EXPECT_EQ(-ENOENT, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_INFO, &ri));
+	ri.id = ~0U;
+	EXPECT_EQ(-ENOENT, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_INFO, &ri));
+	ri.id = 0;
+	ri.__reserved = 1;
+	EXPECT_EQ(-EINVAL, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_INFO, &ri));
+}
+
 TEST_F(errors, compress_and_touch_ranges)
 {
 	const __u64 len = REGION_CHUNKS * CS;

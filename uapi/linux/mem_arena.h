@@ -180,6 +180,7 @@ enum {
 	MEM_ARENA_CMD_DEFRAG,
 	MEM_ARENA_CMD_POOL_LAYOUT,
 	MEM_ARENA_CMD_DISCARD,
+	MEM_ARENA_CMD_REGION_INFO,
 };
 
 /* Bit of a command in mem_arena_cmd_info.ioctls. */
@@ -295,6 +296,30 @@ struct mem_arena_cmd_region_free {
 	__u32 __reserved;
 };
 #define MEM_ARENA_IOC_REGION_FREE _IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_REGION_FREE)
+
+/**
+ * struct mem_arena_cmd_region_info - MEM_ARENA_IOC_REGION_INFO
+ * @size: sizeof(struct mem_arena_cmd_region_info)
+ * @flags: must be 0
+ * @id: in: the smallest id to look at; out: the region found, the first
+ *	whose id is at least that
+ * @__reserved: must be 0
+ * @length: out: its length, whole chunks
+ * @mmap_offset: out: its mmap offset
+ *
+ * -ENOENT when no region has such an id.  To list every region (a tool
+ * that holds another process's arena fd), start at 0 and go on from the id
+ * found plus one.
+ */
+struct mem_arena_cmd_region_info {
+	__u32 size;
+	__u32 flags;
+	__u32 id;
+	__u32 __reserved;
+	__u64 length;
+	__u64 mmap_offset;
+};
+#define MEM_ARENA_IOC_REGION_INFO _IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_REGION_INFO)
 
 /**
  * struct mem_arena_cmd_range - MEM_ARENA_IOC_COMPRESS, _TOUCH, _DISCARD
