@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# mactl in the guest: info, stats --json, watch, and map/defrag of another
-# process's arena by PID:FD, with the JSON checked against the stats.
+# mactl in the guest: info, stats --json, watch, and map/defrag/compress/
+# stats of another process's arena by PID:FD or PID, with the JSON checked
+# against the stats.
 # JSON is parsed with the host's python3 (tools/vm-run --host-usr).  TAP.
 . "$(dirname "$0")/tap.sh"
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -63,6 +64,30 @@ for a in top:
 "
 "$mactl" top --once > /tmp/top.txt
 check top_table_has_both sh -c "grep -q ' $pid .*arena_holder.* uid:0 ' /tmp/top.txt && grep -q ' $pid2 .*arena_holder' /tmp/top.txt"
+
+# Idle-only compression of the second holder, named by PID alone: the
+# first pass only watches (the 256 chunks it read back stay raw), the
+# second compresses them (the holder is paused, nothing used them).
+"$mactl" compress --idle --json "$pid2" > /tmp/idle1.json
+"$mactl" compress --idle --json "$pid2" > /tmp/idle2.json
+"$mactl" stats --json "$pid2" > /tmp/stats2.json
+pycheck compress_idle_by_pid "
+import json
+a, = json.load(open('/tmp/idle1.json'))
+b, = json.load(open('/tmp/idle2.json'))
+s, = json.load(open('/tmp/stats2.json'))
+assert a['pid'] == b['pid'] == s['pid'] == $pid2 and a['fd'] == s['fd'] == $fd2, (a, s)
+assert a['regions'] == 1 and a['chunks'] == 0 and a['hot_skips'] == 256, a
+assert b['chunks'] == 256 and b['hot_skips'] == 0 and b['raw_bytes'] == 0, b
+st = s['stats']
+assert st['hot_skips'] == 256 and st['compress_ops'] == 512 + 256, st
+assert st['idle_refaults'] == 0 and st['busy_skips'] == 0, st
+"
+check compress_table_line sh -c "$mactl compress $pid2:$fd2 | grep -q '^arena $pid2:$fd2: 1 regions, 0 chunks compressed'"
+check stats_of_arena_table sh -c "$mactl stats $pid2 | grep -q '^hot_skips  *256  *chunks'"
+"$mactl" compress "$$" > /dev/null 2> /tmp/err.txt
+rc=$?
+check compress_of_process_without_arena_fails_cleanly sh -c "test $rc = 1 && grep -q 'no mem_arena arena open' /tmp/err.txt"
 kill "$pid2"
 
 "$mactl" map --json "$pid:$fd" > /tmp/map1.json

@@ -5,6 +5,7 @@
  * libmemarena or on a descriptor taken from another process with
  * pidfd_getfd), never guesses.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -32,7 +33,11 @@ static void usage(FILE *out)
 "\n"
 "Commands:\n"
 "  info                      module, API, features, caps, kernel\n"
-"  stats [--json]            module-wide totals (/sys/kernel/mem_arena)\n"
+"  stats [--json] [ARENA]    module-wide totals (/sys/kernel/mem_arena), or\n"
+"                            the stats of ARENA\n"
+"  compress [--idle] [--json] ARENA\n"
+"                            compress every region of ARENA; --idle: only\n"
+"                            the chunks unused since the last --idle pass\n"
 "  watch [-i SEC] [-n COUNT] the totals, refreshed, with rates per second\n"
 "  map [--json] PID:FD       an arena's pool, block by block\n"
 "  map [--json] --demo       build a fragmented arena, map it, compact it,\n"
@@ -47,7 +52,8 @@ static void usage(FILE *out)
 "top and events use the generic netlink family; an unprivileged caller\n"
 "sees the arenas opened with its uid, CAP_SYS_ADMIN sees all.\n"
 "PID:FD names the arena open as descriptor FD in process PID (see\n"
-"/proc/PID/fd; needs ptrace rights over PID, e.g. root).\n"
+"/proc/PID/fd; needs ptrace rights over PID: same user, or root).\n"
+"ARENA is PID:FD, or PID for every arena PID has open.\n"
 "Options: -j/--json, -i/--interval SEC (default 1), -n/--count N,\n"
 "         -h/--help.  Exit status: 0 ok, 1 failure, 2 usage error.\n");
 }
@@ -87,6 +93,58 @@ static int arena_fd_from(const char *spec)
 	    info.api != MEM_ARENA_API)
 		die(1, "fd %llu of process %llu is not a mem_arena arena", fd, pid);
 	return afd;
+}
+
+/* An arena of another process: its descriptor here, and its name. */
+struct arena_ref {
+	int fd;
+	char name[48];		/* "PID:FD" */
+};
+
+/*
+ * ARENA: "PID:FD", or "PID" for every arena the process has open (found by
+ * stat() of /proc/PID/fd/N, which sends nothing to the file).  Fills at
+ * most @max; dies if there is none.
+ */
+static size_t arena_fds(const char *spec, struct arena_ref *refs, size_t max)
+{
+	unsigned long long pid;
+	struct stat dev, st;
+	char path[64];
+	size_t n = 0;
+	DIR *dir;
+	struct dirent *de;
+
+	if (strchr(spec, ':')) {
+		refs[0].fd = arena_fd_from(spec);
+		snprintf(refs[0].name, sizeof(refs[0].name), "%s", spec);
+		return 1;
+	}
+	pid = parse_num(spec, "PID", 1, 1ULL << 31);
+	if (stat(MEM_ARENA_DEVICE, &dev))
+		die(1, "%s: %s", MEM_ARENA_DEVICE, strerror(errno));
+	snprintf(path, sizeof(path), "/proc/%llu/fd", pid);
+	dir = opendir(path);
+	if (!dir)
+		die(1, "process %llu: %s", pid, strerror(errno));
+	while ((de = readdir(dir)) && n < max) {
+		char fdpath[96], one[48], *end;
+		unsigned long fd = strtoul(de->d_name, &end, 10);
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || *end)
+			continue;
+		snprintf(fdpath, sizeof(fdpath), "%s/%lu", path, fd);
+		if (stat(fdpath, &st) || !S_ISCHR(st.st_mode) || st.st_rdev != dev.st_rdev)
+			continue;
+		snprintf(one, sizeof(one), "%llu:%lu", pid, fd);
+		refs[n].fd = arena_fd_from(one);
+		snprintf(refs[n].name, sizeof(refs[n].name), "%s", one);
+		n++;
+	}
+	closedir(dir);
+	if (!n)
+		die(1, "process %llu has no mem_arena arena open", pid);
+	return n;
 }
 
 static void arena_stats(int fd, struct mem_arena_stats *s)
@@ -186,12 +244,59 @@ static void sysfs_stats(struct mem_arena_stats *s)
 		((__u64 *)s)[i] = (__u64)sysfs_value(mem_arena_stat_name(i));
 }
 
-static int cmd_stats(bool json)
+#define MAX_ARENAS	64
+
+static json_object *arena_ref_json(const struct arena_ref *ref)
+{
+	json_object *o = json_object_new_object();
+	unsigned long pid = strtoul(ref->name, NULL, 10);
+
+	json_object_object_add(o, "pid", json_object_new_int64(pid));
+	json_object_object_add(o, "fd", json_object_new_int64(atoi(strchr(ref->name, ':') + 1)));
+	return o;
+}
+
+/* The stats of each arena ARENA names. */
+static int arena_stats_show(const char *spec, bool json)
+{
+	struct arena_ref refs[MAX_ARENAS];
+	json_object *all = json_object_new_array();
+	struct mem_arena_stats s;
+	size_t n, k;
+	unsigned int i;
+
+	n = arena_fds(spec, refs, MAX_ARENAS);
+	for (k = 0; k < n; k++) {
+		arena_stats(refs[k].fd, &s);
+		close(refs[k].fd);
+		if (json) {
+			json_object *o = arena_ref_json(&refs[k]);
+
+			json_object_object_add(o, "stats", stats_json(&s));
+			json_object_array_add(all, o);
+			continue;
+		}
+		printf("%sarena %s\n%-30s %20s  %s\n", k ? "\n" : "", refs[k].name,
+		       "stat", "value", "unit");
+		for (i = 0; i < MEM_ARENA_NR_STATS; i++)
+			printf("%-30s %20llu  %s\n", mem_arena_stat_name(i),
+			       mem_arena_stat_value(&s, i), mem_arena_stat_unit(i));
+	}
+	if (json)
+		print_json(all);
+	else
+		json_object_put(all);
+	return 0;
+}
+
+static int cmd_stats(const char *spec, bool json)
 {
 	struct mem_arena_stats s;
 	unsigned int i;
 	json_object *o;
 
+	if (spec)
+		return arena_stats_show(spec, json);
 	sysfs_stats(&s);
 	if (json) {
 		o = json_object_new_object();
@@ -478,6 +583,88 @@ static int cmd_map(const char *spec, bool demo, bool json, bool do_defrag)
 	return 0;
 }
 
+/* ---- compress another process's arena ----------------------------- */
+
+/*
+ * COMPRESS each region of the arena whole (REGION_INFO lists them); a
+ * region freed meanwhile is skipped.  Returns the chunks compressed.
+ */
+static unsigned long long compress_arena(const struct arena_ref *ref, __u32 flags,
+					 unsigned int *nr_regions)
+{
+	struct mem_arena_cmd_region_info ri = { .size = sizeof(ri) };
+	unsigned long long chunks = 0;
+
+	*nr_regions = 0;
+	while (!ioctl(ref->fd, MEM_ARENA_IOC_REGION_INFO, &ri)) {
+		struct mem_arena_cmd_range r = {
+			.size = sizeof(r), .flags = flags, .id = ri.id,
+			.length = ri.length,
+		};
+
+		if (!ioctl(ref->fd, MEM_ARENA_IOC_COMPRESS, &r)) {
+			chunks += r.chunks;
+			(*nr_regions)++;
+		} else if (errno != ENOENT) {
+			die(1, "arena %s, region %u: COMPRESS: %s", ref->name, ri.id,
+			    strerror(errno));
+		}
+		if (ri.id == UINT32_MAX)
+			break;
+		ri.id++;
+	}
+	if (errno != ENOENT)
+		die(1, "arena %s: REGION_INFO: %s%s", ref->name, strerror(errno),
+		    errno == ENOTTY ? " (module older than mactl)" : "");
+	return chunks;
+}
+
+static int cmd_compress(const char *spec, bool idle, bool json)
+{
+	__u32 flags = idle ? MEM_ARENA_COMPRESS_IDLE_ONLY : 0;
+	struct arena_ref refs[MAX_ARENAS];
+	json_object *all = json_object_new_array();
+	struct mem_arena_stats s0, s1;
+	unsigned long long chunks;
+	unsigned int regions;
+	size_t n, k;
+
+	if (!spec)
+		die(2, "compress needs ARENA: PID or PID:FD (try --help)");
+	n = arena_fds(spec, refs, MAX_ARENAS);
+	for (k = 0; k < n; k++) {
+		arena_stats(refs[k].fd, &s0);
+		chunks = compress_arena(&refs[k], flags, &regions);
+		arena_stats(refs[k].fd, &s1);
+		close(refs[k].fd);
+		if (json) {
+			json_object *o = arena_ref_json(&refs[k]);
+
+			json_object_object_add(o, "idle_only", json_object_new_boolean(idle));
+			json_object_object_add(o, "regions", json_object_new_int64(regions));
+			json_object_object_add(o, "chunks", json_object_new_uint64(chunks));
+			json_object_object_add(o, "hot_skips",
+					       json_object_new_uint64(s1.hot_skips - s0.hot_skips));
+			json_object_object_add(o, "raw_bytes", json_object_new_uint64(s1.raw_bytes));
+			json_object_object_add(o, "pool_bytes", json_object_new_uint64(s1.pool_bytes));
+			json_object_array_add(all, o);
+			continue;
+		}
+		printf("arena %s: %u regions, %llu chunks compressed", refs[k].name,
+		       regions, chunks);
+		if (idle)
+			printf(", %llu left raw as recently used",
+			       (unsigned long long)(s1.hot_skips - s0.hot_skips));
+		printf("; raw %llu bytes, pool %llu bytes\n",
+		       (unsigned long long)s1.raw_bytes, (unsigned long long)s1.pool_bytes);
+	}
+	if (json)
+		print_json(all);
+	else
+		json_object_put(all);
+	return 0;
+}
+
 /* ---- top and events (generic netlink) ----------------------------- */
 
 static int by_pool_desc(const void *a, const void *b)
@@ -668,12 +855,13 @@ int main(int argc, char **argv)
 		{ "count", required_argument, NULL, 'n' },
 		{ "demo", no_argument, NULL, 'd' },
 		{ "once", no_argument, NULL, 'o' },
+		{ "idle", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long long count = 0;
 	double interval = 1;
-	bool json = false, demo = false, once = false;
+	bool json = false, demo = false, once = false, idle = false;
 	const char *cmd;
 	int c;
 
@@ -704,6 +892,9 @@ int main(int argc, char **argv)
 		case 'o':
 			once = true;
 			break;
+		case 'I':
+			idle = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -715,7 +906,9 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "info"))
 		return cmd_info();
 	if (!strcmp(cmd, "stats"))
-		return cmd_stats(json);
+		return cmd_stats(optind < argc ? argv[optind] : NULL, json);
+	if (!strcmp(cmd, "compress"))
+		return cmd_compress(optind < argc ? argv[optind] : NULL, idle, json);
 	if (!strcmp(cmd, "watch"))
 		return cmd_watch(interval, count);
 	if (!strcmp(cmd, "top"))
