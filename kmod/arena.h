@@ -80,6 +80,9 @@ struct ma_chunk {
 					 * unmapped by an idle-only pass and
 					 * not mapped since
 					 */
+	bool readahead;			/* protected by the chunk lock: raw,
+					 * read ahead and not used since
+					 */
 	u32 mapped_seq;			/* protected by the chunk lock: the last
 					 * unmap ticket its fault saw
 					 */
@@ -99,6 +102,9 @@ struct ma_region {
 	u64 length;			/* constant: bytes, whole chunks */
 	unsigned long nr_chunks;	/* constant */
 	struct xarray chunks;		/* index -> ma_chunk, made on first touch */
+	unsigned long ra_next;		/* racy hint: the chunk after the last
+					 * sequential readahead
+					 */
 };
 
 struct ma_config {
@@ -248,6 +254,7 @@ enum ma_access {
 int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass);
 int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how);
 int ma_chunk_discard(struct ma_chunk *chunk, struct ma_pass *pass);
+int ma_chunk_readahead(struct ma_chunk *chunk, struct ma_pass *pass);
 void ma_chunk_release(struct ma_chunk *chunk);
 void ma_chunk_unmap(struct ma_chunk *chunk);
 u32 ma_region_unmap(struct ma_region *region, u64 start, u64 len);
@@ -274,6 +281,7 @@ void ma_region_put(struct ma_region *region);
 int ma_region_free(struct ma_arena *arena, u32 id);
 void ma_region_free_all(struct ma_arena *arena);
 int ma_region_mmap(struct ma_arena *arena, struct vm_area_struct *vma);
+int ma_region_willneed(struct ma_arena *arena, loff_t offset, loff_t len);
 typedef int (*ma_chunk_fn)(struct ma_chunk *chunk, struct ma_pass *pass);
 int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
 			  ma_chunk_fn fn, struct ma_pass *pass);

@@ -121,6 +121,7 @@ static void ma_chunk_set_pages(struct ma_chunk *chunk, struct page **pages)
 	memcpy(chunk->pages, pages, nr * sizeof(*pages));
 	chunk->state = MA_CHUNK_RAW;
 	chunk->idle = false;
+	chunk->readahead = false;
 	ma_stat_add(arena, MEM_ARENA_STAT_raw_bytes, ma_chunk_size(arena));
 }
 
@@ -361,6 +362,15 @@ static int ma_chunk_encode(struct ma_chunk *chunk, struct ma_stream *stream,
 	return err ? err : 1;
 }
 
+/* The chunk's raw data goes: if it was read ahead and never used, a waste. */
+static void ma_chunk_drop_readahead(struct ma_chunk *chunk)
+{
+	if (chunk->readahead) {
+		chunk->readahead = false;
+		ma_stat_inc(chunk_arena(chunk), MEM_ARENA_STAT_readahead_wasted);
+	}
+}
+
 /**
  * ma_chunk_compress - compress one raw chunk, if it is worth it
  *
@@ -412,6 +422,7 @@ int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass)
 	}
 
 	if (ma_pages_same_filled(pages, nr, &pattern)) {
+		ma_chunk_drop_readahead(chunk);
 		ma_chunk_put_pages(chunk);
 		ma_charge(arena, -(s64)size);
 		chunk->pattern = pattern;
@@ -436,6 +447,7 @@ int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass)
 	if (ret <= 0)
 		return ret;
 
+	ma_chunk_drop_readahead(chunk);
 	ma_chunk_put_pages(chunk);
 	chunk->state = MA_CHUNK_COMPRESSED;
 	ma_charge(arena, (s64)ma_chunk_held(chunk) - size);
@@ -462,7 +474,8 @@ int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how)
 	case MA_CHUNK_RAW:
 		if (how == MA_ACCESS_TOUCH) {
 			ma_stat_inc(arena, MEM_ARENA_STAT_access_hits_raw);
-			chunk->idle = false;	/* a touch is an access */
+			chunk->idle = false;	/* a touch is a use */
+			chunk->readahead = false;
 		}
 		return 0;
 	case MA_CHUNK_EMPTY:
@@ -520,6 +533,7 @@ void ma_chunk_mapped(struct ma_chunk *chunk)
 	ma_chunk_assert_locked(chunk);
 	smp_mb();	/* the PTE before the ticket: see ma_region_unmap() */
 	chunk->mapped_seq = atomic_read(&chunk->region->unmap_seq);
+	chunk->readahead = false;
 	if (chunk->idle) {
 		chunk->idle = false;
 		ma_stat_inc(chunk->region->arena, MEM_ARENA_STAT_idle_refaults);
@@ -564,6 +578,30 @@ int ma_chunk_discard(struct ma_chunk *chunk, struct ma_pass *pass)
 	return 1;
 }
 
+/*
+ * ma_chunk_readahead - bring a compressed or same-filled chunk back to raw
+ * before anyone asks for it
+ *
+ * Marked, so that its first use is not counted as an access hit and its
+ * loss unused is counted as waste.  Never OOM-kills: an allocation that
+ * fails says -ENOMEM.  Returns 1 when the chunk was read, 0 if it was not
+ * compressed.
+ */
+int ma_chunk_readahead(struct ma_chunk *chunk, struct ma_pass *pass)
+{
+	int err;
+
+	ma_chunk_assert_locked(chunk);
+	if (chunk->state != MA_CHUNK_COMPRESSED && chunk->state != MA_CHUNK_SAME)
+		return 0;
+	err = ma_chunk_decompress(chunk, NULL, MA_ACCESS_TOUCH);
+	if (err)
+		return err;
+	chunk->readahead = true;
+	ma_stat_inc(chunk_arena(chunk), MEM_ARENA_STAT_readahead_chunks);
+	return 1;
+}
+
 /* Free whatever the chunk holds; it becomes empty.  Unmapped by the caller. */
 void ma_chunk_release(struct ma_chunk *chunk)
 {
@@ -571,6 +609,7 @@ void ma_chunk_release(struct ma_chunk *chunk)
 	u32 size = ma_chunk_size(arena);
 
 	ma_chunk_assert_locked(chunk);
+	ma_chunk_drop_readahead(chunk);
 	ma_charge(arena, -(s64)ma_chunk_held(chunk));
 	switch (chunk->state) {
 	case MA_CHUNK_RAW:

@@ -32,7 +32,8 @@ struct ma_ucmd {
 		     MEM_ARENA_FEATURE_LRU_CAP |			\
 		     MEM_ARENA_FEATURE_VARIABLE_SLOTS |			\
 		     MEM_ARENA_FEATURE_DEFRAG |				\
-		     MEM_ARENA_FEATURE_IDLE_ONLY)
+		     MEM_ARENA_FEATURE_IDLE_ONLY |			\
+		     MEM_ARENA_FEATURE_READAHEAD)
 
 static u64 ma_ioctl_mask(void);
 

@@ -23,6 +23,7 @@
 #define pr_fmt(fmt) "mem_arena: " fmt
 
 #include <linux/capability.h>
+#include <linux/fadvise.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -144,6 +145,14 @@ static int ma_mmap(struct file *file, struct vm_area_struct *vma)
 	return ma_region_mmap(file->private_data, vma);
 }
 
+/* WILLNEED reads ahead; other advice is as it was without this hook. */
+static int ma_fadvise(struct file *file, loff_t offset, loff_t len, int advice)
+{
+	if (advice == POSIX_FADV_WILLNEED)
+		return ma_region_willneed(file->private_data, offset, len);
+	return generic_fadvise(file, offset, len, advice);
+}
+
 static const struct file_operations ma_fops = {
 	.owner = THIS_MODULE,
 	.open = ma_open,
@@ -152,6 +161,7 @@ static const struct file_operations ma_fops = {
 	.unlocked_ioctl = ma_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
+	.fadvise = ma_fadvise,
 };
 
 static struct miscdevice ma_misc = {

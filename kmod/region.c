@@ -31,6 +31,8 @@
 
 /* A COMPRESS walk unmaps this many bytes of chunks at once. */
 #define MA_UNMAP_WINDOW		SZ_2M
+/* What a sequential fault stream keeps decompressed ahead of itself. */
+#define MA_READAHEAD_BYTES	SZ_128K
 
 /* mmap offset of region @id: ids own disjoint 64 GiB windows. */
 #define MA_REGION_SHIFT		36
@@ -247,15 +249,79 @@ int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
 }
 
 /*
+ * Readahead of a sequential fault stream at chunk @index: after a miss,
+ * decompress the next MA_READAHEAD_BYTES worth of chunks (two at least);
+ * after the first use of a chunk read ahead, go on once the stream is past
+ * half of what was read, from where the last readahead ended.  Errors end
+ * it quietly: the faults that follow will say them.
+ */
+static void ma_region_readahead(struct ma_region *region, unsigned long index,
+				bool missed)
+{
+	struct ma_arena *arena = region->arena;
+	unsigned int shift = PAGE_SHIFT + arena->chunk_order;
+	unsigned long win = max(MA_READAHEAD_BYTES >> shift, 2UL);
+	unsigned long next = READ_ONCE(region->ra_next), from, to;
+	struct ma_pass pass = {};
+
+	if (missed)
+		from = index + 1;
+	else if (index + win / 2 >= next)
+		from = max(index + 1, next);
+	else
+		return;
+	to = min(index + win + 1, region->nr_chunks);	/* exclusive */
+	if (from >= to)
+		return;
+	WRITE_ONCE(region->ra_next, to);
+	ma_region_walk_chunks(region, (u64)from << shift, (u64)(to - from) << shift,
+			      ma_chunk_readahead, &pass);
+}
+
+/*
+ * MADV_WILLNEED (through vfs_fadvise) or POSIX_FADV_WILLNEED on the fd:
+ * read ahead the chunks of [@offset, @offset + @len) of the region there,
+ * widened to whole chunks and cut at the region's end; @len 0 means to the
+ * end.
+ */
+int ma_region_willneed(struct ma_arena *arena, loff_t offset, loff_t len)
+{
+	u32 id = (u64)offset >> MA_REGION_SHIFT;
+	struct ma_pass pass = {};
+	struct ma_region *region;
+	u64 start, end;
+	int err;
+
+	if (offset < 0 || len < 0)
+		return -EINVAL;
+	region = ma_region_get(arena, id);
+	if (!region)
+		return -ENOENT;
+	start = (u64)offset - ((u64)region->pgoff << PAGE_SHIFT);
+	if (!len || check_add_overflow(start, (u64)len, &end) || end > region->length)
+		end = region->length;
+	err = 0;
+	if (start < end) {
+		start = round_down(start, ma_chunk_size(arena));
+		err = ma_region_walk_chunks(region, start, end - start,
+					    ma_chunk_readahead, &pass);
+	}
+	ma_region_put(region);
+	return err;
+}
+
+/*
  * The PTE is installed here, under the chunk lock, not by the core after
  * we return (VM_FAULT_NOPAGE): compress and region free unmap under the
  * same lock, so once they hold it no new mapping of the chunk can appear.
+ * Readahead runs after the chunk lock is dropped (one chunk lock at a time).
  */
 static vm_fault_t ma_vm_fault(struct vm_fault *vmf)
 {
 	struct ma_region *region = vmf->vma->vm_private_data;
 	struct ma_arena *arena = region->arena;
 	pgoff_t pg = vmf->pgoff - region->pgoff;
+	bool seq = vmf->vma->vm_flags & VM_SEQ_READ, missed = false, ra_used;
 	struct ma_chunk *chunk;
 	vm_fault_t ret;
 	int err;
@@ -270,11 +336,13 @@ static vm_fault_t ma_vm_fault(struct vm_fault *vmf)
 		ret = VM_FAULT_SIGBUS;
 		goto out_unlock;
 	}
+	ra_used = chunk->readahead;
 	err = ma_chunk_make_raw(chunk, MA_ACCESS_FAULT);
 	if (err < 0) {
 		ret = vmf_error(err);
 		goto out_unlock;
 	}
+	missed = err == 1;
 	err = vm_insert_page(vmf->vma, vmf->address & PAGE_MASK,
 			     chunk->pages[pg & ((1UL << arena->chunk_order) - 1)]);
 	/* -EBUSY: another thread's fault mapped it first. */
@@ -283,6 +351,8 @@ static vm_fault_t ma_vm_fault(struct vm_fault *vmf)
 		ma_chunk_mapped(chunk);
 out_unlock:
 	ma_chunk_unlock(chunk);
+	if (seq && ret == VM_FAULT_NOPAGE && (missed || ra_used))
+		ma_region_readahead(region, ma_chunk_index(chunk), missed);
 	return ret;
 }
 

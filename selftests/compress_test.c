@@ -269,6 +269,104 @@ TEST_F(arena, idle_only_compresses_what_was_not_accessed)
 }
 
 /*
+ * Readahead of a sequential stream (MADV_SEQUENTIAL): reading a compressed
+ * region in order misses once, at its first chunk; every other chunk is
+ * decompressed ahead of the reader and is not an access hit.  Read ahead
+ * and compressed again unused is waste.
+ */
+TEST_F(arena, sequential_reader_misses_once)
+{
+	size_t cs = self->cs, len = NR_CHUNKS * cs;
+	struct mem_arena_stats s;
+	__u64 ra, done;
+	__u32 id;
+	char *p;
+	unsigned int i;
+
+	p = ma_region_map(self->fd, len, &id);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < NR_CHUNKS; i++)
+		ma_fill_text(p + i * cs, cs, i);
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
+	ASSERT_EQ(NR_CHUNKS, done);
+	ASSERT_EQ(0, madvise(p, len, MADV_SEQUENTIAL));
+
+	/* One miss reads ahead; compressed again unread, all of it is waste. */
+	(void)*(volatile char *)p;
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	ra = s.readahead_chunks;
+	EXPECT_LT(0, ra);
+	EXPECT_GE(128 * KiB / cs > 2 ? 128 * KiB / cs : 2, ra);
+	EXPECT_EQ(1, s.access_hits_decompressed);
+	EXPECT_EQ(1 + ra, s.decompress_ops);
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
+	EXPECT_EQ(1 + ra, done);
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(ra, s.readahead_wasted);
+
+	/* In order, every byte: one miss again, the rest read ahead, used. */
+	for (i = 0; i < NR_CHUNKS; i++) {
+		ma_fill_text(self->scratch, cs, i);
+		ASSERT_EQ(0, memcmp(p + i * cs, self->scratch, cs)) TH_LOG("chunk %u", i);
+	}
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(2, s.access_hits_decompressed);
+	EXPECT_EQ(ra + NR_CHUNKS - 1, s.readahead_chunks);
+	EXPECT_EQ(2 * (1 + ra) + NR_CHUNKS - 1 - ra, s.decompress_ops);
+	EXPECT_EQ(len, s.raw_bytes);
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(ra, s.readahead_wasted);	/* all used this time */
+}
+
+/*
+ * MADV_WILLNEED and POSIX_FADV_WILLNEED decompress their range at once;
+ * the accesses after cost no decompression and are not hits.  A chunk
+ * read ahead and discarded unused is waste.
+ */
+TEST_F(arena, willneed_reads_ahead_its_range)
+{
+	size_t cs = self->cs, len = NR_CHUNKS * cs;
+	struct mem_arena_cmd_region_info ri = { .size = sizeof(ri) };
+	struct mem_arena_stats s;
+	__u64 done;
+	__u32 id;
+	char *p;
+	unsigned int i;
+
+	p = ma_region_map(self->fd, len, &id);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < NR_CHUNKS; i++)
+		ma_fill_text(p + i * cs, cs, i);
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
+	ASSERT_EQ(NR_CHUNKS, done);
+
+	/* Chunks 8..15 by madvise, from inside chunk 8 (widened). */
+	ASSERT_EQ(0, madvise(p + 8 * cs, 8 * cs, MADV_WILLNEED));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(8, s.readahead_chunks);
+	EXPECT_EQ(8, s.decompress_ops);
+	/* Chunks 20..23 by posix_fadvise at the region's mmap offset. */
+	ri.id = id;
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_INFO, &ri));
+	ASSERT_EQ(0, posix_fadvise(self->fd, ri.mmap_offset + 20 * cs + 1, 3 * cs,
+				   POSIX_FADV_WILLNEED));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(12, s.readahead_chunks);
+
+	for (i = 8; i < 16; i++) {
+		ma_fill_text(self->scratch, cs, i);
+		ASSERT_EQ(0, memcmp(p + i * cs, self->scratch, cs)) TH_LOG("chunk %u", i);
+	}
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_DISCARD, id, 20 * cs, 4 * cs, &done));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(12, s.decompress_ops);
+	EXPECT_EQ(0, s.access_hits_decompressed);
+	EXPECT_EQ(4, s.readahead_wasted);
+	EXPECT_EQ(8 * cs, s.raw_bytes);
+}
+
+/*
  * DISCARD empties chunks whatever their state and reads none of them: the
  * freed half of a mixed region costs no decompression, reads as zeros,
  * and gives back exactly what it held; the other half is untouched.

@@ -70,6 +70,7 @@ TEST_F(errors, get_info_handshake)
 	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_FAULT_READBACK);
 	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_LRU_CAP);
 	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_IDLE_ONLY);
+	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_READAHEAD);
 	EXPECT_EQ(sysconf(_SC_PAGESIZE), info.chunk_size_min);
 	EXPECT_EQ(MEM_ARENA_CHUNK_SIZE_MAX, info.chunk_size_max);
 	EXPECT_EQ(MEM_ARENA_NR_STATS, info.nr_stats);

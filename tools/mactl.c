@@ -210,6 +210,8 @@ static int cmd_info(void)
 		printf(" defrag");
 	if (info.features & MEM_ARENA_FEATURE_IDLE_ONLY)
 		printf(" idle-only");
+	if (info.features & MEM_ARENA_FEATURE_READAHEAD)
+		printf(" readahead");
 	printf("\nioctls            %d of %d (mask 0x%llx)\n",
 	       __builtin_popcountll(info.ioctls), 64,
 	       (unsigned long long)info.ioctls);

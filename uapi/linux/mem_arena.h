@@ -35,6 +35,12 @@
  *
  * Any access to a compressed or same-filled chunk faults and brings the whole
  * chunk back to raw; MEM_ARENA_IOC_TOUCH does so eagerly for a range.
+ * Readahead: in a mapping advised MADV_SEQUENTIAL, a fault that had to
+ * decompress, or the first use of a chunk read ahead, also brings back the
+ * compressed chunks of the next 128 KiB (at least two chunks);
+ * madvise(MADV_WILLNEED) or posix_fadvise(POSIX_FADV_WILLNEED) on the fd
+ * does so for its range.  Chunks read ahead count in readahead_chunks, not
+ * as access hits, and in readahead_wasted if they go again unused.
  * MEM_ARENA_IOC_DISCARD empties whole chunks of a range, whatever their
  * state, without reading them: their memory goes back, and they read as
  * zeros again, as freed heap memory may.
@@ -96,7 +102,7 @@
 	X(compress_ops,		 6, chunks,				\
 	  "Chunks compressed into a slot")				\
 	X(decompress_ops,	 7, chunks,				\
-	  "Chunks brought back to raw by a fault, a touch or an eviction") \
+	  "Chunks brought back to raw by a fault, a touch, readahead or an eviction") \
 	X(evictions_lru,	 8, chunks,				\
 	  "Compressed chunks evicted back to raw to honour the cap")	\
 	X(incompressible_chunks, 9, chunks,				\
@@ -144,7 +150,11 @@
 	X(hot_skips,		30, chunks,				\
 	  "Chunks an idle-only compress left raw: accessed since the pass before") \
 	X(idle_refaults,	31, events,				\
-	  "Faults that mapped again a chunk an idle-only compress had unmapped")
+	  "Faults that mapped again a chunk an idle-only compress had unmapped") \
+	X(readahead_chunks,	32, chunks,				\
+	  "Chunks brought back to raw ahead of use: a sequential fault stream or WILLNEED") \
+	X(readahead_wasted,	33, chunks,				\
+	  "Of readahead_chunks: compressed, discarded or freed again before any use")
 
 #define __MEM_ARENA_STAT_FIELD(name, id, unit, doc) __u64 name;
 /* Every field __u64, in id order. */
@@ -193,6 +203,7 @@ enum {
 #define MEM_ARENA_FEATURE_VARIABLE_SLOTS	(1ULL << 3)
 #define MEM_ARENA_FEATURE_DEFRAG		(1ULL << 4)
 #define MEM_ARENA_FEATURE_IDLE_ONLY		(1ULL << 5)
+#define MEM_ARENA_FEATURE_READAHEAD		(1ULL << 6)
 
 /**
  * struct mem_arena_cmd_info - MEM_ARENA_IOC_GET_INFO
