@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,8 +34,9 @@ static void usage(FILE *out)
 	fprintf(out,
 "Usage: arena_bench run|density|threads|zram [--dataset D] [--region-mb N]\n"
 "       arena_bench scale [--dataset D] [--region-mb N,N,...] [--runs N]\n\n"
-"run: compress throughput, fault readback in order and in random order\n"
-"  (with per-fault latency), touch readback, density; every byte checked.\n"
+"run: compress throughput, fault readback in order (without and with\n"
+"  MADV_SEQUENTIAL readahead) and in random order (with per-fault\n"
+"  latency), touch readback, density; every byte checked.\n"
 "threads: two threads compressing two regions at once, against one.\n"
 "zram: the same bytes written to and read from /dev/zram0 with O_DIRECT\n"
 "  in 4 KiB and 1 MiB requests (set up by tools/bench/guest-bench.sh).\n"
@@ -195,6 +197,7 @@ static int cmd_run(const char *dataset, size_t mb)
 	json_object *o = json_object_new_object();
 	size_t len = mb << 20, pages = len / CS, i;
 	double t0, mib = len / 1048576.0, *lat;
+	unsigned long long ra;
 	uint64_t x = 0x9E3779B97F4A7C15ULL;
 	volatile char sink;
 	size_t *order;
@@ -233,6 +236,22 @@ static int cmd_run(const char *dataset, size_t mb)
 	for (i = 0; i < pages; i++)
 		sink = p[i * CS];
 	json_object_object_add(o, "readback_mbps", json_object_new_double(mib / secs_since(t0)));
+
+	compress_or_die(r);			/* in order, with readahead */
+	if (madvise(p, len, MADV_SEQUENTIAL))
+		die(1, "madvise: %s", strerror(errno));
+	mem_arena_get_stats(arena, &st);
+	t0 = now_seconds();
+	for (i = 0; i < pages; i++)
+		sink = p[i * CS];
+	json_object_object_add(o, "readback_readahead_mbps",
+			       json_object_new_double(mib / secs_since(t0)));
+	ra = st.readahead_chunks;
+	mem_arena_get_stats(arena, &st);
+	json_object_object_add(o, "readahead_chunks",
+			       json_object_new_int64(st.readahead_chunks - ra));
+	if (madvise(p, len, MADV_NORMAL))
+		die(1, "madvise: %s", strerror(errno));
 
 	compress_or_die(r);			/* faults, random order, each timed */
 	t0 = now_seconds();
