@@ -132,7 +132,8 @@ for t in process_mem_bench memarena-demo dataset-dump arena_bench \
 		case $name in
 		process_mem_bench) tool_errors "$t" 1 --region-mb 1 || good=0 ;;
 		memarena-demo) tool_errors "$t" 1 --region-mb 4 || good=0 ;;
-		arena_bench) tool_errors "$t" 1 run --dataset zero --region-mb 1 || good=0 ;;
+		arena_bench) tool_errors "$t" 1 run --dataset zero --region-mb 1 || good=0
+			tool_errors "$t" 2 phase nope || good=0 ;;
 		dataset-dump) ;;	# needs no module
 		*) tool_errors "$t" 1 --use-mem-arena --region-mb 1 --dataset zero || good=0 ;;
 		esac
@@ -141,7 +142,7 @@ for t in process_mem_bench memarena-demo dataset-dump arena_bench \
 done
 
 # The scripts that boot guests: --help must not boot one.
-for t in bench/run-bench vm-run matrix-kernel; do
+for t in bench/run-bench bench/profile vm-run matrix-kernel; do
 	name=$(basename "$t")
 	good=1
 	timeout 10 "$top/tools/$t" --help | grep -q "^Usage: $name" || good=0

@@ -45,6 +45,9 @@ static void usage(FILE *out)
 "  each step.\n"
 "scale: compress regions of each size; report the per-chunk cost (wall\n"
 "  clock and kernel codec time), median of --runs (default 3).\n"
+"phase compress|fault|touch|threads: one phase alone, after its setup;\n"
+"  with MA_PERF_CTL and MA_PERF_ACK (perf record --control fifo:CTL,ACK\n"
+"  -D -1) perf records the phase only (tools/bench/profile).\n"
 "Datasets: %s (default mixed).  One JSON object per line on stdout.\n",
 		DATASET_NAMES);
 }
@@ -285,6 +288,26 @@ static int cmd_run(const char *dataset, size_t mb)
 	return 0;
 }
 
+/*
+ * perf record --control: "enable" before the phase, "disable" after, each
+ * acknowledged, when MA_PERF_CTL and MA_PERF_ACK name its FIFOs.
+ */
+static void perf_ctl(const char *cmd)
+{
+	static FILE *ctl, *ack;
+	const char *c = getenv("MA_PERF_CTL"), *a = getenv("MA_PERF_ACK");
+	char line[16];
+
+	if (!c || !a)
+		return;
+	if (!ctl && !(ctl = fopen(c, "w")))
+		die(1, "%s: %s", c, strerror(errno));
+	if (!ack && !(ack = fopen(a, "r")))
+		die(1, "%s: %s", a, strerror(errno));
+	if (fprintf(ctl, "%s\n", cmd) < 0 || fflush(ctl) || !fgets(line, sizeof(line), ack))
+		die(1, "perf control: no answer to '%s'", cmd);
+}
+
 struct compressor {
 	struct mem_arena_region *r;
 	double secs;
@@ -384,6 +407,65 @@ static void zram_pass(const char *dev, const char *data, size_t len, size_t req,
 	close(fd);
 }
 
+/* One phase alone, its setup outside the measurement (and the profile). */
+static int cmd_phase(const char *phase, const char *dataset, size_t mb)
+{
+	struct mem_arena *arena;
+	struct mem_arena_region *r, *r2 = NULL;
+	struct compressor c[2];
+	pthread_t t[2];
+	json_object *o = json_object_new_object();
+	size_t len = mb << 20, i;
+	volatile char sink;
+	char *p;
+	double t0;
+	int k;
+
+	if (strcmp(phase, "compress") && strcmp(phase, "fault") &&
+	    strcmp(phase, "touch") && strcmp(phase, "threads"))
+		die(2, "phase: unknown '%s' (compress, fault, touch, threads)", phase);
+	arena = make_arena();
+	p = make_region(arena, len, &r, dataset);
+	if (!strcmp(phase, "threads"))
+		make_region(arena, len, &r2, dataset);
+	if (!strcmp(phase, "fault") || !strcmp(phase, "touch"))
+		compress_or_die(r);
+	fprintf(stderr, "arena_bench: phase %s, %s, %zu MiB\n", phase, dataset, mb);
+
+	perf_ctl("enable");
+	t0 = now_seconds();
+	if (!strcmp(phase, "compress")) {
+		compress_or_die(r);
+	} else if (!strcmp(phase, "fault")) {
+		for (i = 0; i < len / CS; i++)
+			sink = p[i * CS];
+	} else if (!strcmp(phase, "touch")) {
+		if (mem_arena_touch(r, 0, len) < 0)
+			die(1, "touch failed");
+	} else {
+		c[0].r = r, c[1].r = r2;
+		for (k = 0; k < 2; k++)
+			if (pthread_create(&t[k], NULL, compress_thread, &c[k]))
+				die(1, "pthread_create failed");
+		for (k = 0; k < 2; k++)
+			pthread_join(t[k], NULL);
+	}
+	t0 = secs_since(t0);
+	perf_ctl("disable");
+	(void)sink;
+
+	json_object_object_add(o, "bench", json_object_new_string("phase"));
+	json_object_object_add(o, "phase", json_object_new_string(phase));
+	json_object_object_add(o, "dataset", json_object_new_string(dataset));
+	json_object_object_add(o, "region_mb", json_object_new_int64(mb));
+	json_object_object_add(o, "seconds", json_object_new_double(t0));
+	json_object_object_add(o, "chunks",
+			       json_object_new_int64((r2 ? 2 : 1) * (len / CS)));
+	emit(o);
+	mem_arena_destroy(arena);
+	return 0;
+}
+
 static int cmd_zram(const char *dataset, size_t mb, const char *dev)
 {
 	unsigned long long orig, compr, used;
@@ -442,7 +524,7 @@ int main(int argc, char **argv)
 			die_bad_option(argv);
 		}
 	}
-	check_extra_args(argc, argv, 0);
+	check_extra_args(argc, argv, !strcmp(cmd, "phase"));
 	if (!dataset_valid(dataset))
 		die(2, "--dataset: unknown '%s' (%s)", dataset, DATASET_NAMES);
 	if (!strcmp(cmd, "density"))
@@ -453,6 +535,9 @@ int main(int argc, char **argv)
 		return cmd_run(dataset, sizes ? parse_num(sizes, "--region-mb", 1, 65536) : 64);
 	if (!strcmp(cmd, "threads"))
 		return cmd_threads(dataset, sizes ? parse_num(sizes, "--region-mb", 1, 65536) : 64);
+	if (!strcmp(cmd, "phase"))
+		return cmd_phase(optind < argc ? argv[optind] : "", dataset,
+				 sizes ? parse_num(sizes, "--region-mb", 1, 65536) : 64);
 	if (!strcmp(cmd, "zram"))
 		return cmd_zram(dataset, sizes ? parse_num(sizes, "--region-mb", 1, 65536) : 64,
 				"/dev/zram0");
