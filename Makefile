@@ -118,6 +118,11 @@ bench: deps
 	@$(MAKE) --no-print-directory all bench-module
 	@tools/bench/run-bench $(if $(QUICK),--quick)
 
+# Where the CPU goes, per phase and component, from perf in the guest.
+profile: deps
+	@$(MAKE) --no-print-directory all
+	@tools/bench/profile $(if $(DATASET),--dataset $(DATASET)) $(if $(REGION_MB),--region-mb $(REGION_MB))
+
 # The fuzzer (selftests/fuzz_test) for SECONDS in one guest, on the debug
 # kernel unless SOAK_KERNEL says otherwise (empty: the packaged one).
 SOAK_KERNEL ?= debug
@@ -166,4 +171,4 @@ clean:
 	$(MAKE) -C selftests clean
 	rm -rf $(BUILD)
 
-.PHONY: install-udev install-dkms deb check-packages all module bench-module module-debug debug-kernel lib tools selftests man deps lint check matrix matrix-list matrix-clean demo bench soak install clean
+.PHONY: install-udev install-dkms deb check-packages all module bench-module module-debug debug-kernel lib tools selftests man deps lint check matrix matrix-list matrix-clean demo bench profile soak install clean

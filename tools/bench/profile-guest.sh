@@ -1,0 +1,26 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Runs in the guest (tools/bench/profile): each phase of arena_bench under
+# perf record (cpu-clock samples on every CPU, enabled by arena_bench for
+# the phase only, not its setup), then perf report's self time per symbol
+# into $MEM_ARENA_OUT/PHASE.txt and the phase's own figures into
+# PHASE.json.  Usage: profile-guest.sh DATASET REGION_MB
+top=$(cd "$(dirname "$0")/../.." && pwd)
+out=${MEM_ARENA_OUT:-/tmp}
+ds=$1 mb=$2
+command -v perf >/dev/null || { echo "profile: no perf in the guest (linux-perf, vm-run --host-usr)" >&2; exit 1; }
+echo 0 > /proc/sys/kernel/kptr_restrict
+for ph in compress fault touch threads; do
+	echo "profile: $ph ($ds, $mb MiB)" >&2
+	rm -f /tmp/perf.ctl /tmp/perf.ack
+	mkfifo /tmp/perf.ctl /tmp/perf.ack
+	MA_PERF_CTL=/tmp/perf.ctl MA_PERF_ACK=/tmp/perf.ack \
+	perf record -q -a -e cpu-clock -F 1999 -D -1 \
+		--control=fifo:/tmp/perf.ctl,/tmp/perf.ack -o "/tmp/$ph.data" -- \
+		"$top/tools/bin/arena_bench" phase "$ph" --dataset "$ds" --region-mb "$mb" \
+		> "$out/$ph.json" || exit 1
+	perf report -i "/tmp/$ph.data" --stdio --no-children --sort dso,sym -q \
+		--percent-limit 0.01 > "$out/$ph.txt" 2> "$out/$ph.err" || exit 1
+	perf report -i "/tmp/$ph.data" --stdio -q --sort dso -F sample \
+		> "$out/$ph.samples" 2>/dev/null
+done
