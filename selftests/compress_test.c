@@ -43,6 +43,36 @@ static int check_chunk(const char *p, size_t cs, unsigned int i, char *scratch)
 	return memcmp(p, scratch, cs);
 }
 
+/* NR_CHUNKS chunks of text, chunk i seeded i, mapped; compressed if asked. */
+static char *text_region(int fd, size_t cs, __u32 *id, int compress)
+{
+	char *p = ma_region_map(fd, NR_CHUNKS * cs, id);
+	unsigned int i;
+	__u64 done;
+
+	if (!p)
+		return NULL;
+	for (i = 0; i < NR_CHUNKS; i++)
+		ma_fill_text(p + i * cs, cs, i);
+	if (compress && (ma_range(fd, MEM_ARENA_IOC_COMPRESS, *id, 0, NR_CHUNKS * cs,
+				  &done) || done != NR_CHUNKS))
+		return NULL;
+	return p;
+}
+
+/* -1 when text_region()'s bytes all read back, else the first bad chunk. */
+static int text_differs(const char *p, size_t cs, char *scratch)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_CHUNKS; i++) {
+		ma_fill_text(scratch, cs, i);
+		if (memcmp(p + i * cs, scratch, cs))
+			return i;
+	}
+	return -1;
+}
+
 FIXTURE(arena) {
 	int fd;
 	size_t cs;
@@ -210,13 +240,10 @@ TEST_F(arena, idle_only_compresses_what_was_not_accessed)
 	__u64 done;
 	__u32 id;
 	char *p;
-	unsigned int i;
 
-	p = ma_region_map(self->fd, len, &id);
+	p = text_region(self->fd, cs, &id, 0);
 	ASSERT_NE(NULL, p);
 	v = p;
-	for (i = 0; i < NR_CHUNKS; i++)
-		ma_fill_text(p + i * cs, cs, i);
 
 	ASSERT_EQ(0, ma_range_flags(self->fd, MEM_ARENA_IOC_COMPRESS,
 				    MEM_ARENA_COMPRESS_IDLE_ONLY, id, 0, len, &done));
@@ -261,11 +288,7 @@ TEST_F(arena, idle_only_compresses_what_was_not_accessed)
 	EXPECT_EQ(2, s.idle_refaults);
 	EXPECT_EQ(0, s.busy_skips);
 	EXPECT_EQ(0, s.raw_bytes);
-
-	for (i = 0; i < NR_CHUNKS; i++) {
-		ma_fill_text(self->scratch, cs, i);
-		ASSERT_EQ(0, memcmp(p + i * cs, self->scratch, cs)) TH_LOG("chunk %u", i);
-	}
+	EXPECT_EQ(-1, text_differs(p, cs, self->scratch));
 }
 
 /*
@@ -281,14 +304,9 @@ TEST_F(arena, sequential_reader_misses_once)
 	__u64 ra, done;
 	__u32 id;
 	char *p;
-	unsigned int i;
 
-	p = ma_region_map(self->fd, len, &id);
+	p = text_region(self->fd, cs, &id, 1);
 	ASSERT_NE(NULL, p);
-	for (i = 0; i < NR_CHUNKS; i++)
-		ma_fill_text(p + i * cs, cs, i);
-	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
-	ASSERT_EQ(NR_CHUNKS, done);
 	ASSERT_EQ(0, madvise(p, len, MADV_SEQUENTIAL));
 
 	/* One miss reads ahead; compressed again unread, all of it is waste. */
@@ -305,10 +323,7 @@ TEST_F(arena, sequential_reader_misses_once)
 	EXPECT_EQ(ra, s.readahead_wasted);
 
 	/* In order, every byte: one miss again, the rest read ahead, used. */
-	for (i = 0; i < NR_CHUNKS; i++) {
-		ma_fill_text(self->scratch, cs, i);
-		ASSERT_EQ(0, memcmp(p + i * cs, self->scratch, cs)) TH_LOG("chunk %u", i);
-	}
+	ASSERT_EQ(-1, text_differs(p, cs, self->scratch));
 	ASSERT_EQ(0, ma_stats(self->fd, &s));
 	EXPECT_EQ(2, s.access_hits_decompressed);
 	EXPECT_EQ(ra + NR_CHUNKS - 1, s.readahead_chunks);
@@ -326,7 +341,7 @@ TEST_F(arena, sequential_reader_misses_once)
  */
 TEST_F(arena, willneed_reads_ahead_its_range)
 {
-	size_t cs = self->cs, len = NR_CHUNKS * cs;
+	size_t cs = self->cs;
 	struct mem_arena_cmd_region_info ri = { .size = sizeof(ri) };
 	struct mem_arena_stats s;
 	__u64 done;
@@ -334,12 +349,8 @@ TEST_F(arena, willneed_reads_ahead_its_range)
 	char *p;
 	unsigned int i;
 
-	p = ma_region_map(self->fd, len, &id);
+	p = text_region(self->fd, cs, &id, 1);
 	ASSERT_NE(NULL, p);
-	for (i = 0; i < NR_CHUNKS; i++)
-		ma_fill_text(p + i * cs, cs, i);
-	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
-	ASSERT_EQ(NR_CHUNKS, done);
 
 	/* Chunks 8..15 by madvise, from inside chunk 8 (widened). */
 	ASSERT_EQ(0, madvise(p + 8 * cs, 8 * cs, MADV_WILLNEED));

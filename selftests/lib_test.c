@@ -163,19 +163,34 @@ TEST_F(lib, compress_touch_stats_roundtrip)
 	EXPECT_EQ(0, mem_arena_region_free(r));
 }
 
+/*
+ * A region of @len bytes of text seeded @seed, its copy in *@want (to be
+ * freed): NULL if either could not be had.
+ */
+static char *text_region(struct mem_arena *arena, size_t len, unsigned int seed,
+			 struct mem_arena_region **r, char **want)
+{
+	char *p;
+
+	*want = malloc(len);
+	if (!*want || mem_arena_region_alloc(arena, len, r))
+		return NULL;
+	p = mem_arena_region_base(*r);
+	fill_text(*want, len, seed);
+	memcpy(p, *want, len);
+	return p;
+}
+
 /* Discard narrows to whole chunks: a chunk partly outside keeps its data. */
 TEST_F(lib, discard_narrows_to_whole_chunks)
 {
 	const size_t len = 8 * CS;
 	struct mem_arena_region *r;
 	struct mem_arena_stats s;
-	char *p, *want = malloc(len);
+	char *p, *want;
 
-	ASSERT_NE(NULL, want);
-	ASSERT_EQ(0, mem_arena_region_alloc(self->arena, len, &r));
-	p = mem_arena_region_base(r);
-	fill_text(want, len, 7);
-	memcpy(p, want, len);
+	p = text_region(self->arena, len, 7, &r, &want);
+	ASSERT_NE(NULL, p);
 	EXPECT_EQ(8, mem_arena_compress_region(r));
 
 	/* From inside chunk 1 to inside chunk 4: chunks 2 and 3 go. */
@@ -200,13 +215,10 @@ TEST_F(lib, compress_idle_leaves_the_working_set)
 	const size_t len = 8 * CS;
 	struct mem_arena_region *r;
 	struct mem_arena_stats s;
-	char *p, *want = malloc(len);
+	char *p, *want;
 
-	ASSERT_NE(NULL, want);
-	ASSERT_EQ(0, mem_arena_region_alloc(self->arena, len, &r));
-	p = mem_arena_region_base(r);
-	fill_text(want, len, 9);
-	memcpy(p, want, len);
+	p = text_region(self->arena, len, 9, &r, &want);
+	ASSERT_NE(NULL, p);
 	EXPECT_EQ(0, mem_arena_compress_idle(r, 0, len));
 	p[CS + 1] = want[CS + 1] = 'x';		/* chunk 1 stays in use */
 	EXPECT_EQ(7, mem_arena_compress_idle(r, 1, len - 1));	/* widened */
