@@ -2,7 +2,9 @@
 /*
  * Races between the operations of one arena, each checked on the data:
  *   free_vs_*              REGION_FREE against COMPRESS, TOUCH, faults
- *                          and mmap of the same region in other threads;
+ *                          (also in a MADV_SEQUENTIAL mapping, with
+ *                          WILLNEED: readahead) and mmap of the same
+ *                          region in other threads;
  *   stale_mapping_sigbus   after REGION_FREE returns, every byte of the
  *                          old mapping raises SIGBUS, even with faults in
  *                          flight when it was called;
@@ -354,6 +356,38 @@ static void role_fault(struct worker *w)
 	}
 }
 
+/* Faults in a mapping advised MADV_SEQUENTIAL: each miss reads ahead. */
+static void role_fault_seq(struct worker *w)
+{
+	if (madvise(w->r->base, w->r->len, MADV_SEQUENTIAL)) {
+		race_error(w->r, "MADV_SEQUENTIAL: %s", strerror(errno));
+		return;
+	}
+	role_fault(w);
+}
+
+/*
+ * POSIX_FADV_WILLNEED on the arena fd over the region, a chunk's worth
+ * and then all of it, with COMPRESS between: 0 before the free, ENOENT
+ * once the region is gone.
+ */
+static void role_willneed(struct worker *w)
+{
+	struct race *r = w->r;
+	int after, err;
+
+	do {
+		unsigned int i = ma_rand(&w->rnd) % r->nr;
+
+		after = is_freed(r);
+		err = ma_range(r->fd, MEM_ARENA_IOC_COMPRESS, r->id, 0, r->len, NULL);
+		if (check_range_ioctl(r, "COMPRESS", err, after))
+			return;
+		err = -posix_fadvise(r->fd, r->off + i * CS, ma_rand(&w->rnd) & 1 ? CS : 0,
+				     POSIX_FADV_WILLNEED);
+	} while (!check_range_ioctl(r, "POSIX_FADV_WILLNEED", err, after));
+}
+
 /*
  * mmap the region again and again: EINVAL once it is gone (for certain
  * after the free returned), else a mapping that reads the data or SIGBUS.
@@ -597,6 +631,18 @@ TEST_F_TIMEOUT(race, free_vs_fault, 120)
 	const struct free_race fr = {
 		.nr = 64, .compress_first = 1, .spin = 64,
 		.nr_roles = 2, .roles = { role_fault, role_fault },
+	};
+
+	NEED_MODULE();
+	free_race(_metadata, self, &fr);
+}
+
+/* Readahead from sequential faults and from WILLNEED, against the free. */
+TEST_F_TIMEOUT(race, free_vs_readahead, 120)
+{
+	const struct free_race fr = {
+		.nr = 64, .compress_first = 1, .spin = 64,
+		.nr_roles = 2, .roles = { role_fault_seq, role_willneed },
 	};
 
 	NEED_MODULE();
