@@ -142,7 +142,7 @@ for t in process_mem_bench memarena-demo dataset-dump arena_bench \
 done
 
 # The scripts that boot guests: --help must not boot one.
-for t in bench/run-bench bench/profile vm-run matrix-kernel; do
+for t in bench/run-bench bench/profile vm-run vm-run-arm64 matrix-kernel; do
 	name=$(basename "$t")
 	good=1
 	timeout 10 "$top/tools/$t" --help | grep -q "^Usage: $name" || good=0
