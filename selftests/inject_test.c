@@ -499,7 +499,7 @@ static void new_arena(struct results *r)
 	close(fd);
 }
 
-static void child_ops(struct ctx *c)
+static void __attribute__((noinline)) child_ops(struct ctx *c)
 {
 	struct results *r = c->r;
 	struct mem_arena_stats s;
@@ -544,12 +544,30 @@ static void child_ops(struct ctx *c)
 	}
 }
 
+/*
+ * After fork() the child's stack is copy-on-write: the first write to a
+ * stack page needs a new page, and with failures injected a
+ * copy_to_user() into a struct there (GET_STATS) could return -EFAULT,
+ * the failure of that fault-in, not the module's.  Write the pages the
+ * operations will use before arming (child_ops() is not inlined, so its
+ * frame lies below this one's).
+ */
+static void __attribute__((noinline)) prefault_stack(void)
+{
+	volatile char buf[64 * 1024];
+	size_t i;
+
+	for (i = 0; i < sizeof(buf); i += 1024)
+		buf[i] = 0;
+}
+
 /* The child: arm, run, disarm.  Exit 3 when it could not arm. */
 static void __attribute__((noreturn)) child_main(struct ctx *c)
 {
 	int fd = open("/proc/thread-self/make-it-fail", O_WRONLY | O_CLOEXEC);
 	int i;
 
+	prefault_stack();
 	if (fd < 0 || pwrite(fd, "1", 1, 0) != 1)
 		_exit(3);
 	child_ops(c);
