@@ -1,0 +1,644 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libmemarena-heap.so: an LD_PRELOAD interposer that serves a program's
+ * private anonymous mmap()s from one mem_arena region, so that an
+ * unmodified program's heap can be compressed.  memarena-run(1) sets it up;
+ * glibc's malloc calls mmap() internally, past any interposer, so the heap
+ * of a program comes here through a preloaded allocator that calls mmap()
+ * and madvise() through the PLT (jemalloc, mimalloc).
+ *
+ * The region is mapped once (MAP_SHARED, chunk size = page size) and handed
+ * out in page runs, next fit over a bitmap of the pages in use.  What the
+ * interposer owes the program is what the kernel owes it for private
+ * anonymous memory:
+ *  - mmap: pages that read as zero.  A run is discarded (MEM_ARENA_IOC_DISCARD:
+ *    empty, not decompressed) when it is freed, and fresh chunks are empty.
+ *  - munmap, madvise(MADV_DONTNEED/MADV_FREE/MADV_REMOVE), mmap(MAP_FIXED)
+ *    over a run: discard, so freeing compressed memory costs no decompression.
+ *  - mremap: shrink in place, grow in place when the pages after are free,
+ *    else (MREMAP_MAYMOVE) copy to a new run; MREMAP_FIXED is refused.
+ *  - fork(): a private copy.  The region is shared, so the child copies the
+ *    pages in use into private anonymous memory it moves into the region's
+ *    place (MREMAP_FIXED) while the parent waits in its fork handler, and
+ *    leaves the arena; the parent keeps it.  Reading compressed pages faults them
+ *    back, in the parent's arena too: a fork costs a copy of the heap in use.
+ * Anything else (file mappings, MAP_SHARED, MAP_FIXED elsewhere, PROT_EXEC,
+ * stacks, huge pages, a full region) goes to the kernel unchanged.
+ *
+ * Environment (memarena-run(1)):
+ *   MEMARENA_HEAP_SIZE       region bytes, suffix K, M or G (default 4G)
+ *   MEMARENA_IDLE_COMPRESS   seconds between idle-only compress passes of a
+ *                            thread started here (default 0: none)
+ *   MEMARENA_STATS_JSON      file written at exit with the arena's stats ...
+ *   MEMARENA_STATS_PID       ... by the process with this pid only
+ * When the arena cannot be created (no module, no memory) everything is
+ * passed through; the stats file then says why.
+ *
+ * Locking: heap.lock protects the bitmap, heap.hint and the counters; it is
+ * held over no system call but the fork handshake.  Nothing here allocates
+ * with malloc() after the constructor: the allocator in front calls back
+ * into mmap().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mem_arena.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define BPL (8 * sizeof(unsigned long))
+
+static struct {
+	pthread_mutex_t lock;
+	bool on;			/* constant after the constructor, but
+					 * for the child of a fork */
+	struct mem_arena *arena;
+	struct mem_arena_region *region;
+	char *base;
+	size_t size, page, pages;
+	unsigned long *used;		/* protected by lock: pages handed out */
+	size_t hint;			/* protected by lock: next fit */
+	size_t in_use, peak;		/* protected by lock: pages */
+	unsigned long long maps, fallbacks, discards; /* protected by lock */
+	int fork_pipe[2];		/* the fork handshake */
+	int err;			/* why the arena is off */
+} heap = { .lock = PTHREAD_MUTEX_INITIALIZER, .fork_pipe = { -1, -1 } };
+
+/* The kernel's own calls, without a lookup that could allocate. */
+static void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		      off_t off)
+{
+	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+static int sys_munmap(void *addr, size_t len)
+{
+	return syscall(SYS_munmap, addr, len);
+}
+
+static int sys_madvise(void *addr, size_t len, int advice)
+{
+	return syscall(SYS_madvise, addr, len, advice);
+}
+
+static int sys_mprotect(void *addr, size_t len, int prot)
+{
+	return syscall(SYS_mprotect, addr, len, prot);
+}
+
+static void *sys_mremap(void *old, size_t old_len, size_t new_len, int flags,
+			void *new_addr)
+{
+	return (void *)syscall(SYS_mremap, old, old_len, new_len, flags,
+			       new_addr);
+}
+
+static bool page_used(size_t i)
+{
+	return heap.used[i / BPL] >> (i % BPL) & 1;
+}
+
+static void pages_mark(size_t first, size_t n, bool used)
+{
+	size_t i;
+
+	for (i = first; i < first + n; i++) {
+		if (used)
+			heap.used[i / BPL] |= 1UL << (i % BPL);
+		else
+			heap.used[i / BPL] &= ~(1UL << (i % BPL));
+	}
+}
+
+static bool pages_free(size_t first, size_t n)
+{
+	size_t i;
+
+	if (first + n > heap.pages)
+		return false;
+	for (i = first; i < first + n; i++)
+		if (page_used(i))
+			return false;
+	return true;
+}
+
+static bool pages_used_all(size_t first, size_t n)
+{
+	size_t i;
+
+	for (i = first; i < first + n; i++)
+		if (!page_used(i))
+			return false;
+	return true;
+}
+
+/* The first run of @n free pages in [from, to), or -1. */
+static long pages_find(size_t from, size_t to, size_t n)
+{
+	size_t i = from, start = from;
+
+	while (i < to) {
+		if (!(i % BPL) && heap.used[i / BPL] == ~0UL) {
+			i += BPL;
+			start = i;
+		} else if (page_used(i)) {
+			start = ++i;
+		} else if (!(i % BPL) && !heap.used[i / BPL] && i + BPL <= to) {
+			i += BPL;
+		} else {
+			i++;
+		}
+		if (i - start >= n && start + n <= to)
+			return start;
+	}
+	return -1;
+}
+
+/* Page index of [addr, addr + len) if it lies wholly in the region. */
+static bool in_heap(const void *addr, size_t len, size_t *first, size_t *n)
+{
+	const char *p = addr;
+
+	if (!heap.on || p < heap.base || p >= heap.base + heap.size ||
+	    len > (size_t)(heap.base + heap.size - p))
+		return false;
+	*first = (p - heap.base) / heap.page;
+	*n = (len + (p - heap.base) % heap.page + heap.page - 1) / heap.page;
+	return true;
+}
+
+static bool overlaps_heap(const void *addr, size_t len)
+{
+	const char *p = addr;
+
+	return heap.on && p < heap.base + heap.size && p + len > heap.base;
+}
+
+static void *heap_map(size_t len, int prot)
+{
+	size_t n = (len + heap.page - 1) / heap.page;
+	long first;
+
+	if (!len || n > heap.pages)
+		return NULL;
+	pthread_mutex_lock(&heap.lock);
+	first = pages_find(heap.hint, heap.pages, n);
+	if (first < 0)
+		first = pages_find(0, heap.pages, n);
+	if (first < 0) {
+		heap.fallbacks++;
+		pthread_mutex_unlock(&heap.lock);
+		return NULL;
+	}
+	pages_mark(first, n, true);
+	heap.hint = first + n;
+	heap.in_use += n;
+	if (heap.in_use > heap.peak)
+		heap.peak = heap.in_use;
+	heap.maps++;
+	pthread_mutex_unlock(&heap.lock);
+
+	/* A run freed after an mprotect() may carry another protection. */
+	if (sys_mprotect(heap.base + first * heap.page, n * heap.page, prot)) {
+		pthread_mutex_lock(&heap.lock);
+		pages_mark(first, n, false);
+		heap.in_use -= n;
+		pthread_mutex_unlock(&heap.lock);
+		return NULL;
+	}
+	return heap.base + first * heap.page;
+}
+
+/* Empty pages [first, first + n): they read as zero from now on. */
+static int heap_discard(size_t first, size_t n)
+{
+	int ret = mem_arena_discard(heap.region, first * heap.page,
+				    n * heap.page);
+
+	if (ret < 0) {
+		errno = -ret;
+		return -1;
+	}
+	pthread_mutex_lock(&heap.lock);
+	heap.discards++;
+	pthread_mutex_unlock(&heap.lock);
+	return 0;
+}
+
+/* Discard, then hand back: a page is never reused before it reads as zero. */
+static int heap_unmap(size_t first, size_t n)
+{
+	size_t i, freed = 0;
+
+	if (heap_discard(first, n))
+		return -1;
+	pthread_mutex_lock(&heap.lock);
+	for (i = first; i < first + n; i++)
+		freed += page_used(i);
+	pages_mark(first, n, false);
+	heap.in_use -= freed;
+	pthread_mutex_unlock(&heap.lock);
+	return 0;
+}
+
+static bool page_aligned(const void *addr)
+{
+	return !((unsigned long)addr % heap.page);
+}
+
+static bool wants_heap(int prot, int flags, int fd)
+{
+	if ((flags & MAP_TYPE) != MAP_PRIVATE || !(flags & MAP_ANONYMOUS))
+		return false;
+	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_GROWSDOWN |
+		     MAP_STACK | MAP_HUGETLB | MAP_32BIT))
+		return false;
+	(void)fd;	/* ignored with MAP_ANONYMOUS, as the kernel does */
+	return !(prot & ~(PROT_READ | PROT_WRITE));
+}
+
+EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
+		  off_t off)
+{
+	size_t first, n;
+	void *p;
+
+	if (heap.on && wants_heap(prot, flags, fd)) {
+		p = heap_map(len, prot);
+		if (p)
+			return p;
+	} else if (heap.on && flags & MAP_FIXED && overlaps_heap(addr, len)) {
+		/* Fresh private pages over a run the program holds. */
+		if ((flags & MAP_TYPE) != MAP_PRIVATE || !(flags & MAP_ANONYMOUS) ||
+		    !page_aligned(addr) || !in_heap(addr, len, &first, &n) ||
+		    !pages_used_all(first, n)) {
+			errno = EINVAL;
+			return MAP_FAILED;
+		}
+		if (heap_discard(first, n) ||
+		    sys_mprotect(addr, n * heap.page, prot))
+			return MAP_FAILED;
+		return addr;
+	}
+	return sys_mmap(addr, len, prot, flags, fd, off);
+}
+
+EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
+		    off_t off) __attribute__((alias("mmap")));
+
+EXPORT int munmap(void *addr, size_t len)
+{
+	char *p = addr, *end = p + len;
+	char *lo, *hi;
+	size_t first, n;
+
+	if (!overlaps_heap(addr, len))
+		return sys_munmap(addr, len);
+	if (!page_aligned(addr) || !len || end < p) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* The parts outside the region are the kernel's. */
+	lo = p < heap.base ? heap.base : p;
+	hi = end > heap.base + heap.size ? heap.base + heap.size : end;
+	if (p < lo && sys_munmap(p, lo - p))
+		return -1;
+	if (hi < end && sys_munmap(hi, end - hi))
+		return -1;
+	in_heap(lo, hi - lo, &first, &n);
+	return heap_unmap(first, n);
+}
+
+EXPORT int madvise(void *addr, size_t len, int advice)
+{
+	size_t first, n;
+
+	switch (advice) {
+	case MADV_DONTNEED:
+	case MADV_FREE:
+	case MADV_REMOVE:
+		if (!overlaps_heap(addr, len))
+			break;
+		if (!page_aligned(addr) || !in_heap(addr, len, &first, &n)) {
+			errno = EINVAL;
+			return -1;
+		}
+		return heap_discard(first, n);
+	}
+	return sys_madvise(addr, len, advice);
+}
+
+EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+	size_t first, n, more;
+	void *new_addr = NULL;
+	va_list ap;
+	void *p;
+
+	if (flags & MREMAP_FIXED) {
+		va_start(ap, flags);
+		new_addr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	if (!overlaps_heap(old, old_len))
+		return sys_mremap(old, old_len, new_len, flags, new_addr);
+	if (flags & ~MREMAP_MAYMOVE || !page_aligned(old) || !old_len ||
+	    !new_len || !in_heap(old, old_len, &first, &n) ||
+	    !pages_used_all(first, n)) {
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
+	more = (new_len + heap.page - 1) / heap.page;
+	if (more <= n) {
+		if (more < n && heap_unmap(first + more, n - more))
+			return MAP_FAILED;
+		return old;
+	}
+	pthread_mutex_lock(&heap.lock);
+	if (pages_free(first + n, more - n)) {
+		pages_mark(first + n, more - n, true);
+		heap.in_use += more - n;
+		if (heap.in_use > heap.peak)
+			heap.peak = heap.in_use;
+		pthread_mutex_unlock(&heap.lock);
+		return old;
+	}
+	pthread_mutex_unlock(&heap.lock);
+	if (!(flags & MREMAP_MAYMOVE)) {
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	p = mmap(NULL, new_len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return p;
+	memcpy(p, old, n * heap.page);
+	heap_unmap(first, n);
+	return p;
+}
+
+/*
+ * fork(): the child must not share the parent's heap.  The parent holds
+ * heap.lock from prepare until the child has copied the pages in use; the
+ * child maps private anonymous memory in the region's place and leaves the
+ * arena.  The parent closes its end of the pipe first, so a failed fork (no
+ * child) does not wait.
+ */
+static void fork_prepare(void)
+{
+	if (!heap.on)
+		return;
+	pthread_mutex_lock(&heap.lock);
+	if (pipe2(heap.fork_pipe, O_CLOEXEC))
+		heap.fork_pipe[0] = heap.fork_pipe[1] = -1;
+}
+
+static void fork_parent(void)
+{
+	char c;
+
+	if (!heap.on)
+		return;
+	if (heap.fork_pipe[0] >= 0) {
+		close(heap.fork_pipe[1]);
+		while (read(heap.fork_pipe[0], &c, 1) < 0 && errno == EINTR)
+			;
+		close(heap.fork_pipe[0]);
+	}
+	pthread_mutex_unlock(&heap.lock);
+}
+
+/*
+ * Put private anonymous memory in the place of each VMA of the region (from
+ * /proc/self/maps), with the pages in use copied in when the VMA can be
+ * read, and the VMA's protection.  Pages the program made unreadable
+ * (reserved, or decommitted by an mmap(MAP_FIXED) over them) were discarded:
+ * they stay zero.  mremap() moves one VMA at a time, so each piece of @copy
+ * moves before it is split by an mprotect(); the maps file resumes by
+ * address, so what is changed behind the line being read is not seen again.
+ */
+static void move_heap(char *copy)
+{
+	char buf[4096], line[512];
+	size_t len = 0;
+	ssize_t got;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		abort();	/* no copy: the child cannot run */
+	while ((got = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < got; i++) {
+			unsigned long lo, hi;
+			size_t pg, end, run;
+			char perms[5], *to;
+			int prot;
+
+			if (buf[i] != '\n') {
+				if (len < sizeof(line) - 1)
+					line[len++] = buf[i];
+				continue;
+			}
+			line[len] = 0;
+			len = 0;
+			if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) != 3 ||
+			    (char *)lo < heap.base ||
+			    (char *)hi > heap.base + heap.size)
+				continue;
+			prot = (perms[0] == 'r' ? PROT_READ : 0) |
+			       (perms[1] == 'w' ? PROT_WRITE : 0);
+			pg = ((char *)lo - heap.base) / heap.page;
+			end = ((char *)hi - heap.base) / heap.page;
+			to = copy + ((char *)lo - heap.base);
+			for (; prot & PROT_READ && pg < end; pg += run) {
+				for (run = 0; pg + run < end && page_used(pg + run); run++)
+					;
+				if (run)
+					memcpy(copy + pg * heap.page,
+					       heap.base + pg * heap.page,
+					       run * heap.page);
+				else
+					run = 1;
+			}
+			if (sys_mremap(to, hi - lo, hi - lo,
+				       MREMAP_MAYMOVE | MREMAP_FIXED,
+				       (void *)lo) == MAP_FAILED)
+				abort();
+			if (prot != (PROT_READ | PROT_WRITE))
+				sys_mprotect((void *)lo, hi - lo, prot);
+		}
+	}
+	close(fd);
+}
+
+static void fork_child(void)
+{
+	char *copy;
+
+	if (!heap.on)
+		return;
+	copy = sys_mmap(NULL, heap.size, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (copy == MAP_FAILED)
+		abort();	/* no heap: the child cannot run */
+	move_heap(copy);
+	sys_munmap(copy, heap.size);	/* what no VMA of the region took */
+	close(mem_arena_fd(heap.arena));	/* the parent's arena stays */
+	heap.on = false;
+	if (heap.fork_pipe[1] >= 0) {
+		while (write(heap.fork_pipe[1], "", 1) < 0 && errno == EINTR)
+			;
+		close(heap.fork_pipe[0]);
+		close(heap.fork_pipe[1]);
+	}
+	pthread_mutex_unlock(&heap.lock);
+}
+
+static unsigned long long parse_size(const char *s, unsigned long long def)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s)
+		return def;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return 0;
+	switch (*end) {
+	case 'G': case 'g': v <<= 10; /* fall through */
+	case 'M': case 'm': v <<= 10; /* fall through */
+	case 'K': case 'k': v <<= 10; end++; break;
+	}
+	return *end ? 0 : v;
+}
+
+static void *idle_compress(void *arg)
+{
+	struct timespec ts = { .tv_sec = (time_t)(unsigned long)arg };
+
+	for (;;) {
+		while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+			;
+		ts.tv_sec = (time_t)(unsigned long)arg;
+		if (!heap.on)
+			return NULL;
+		mem_arena_compress_idle(heap.region, 0, heap.size);
+	}
+	return NULL;
+}
+
+__attribute__((constructor)) static void heap_init(void)
+{
+	unsigned long long size = parse_size(getenv("MEMARENA_HEAP_SIZE"), 4ULL << 30);
+	unsigned long idle = strtoul(getenv("MEMARENA_IDLE_COMPRESS") ?: "0", NULL, 10);
+	struct mem_arena_config cfg;
+	size_t words;
+	pthread_t t;
+	int err;
+
+	heap.page = sysconf(_SC_PAGESIZE);
+	if (!size || size > MEM_ARENA_REGION_SIZE_MAX) {
+		heap.err = -EINVAL;
+		return;
+	}
+	mem_arena_config_init(&cfg);	/* chunk = page: discards are exact */
+	err = mem_arena_create(&cfg, &heap.arena);
+	if (err)
+		goto out_err;
+	err = mem_arena_region_alloc(heap.arena, size, &heap.region);
+	if (err)
+		goto out_destroy;
+	heap.base = mem_arena_region_base(heap.region);
+	heap.size = mem_arena_region_size(heap.region);
+	heap.pages = heap.size / heap.page;
+	words = (heap.pages + BPL - 1) / BPL;
+	heap.used = sys_mmap(NULL, words * sizeof(long), PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (heap.used == MAP_FAILED) {
+		err = -ENOMEM;
+		goto out_destroy;
+	}
+	err = pthread_atfork(fork_prepare, fork_parent, fork_child);
+	if (err) {
+		err = -err;
+		goto out_unmap;
+	}
+	heap.on = true;
+	if (idle && pthread_create(&t, NULL, idle_compress, (void *)idle) == 0)
+		pthread_detach(t);
+	return;
+
+out_unmap:
+	sys_munmap(heap.used, words * sizeof(long));
+out_destroy:
+	mem_arena_destroy(heap.arena);
+	heap.arena = NULL;
+out_err:
+	heap.err = err;
+}
+
+static long vm_rss_bytes(void)
+{
+	char buf[4096];
+	ssize_t got;
+	char *p;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	got = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (got <= 0)
+		return -1;
+	buf[got] = 0;
+	p = strstr(buf, "\nVmRSS:");
+	return p ? strtol(p + 8, NULL, 10) * 1024 : -1;
+}
+
+/* The stats file: one JSON object, written once at exit. */
+__attribute__((destructor)) static void heap_exit(void)
+{
+	const char *path = getenv("MEMARENA_STATS_JSON");
+	const char *pid = getenv("MEMARENA_STATS_PID");
+	struct mem_arena_stats st;
+	unsigned int id;
+	FILE *f;
+
+	if (!path || !pid || strtol(pid, NULL, 10) != getpid())
+		return;
+	f = fopen(path, "we");
+	if (!f)
+		return;
+	fprintf(f, "{\"pid\": %d, \"arena\": %s, \"error\": \"%s\", "
+		"\"vm_rss_bytes\": %ld", getpid(), heap.on ? "true" : "false",
+		heap.err ? mem_arena_strerror(heap.err) : "", vm_rss_bytes());
+	if (heap.on && !mem_arena_get_stats(heap.arena, &st)) {
+		pthread_mutex_lock(&heap.lock);
+		fprintf(f, ", \"heap_size\": %zu, "
+			"\"heap_in_use_bytes\": %zu, \"heap_peak_bytes\": %zu, "
+			"\"heap_maps\": %llu, \"heap_fallback_maps\": %llu, "
+			"\"heap_discards\": %llu, \"stats\": {",
+			heap.size, heap.in_use * heap.page,
+			heap.peak * heap.page, heap.maps, heap.fallbacks,
+			heap.discards);
+		pthread_mutex_unlock(&heap.lock);
+		for (id = 0; mem_arena_stat_name(id); id++)
+			fprintf(f, "%s\"%s\": %llu", id ? ", " : "",
+				mem_arena_stat_name(id),
+				mem_arena_stat_value(&st, id));
+		fputs("}", f);
+	}
+	fputs("}\n", f);
+	fclose(f);
+}

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * heap_prog: run by heap_test.sh under memarena-run --malloc libc --heap 4M,
+ * so that its own mmap() calls are the heap.  Checks, against the kernel's
+ * view (/proc/self/maps, the arena's stats by ioctl on the fd it finds in
+ * /proc/self/fd), what libmemarena-heap.so promises: anonymous memory from
+ * the region that reads as zero, frees without decompression, mremap, and
+ * a private copy across fork().  Prints TAP; dynamically linked, since
+ * LD_PRELOAD needs it.  "heap_prog plain" runs the same without expecting
+ * the arena (the reference run).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/mem_arena.h>
+
+#define HEAP	(4UL << 20)
+#define MB	(1UL << 20)
+
+static int n, failed;
+static long page;
+static bool plain;
+
+static void check(bool cond, const char *name)
+{
+	printf("%sok %d %s\n", cond ? "" : "not ", ++n, name);
+	failed += !cond;
+}
+
+/* Is @p in a mapping of /dev/mem_arena? */
+static bool in_arena(const void *p)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 &&
+		    (unsigned long)p >= lo && (unsigned long)p < hi) {
+			found = strstr(line, MEM_ARENA_DEVICE) != NULL;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static int arena_fd(void)
+{
+	char path[300], target[64];
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/fd");
+	int fd = -1;
+	ssize_t len;
+
+	while (dir && (d = readdir(dir))) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", d->d_name);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len > 0 && (target[len] = 0, !strcmp(target, MEM_ARENA_DEVICE))) {
+			fd = atoi(d->d_name);
+			break;
+		}
+	}
+	if (dir)
+		closedir(dir);
+	return fd;
+}
+
+static unsigned long long stat_of(int fd, unsigned int id)
+{
+	struct mem_arena_stats st = { 0 };
+	struct mem_arena_cmd_stats cmd = {
+		.size = sizeof(cmd), .stats_size = sizeof(st),
+		.stats_ptr = (unsigned long)&st,
+	};
+
+	if (ioctl(fd, MEM_ARENA_IOC_GET_STATS, &cmd))
+		return ~0ULL;
+	return ((__u64 *)&st)[id];
+}
+
+/*
+ * Compress [p, p + len): the heap's one region, at the file offset of the
+ * mapping that holds @p.
+ */
+static int compress(int fd, const void *p, size_t len)
+{
+	struct mem_arena_cmd_region_info info = { .size = sizeof(info) };
+	struct mem_arena_cmd_range range = { .size = sizeof(range) };
+	unsigned long lo, hi, off;
+	char line[512];
+	bool found = false;
+	FILE *f;
+
+	if (ioctl(fd, MEM_ARENA_IOC_REGION_INFO, &info))
+		return -errno;
+	f = fopen("/proc/self/maps", "r");
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, MEM_ARENA_DEVICE) &&
+			sscanf(line, "%lx-%lx %*s %lx", &lo, &hi, &off) == 3 &&
+			(unsigned long)p >= lo && (unsigned long)p < hi;
+	if (f)
+		fclose(f);
+	if (!found)
+		return -ENOENT;
+	range.id = info.id;
+	range.offset = off - info.mmap_offset + ((unsigned long)p - lo);
+	range.length = len;
+	return ioctl(fd, MEM_ARENA_IOC_COMPRESS, &range) ? -errno : (int)range.chunks;
+}
+
+static void fill_text(char *p, size_t len, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = "the quick brown fox jumps over the lazy dog "[(i + seed) % 44];
+}
+
+static bool is_text(const char *p, size_t len, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] != "the quick brown fox jumps over the lazy dog "[(i + seed) % 44])
+			return false;
+	return true;
+}
+
+static bool is_zero(const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	char *a, *b, *c;
+	int fd, status;
+	unsigned long long d0;
+	pid_t pid;
+
+	page = sysconf(_SC_PAGESIZE);
+	plain = argc > 1 && !strcmp(argv[1], "plain");
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	a = mmap(NULL, MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	check(a != MAP_FAILED && in_arena(a) != plain, "mmap_is_served_from_the_region");
+	check(a != MAP_FAILED && is_zero(a, MB), "fresh_memory_reads_zero");
+	fd = arena_fd();
+	if (plain || fd < 0 || a == MAP_FAILED) {
+		check(plain, "arena_fd_found");
+		printf("1..%d\n", n);
+		return !!failed;
+	}
+
+	/* Freeing compressed memory costs no decompression. */
+	fill_text(a, MB, 0);
+	check(compress(fd, a, MB) == (int)(MB / page), "compress_the_run");
+	d0 = stat_of(fd, 7);	/* decompress_ops */
+	check(madvise(a, MB / 2, MADV_DONTNEED) == 0 && stat_of(fd, 7) == d0,
+	      "madvise_dontneed_of_compressed_memory_does_not_decompress");
+	check(is_zero(a, MB / 2), "dontneed_reads_zero");
+	check(munmap(a, MB) == 0 && stat_of(fd, 7) == d0 + 0 &&
+	      stat_of(fd, 1) == 0, "munmap_of_compressed_memory_does_not_decompress");
+
+	/* A 4 MiB heap: after a free, the whole heap is one run, reused. */
+	b = mmap(NULL, HEAP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	check(b != MAP_FAILED && in_arena(b) && is_zero(b, HEAP),
+	      "reused_pages_read_zero");
+	c = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	check(c != MAP_FAILED && !in_arena(c), "a_full_heap_falls_back_to_the_kernel");
+	munmap(c, page);
+	check(munmap(b + MB, HEAP - MB) == 0, "partial_munmap");
+
+	/* mremap: grow in place, shrink, move. */
+	fill_text(b, MB, 1);
+	c = mremap(b, MB, 2 * MB, 0);
+	check(c == b && is_text(b, MB, 1) && is_zero(b + MB, MB), "mremap_grows_in_place");
+	c = mremap(b, 2 * MB, MB, 0);
+	check(c == b && is_text(b, MB, 1), "mremap_shrinks");
+	a = mmap(NULL, MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	fill_text(a, MB, 2);
+	c = mremap(b, MB, 3 * MB, MREMAP_MAYMOVE);
+	check(c != MAP_FAILED && c != b && is_text(c, MB, 1) && is_zero(c + MB, 2 * MB),
+	      "mremap_moves_the_data");
+	check(mremap(a, MB, 2 * HEAP, 0) == MAP_FAILED && errno == ENOMEM,
+	      "mremap_without_maymove_fails_when_it_cannot_grow");
+	munmap(c, 3 * MB);
+
+	/* MAP_FIXED over a run the program holds: fresh zero pages. */
+	b = mmap(a, page, PROT_NONE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	check(b == a && mprotect(a, page, PROT_READ | PROT_WRITE) == 0 &&
+	      is_zero(a, page) && is_text(a + page, MB - page, 2 + page),
+	      "map_fixed_over_a_run_gives_zero_pages");
+
+	/* fork: the child gets a private copy, compressed pages included. */
+	check(compress(fd, a, MB / 2) == (int)(MB / 2 / page), "compress_before_fork");
+	mprotect(a + MB - page, page, PROT_NONE);
+	pid = fork();
+	if (pid == 0) {
+		bool copy = is_zero(a, page) && is_text(a + page, MB - 2 * page, 2 + page);
+		bool priv = !in_arena(a);
+
+		fill_text(a, MB - page, 7);	/* the parent must not see it */
+		_exit(copy && priv ? 0 : 1 + !priv);
+	}
+	check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0, "fork_child_sees_a_private_copy");
+	if (status)
+		printf("# child: status %#x\n", status);
+	check(in_arena(a) && is_zero(a, page) && is_text(a + page, MB - 2 * page, 2 + page),
+	      "fork_parent_keeps_its_heap");
+	pid = fork();
+	if (pid == 0)
+		_exit(*(volatile char *)(a + MB - page));	/* PROT_NONE */
+	check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) &&
+	      WTERMSIG(status) == SIGSEGV, "fork_keeps_protections");
+	printf("1..%d\n", n);
+	return !!failed;
+}
