@@ -12,6 +12,7 @@ n=0
 ok() { n=$((n + 1)); echo "ok $n $1"; }
 not_ok() { n=$((n + 1)); echo "not ok $n $1"; [ -n "${2:-}" ] && echo "# $2"; }
 skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
+check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
 
 syms=$(nm -D --defined-only "$top/libmemarena/libmemarena.so.1" | awk '{ print $3 }')
 bad=$(echo "$syms" | grep -v '^MEM_ARENA_1\.[0-9]*$' |
@@ -24,6 +25,11 @@ if [ -n "$syms" ] && [ -z "$bad" ]; then
 else
 	not_ok exports_only_mem_arena_versioned "unexpected: $(echo $bad)"
 fi
+
+# The heap library interposes five calls and exports nothing else.
+heap_syms=$(nm -D --defined-only "$top/libmemarena/libmemarena-heap.so" | awk '{ print $3 }' | sort | tr '\n' ' ')
+check "heap_library_exports_the_interposed_calls_only ($heap_syms)" \
+	test "$heap_syms" = "madvise mmap mmap64 mremap munmap "
 
 if ! command -v man >/dev/null; then
 	skip man_pages_render_without_warnings "man not installed (make matrix's chroots)"
@@ -140,6 +146,35 @@ for t in process_mem_bench memarena-demo dataset-dump arena_bench \
 	fi
 	if [ $good = 1 ]; then ok "${name}_help_and_errors"; else not_ok "${name}_help_and_errors"; fi
 done
+
+# memarena-run: errors are one line; without the module the command runs
+# unchanged after one line, and the heap library alone passes through.
+good=1
+"$top/tools/bin/memarena-run" --help | grep -q '^Usage: memarena-run' || good=0
+tool_errors memarena-run 2 || good=0
+tool_errors memarena-run 2 --bogus -- true || good=0
+tool_errors memarena-run 2 --heap 1X -- true || good=0
+tool_errors memarena-run 2 --malloc tcmalloc -- true || good=0
+tool_errors memarena-run 2 --idle-compress -1 -- true || good=0
+if [ $good = 1 ]; then ok memarena-run_help_and_errors; else not_ok memarena-run_help_and_errors; fi
+if [ -e /dev/mem_arena ]; then
+	skip memarena-run_without_module_runs_the_command "/dev/mem_arena exists on the host"
+	skip heap_library_without_module_passes_through "/dev/mem_arena exists on the host"
+else
+	got=$("$top/tools/bin/memarena-run" -- sh -c 'echo ran; exit 3' 2> "$out/err.txt")
+	rc=$?
+	check memarena-run_without_module_runs_the_command \
+		test "$got" = ran -a $rc = 3 -a "$(grep -c 'without an arena' "$out/err.txt")" = 1 \
+		-a "$(wc -l < "$out/err.txt")" = 1
+	wl=$top/selftests/examples/heap_workload.py
+	python3 "$wl" 3000 > "$out/plain.out"
+	MEMARENA_STATS_JSON=$out/heap.json sh -c 'MEMARENA_STATS_PID=$$ \
+		LD_PRELOAD="$1" exec python3 "$2" 3000' - "$top/libmemarena/libmemarena-heap.so" \
+		"$wl" > "$out/heap.out" 2> "$out/heap.err"
+	check heap_library_without_module_passes_through \
+		sh -c "cmp -s '$out/plain.out' '$out/heap.out' && test ! -s '$out/heap.err' &&
+		       grep -q '\"arena\": false, \"error\": \"mem_arena module not loaded' '$out/heap.json'"
+fi
 
 # The scripts that boot guests: --help must not boot one.
 for t in bench/run-bench bench/profile vm-run vm-run-arm64 matrix-kernel; do

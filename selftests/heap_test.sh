@@ -1,0 +1,102 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# memarena-run and libmemarena-heap.so in the guest: heap_prog's checks of
+# the heap itself, then python3 under jemalloc and mimalloc with the same
+# output as a plain run (a fork child writing its copy included), compressed
+# from outside (mactl compress --idle PID) and by --idle-compress, with the
+# stats file checked.  Needs the host's /usr (tools/vm-run --host-usr).  TAP.
+. "$(dirname "$0")/tap.sh"
+top=$(cd "$(dirname "$0")/.." && pwd)
+run=$top/tools/bin/memarena-run
+mactl=$top/tools/bin/mactl
+wl=$top/selftests/examples/heap_workload.py
+py=/usr/bin/python3
+
+if [ ! -x $py ]; then
+	echo "ok 1 heap # SKIP no python3 in the guest (vm-run --host-usr)"
+	echo "1..1"
+	exit 0
+fi
+
+# heap_prog numbers its own lines: ours go on after them.
+"$run" --malloc libc --heap 4M -- "$top/selftests/bin/heap_prog" > /tmp/heap_prog.out 2>&1
+rc=$?
+grep -v '^1\.\.' /tmp/heap_prog.out
+n=$(grep -c '^\(not \)\{0,1\}ok ' /tmp/heap_prog.out)
+check heap_prog_exits_0 test $rc = 0
+
+have() { ls /usr/lib/*/lib$1.so.2 > /dev/null 2>&1; }
+$py "$wl" 20000 > /tmp/plain.out
+alloc=
+for m in jemalloc mimalloc; do
+	if ! have $m; then
+		skip ${m}_output_equals_plain "lib$m.so.2 is not in the guest's /usr"
+		continue
+	fi
+	alloc=${alloc:-$m}
+	"$run" --malloc $m --stats-json /tmp/$m.json -- $py "$wl" 20000 > /tmp/$m.out 2> /tmp/$m.err
+	check ${m}_output_equals_plain cmp -s /tmp/plain.out /tmp/$m.out
+	check ${m}_runs_quietly test ! -s /tmp/$m.err
+	pycheck ${m}_heap_was_in_the_arena "
+import json
+s = json.load(open('/tmp/$m.json'))
+assert s['arena'] and s['heap_maps'] > 0 and s['heap_peak_bytes'] >= 4 << 20, s
+assert s['stats']['raw_bytes'] > 0 and s['vm_rss_bytes'] > 0, s
+"
+done
+
+if [ -z "$alloc" ]; then
+	pycheck_run
+	echo "ok $((n + 1)) idle_compression # SKIP no jemalloc or mimalloc in the guest's /usr"
+	echo "1..$((n + 1))"
+	exit 0
+fi
+
+# The policy driven from outside: two idle-only passes compress what the
+# paused program does not touch; it then checks its data and forks.
+rm -f /tmp/heap.fifo
+mkfifo /tmp/heap.fifo
+exec 3<> /tmp/heap.fifo
+"$run" --malloc $alloc --stats-json /tmp/outside.json -- $py "$wl" 20000 pause < /tmp/heap.fifo > /tmp/outside.out &
+pid=$!
+until grep -q ready /tmp/outside.out 2>/dev/null; do
+	kill -0 $pid 2>/dev/null || break
+	usleep 100000
+done
+"$mactl" compress --idle "$pid" > /dev/null
+"$mactl" compress --idle --json "$pid" > /tmp/idle.json
+"$mactl" stats --json "$pid" > /tmp/outside-stats.json
+echo go >&3
+wait $pid
+check paused_program_output_equals_plain sh -c "grep -v ready /tmp/outside.out | cmp -s /tmp/plain.out -"
+pycheck mactl_compresses_the_idle_heap "
+import json
+st = json.load(open('/tmp/outside-stats.json'))[0]['stats']
+assert st['compress_ops'] > 0 and st['compressed_bytes_live'] > 0, st
+end = json.load(open('/tmp/outside.json'))['stats']
+assert end['decompress_ops'] > 0 and end['decompress_errors'] == 0, end
+"
+
+# --idle-compress 1: the program waits (for at most 60 s) until its
+# thread has compressed something, then checks its data.
+"$run" --malloc $alloc --idle-compress 1 --stats-json /tmp/idle-run.json -- $py "$wl" 20000 pause \
+	< /tmp/heap.fifo > /tmp/idle-run.out &
+pid=$!
+until grep -q ready /tmp/idle-run.out 2>/dev/null; do
+	kill -0 $pid 2>/dev/null || break
+	usleep 100000
+done
+i=0
+until "$mactl" stats --json "$pid" 2>/dev/null | grep -q '"compress_ops": *[1-9]'; do
+	i=$((i + 1))
+	[ $i -lt 600 ] || break
+	usleep 100000
+done
+echo go >&3
+wait $pid
+check idle_compress_thread_compresses test $i -lt 600
+check idle_compress_output_equals_plain sh -c "grep -v ready /tmp/idle-run.out | cmp -s /tmp/plain.out -"
+exec 3>&-
+
+pycheck_run
+echo "1..$n"
