@@ -177,7 +177,7 @@ else
 fi
 
 # The scripts that boot guests: --help must not boot one.
-for t in bench/run-bench bench/profile vm-run vm-run-arm64 matrix-kernel; do
+for t in bench/run-bench bench/profile realworld/run-realworld vm-run vm-run-arm64 matrix-kernel; do
 	name=$(basename "$t")
 	good=1
 	timeout 10 "$top/tools/$t" --help | grep -q "^Usage: $name" || good=0
