@@ -31,6 +31,9 @@ ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 start() {
 	mode=$1 in=$2 o=$3
 	shift 3
+	# The last run's OUT must go now: its "ready" would pass for this one's
+	# before the new program truncates the file.
+	rm -f $o
 	case $mode in
 	plain) "$@" < $in > $o 2>&1 & ;;
 	jemalloc) LD_PRELOAD=$jemalloc "$@" < $in > $o 2>&1 & ;;
