@@ -15,6 +15,8 @@
 
 #include <linux/mem_arena.h>
 
+#include "util.h"
+
 #ifndef MEMARENA_HEAP_DIR
 #define MEMARENA_HEAP_DIR "/usr/local/lib/memarena"
 #endif
@@ -22,7 +24,7 @@
 #define MULTIARCH "x86_64-linux-gnu"
 #endif
 
-static const char *prog = "memarena-run";
+static const char *const prog = "memarena-run";
 
 static void usage(FILE *f)
 {
@@ -48,14 +50,6 @@ static void usage(FILE *f)
 "Without the module (no /dev/mem_arena) COMMAND runs unchanged, after one\n"
 "line on stderr.  Exit status: COMMAND's; 127 when it cannot be run, 2 on\n"
 "a usage error.\n", prog);
-}
-
-static int die(int code, const char *fmt, const char *arg)
-{
-	fprintf(stderr, "%s: ", prog);
-	fprintf(stderr, fmt, arg);
-	fputc('\n', stderr);
-	return code;
 }
 
 static int size_ok(const char *s)
@@ -121,29 +115,27 @@ int main(int argc, char **argv)
 	const char *heap_size = "4G", *malloc_name = NULL, *stats = NULL;
 	const char *idle = "0", *heap, *alloc = NULL, *old;
 	char heap_buf[PATH_MAX], lib_buf[PATH_MAX], pid[16];
-	char *preload, *end;
+	char *preload;
 	int c, fd;
 
+	tool_init(prog);
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if (!size_ok(optarg))
-				return die(2, "--heap: '%s' is not a size", optarg);
+				die(2, "--heap: '%s' is not a size", optarg);
 			heap_size = optarg;
 			break;
 		case 'm':
 			if (strcmp(optarg, "jemalloc") && strcmp(optarg, "mimalloc") &&
 			    strcmp(optarg, "libc"))
-				return die(2, "--malloc: '%s' is not jemalloc, mimalloc or libc",
-					   optarg);
+				die(2, "--malloc: '%s' is not jemalloc, mimalloc or libc",
+				    optarg);
 			malloc_name = optarg;
 			break;
 		case 'i':
-			errno = 0;
-			strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || *optarg == '-')
-				return die(2, "--idle-compress: '%s' is not a number of seconds",
-					   optarg);
+			parse_num(optarg, "--idle-compress", 0, ULONG_MAX);
 			idle = optarg;
 			break;
 		case 'j':
@@ -152,12 +144,12 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
-		default:	/* getopt said which */
-			return 2;
+		default:
+			die_bad_option(argv);
 		}
 	}
 	if (optind >= argc)
-		return die(2, "no COMMAND to run (see --help)%s", "");
+		die(2, "no COMMAND to run (see --help)");
 
 	fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
@@ -169,14 +161,14 @@ int main(int argc, char **argv)
 
 	heap = find_heap(heap_buf, sizeof(heap_buf));
 	if (!heap)
-		return die(127, "libmemarena-heap.so not found (set MEMARENA_HEAP_LIB)%s", "");
+		die(127, "libmemarena-heap.so not found (set MEMARENA_HEAP_LIB)");
 	if (!malloc_name || !strcmp(malloc_name, "jemalloc"))
 		alloc = find_lib("libjemalloc.so.2", lib_buf, sizeof(lib_buf));
 	if (!alloc && (!malloc_name || !strcmp(malloc_name, "mimalloc")))
 		alloc = find_lib("libmimalloc.so.2", lib_buf, sizeof(lib_buf));
 	if (!alloc && malloc_name && strcmp(malloc_name, "libc"))
-		return die(127, "lib%s not found (Debian: libjemalloc2, libmimalloc2.0)",
-			   malloc_name);
+		die(127, "lib%s not found (Debian: libjemalloc2, libmimalloc2.0)",
+		    malloc_name);
 	if (!alloc && !malloc_name)
 		fprintf(stderr, "%s: no jemalloc or mimalloc: only %s's own mmap() calls use the arena\n",
 			prog, argv[optind]);
@@ -184,14 +176,14 @@ int main(int argc, char **argv)
 	old = getenv("LD_PRELOAD");
 	if (asprintf(&preload, "%s%s%s%s%s", alloc ?: "", alloc ? " " : "", heap,
 		     old && *old ? " " : "", old ?: "") < 0)
-		return die(127, "%s", strerror(ENOMEM));
+		die(127, "%s", strerror(ENOMEM));
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	if (setenv("LD_PRELOAD", preload, 1) ||
 	    setenv("MEMARENA_HEAP_SIZE", heap_size, 1) ||
 	    setenv("MEMARENA_IDLE_COMPRESS", idle, 1) ||
 	    (stats && (setenv("MEMARENA_STATS_JSON", stats, 1) ||
 		       setenv("MEMARENA_STATS_PID", pid, 1))))
-		return die(127, "%s", strerror(errno));
+		die(127, "%s", strerror(errno));
 exec:
 	execvp(argv[optind], argv + optind);
 	fprintf(stderr, "%s: %s: %s\n", prog, argv[optind], strerror(errno));
