@@ -70,7 +70,8 @@ static struct {
 	unsigned long *used;		/* protected by lock: pages handed out */
 	size_t hint;			/* protected by lock: next fit */
 	size_t in_use, peak;		/* protected by lock: pages */
-	unsigned long long maps, fallbacks, discards; /* protected by lock */
+	unsigned long long maps, fallbacks;	/* protected by lock */
+	unsigned long long discards;		/* atomic */
 	int fork_pipe[2];		/* the fork handshake */
 	int err;			/* why the arena is off */
 } heap = { .lock = PTHREAD_MUTEX_INITIALIZER, .fork_pipe = { -1, -1 } };
@@ -121,26 +122,39 @@ static void pages_mark(size_t first, size_t n, bool used)
 	}
 }
 
-static bool pages_free(size_t first, size_t n)
+/* Are pages [first, first + n) all in the region and all @used? */
+static bool pages_all(size_t first, size_t n, bool used)
 {
 	size_t i;
 
 	if (first + n > heap.pages)
 		return false;
 	for (i = first; i < first + n; i++)
-		if (page_used(i))
+		if (page_used(i) != used)
 			return false;
 	return true;
 }
 
-static bool pages_used_all(size_t first, size_t n)
+/* Hand out free pages [first, first + n); the caller holds heap.lock. */
+static void pages_take(size_t first, size_t n)
 {
-	size_t i;
+	pages_mark(first, n, true);
+	heap.in_use += n;
+	if (heap.in_use > heap.peak)
+		heap.peak = heap.in_use;
+}
 
+/* Take back pages [first, first + n), whichever of them were handed out. */
+static void pages_give(size_t first, size_t n)
+{
+	size_t i, freed = 0;
+
+	pthread_mutex_lock(&heap.lock);
 	for (i = first; i < first + n; i++)
-		if (!page_used(i))
-			return false;
-	return true;
+		freed += page_used(i);
+	pages_mark(first, n, false);
+	heap.in_use -= freed;
+	pthread_mutex_unlock(&heap.lock);
 }
 
 /* The first run of @n free pages in [from, to), or -1. */
@@ -201,20 +215,14 @@ static void *heap_map(size_t len, int prot)
 		pthread_mutex_unlock(&heap.lock);
 		return NULL;
 	}
-	pages_mark(first, n, true);
+	pages_take(first, n);
 	heap.hint = first + n;
-	heap.in_use += n;
-	if (heap.in_use > heap.peak)
-		heap.peak = heap.in_use;
 	heap.maps++;
 	pthread_mutex_unlock(&heap.lock);
 
 	/* A run freed after an mprotect() may carry another protection. */
 	if (sys_mprotect(heap.base + first * heap.page, n * heap.page, prot)) {
-		pthread_mutex_lock(&heap.lock);
-		pages_mark(first, n, false);
-		heap.in_use -= n;
-		pthread_mutex_unlock(&heap.lock);
+		pages_give(first, n);
 		return NULL;
 	}
 	return heap.base + first * heap.page;
@@ -230,25 +238,16 @@ static int heap_discard(size_t first, size_t n)
 		errno = -ret;
 		return -1;
 	}
-	pthread_mutex_lock(&heap.lock);
-	heap.discards++;
-	pthread_mutex_unlock(&heap.lock);
+	__atomic_fetch_add(&heap.discards, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
 /* Discard, then hand back: a page is never reused before it reads as zero. */
 static int heap_unmap(size_t first, size_t n)
 {
-	size_t i, freed = 0;
-
 	if (heap_discard(first, n))
 		return -1;
-	pthread_mutex_lock(&heap.lock);
-	for (i = first; i < first + n; i++)
-		freed += page_used(i);
-	pages_mark(first, n, false);
-	heap.in_use -= freed;
-	pthread_mutex_unlock(&heap.lock);
+	pages_give(first, n);
 	return 0;
 }
 
@@ -257,14 +256,14 @@ static bool page_aligned(const void *addr)
 	return !((unsigned long)addr % heap.page);
 }
 
-static bool wants_heap(int prot, int flags, int fd)
+/* The fd is ignored with MAP_ANONYMOUS, as the kernel does. */
+static bool wants_heap(int prot, int flags)
 {
 	if ((flags & MAP_TYPE) != MAP_PRIVATE || !(flags & MAP_ANONYMOUS))
 		return false;
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_GROWSDOWN |
 		     MAP_STACK | MAP_HUGETLB | MAP_32BIT))
 		return false;
-	(void)fd;	/* ignored with MAP_ANONYMOUS, as the kernel does */
 	return !(prot & ~(PROT_READ | PROT_WRITE));
 }
 
@@ -274,7 +273,7 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 	size_t first, n;
 	void *p;
 
-	if (heap.on && wants_heap(prot, flags, fd)) {
+	if (heap.on && wants_heap(prot, flags)) {
 		p = heap_map(len, prot);
 		if (p)
 			return p;
@@ -282,7 +281,7 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 		/* Fresh private pages over a run the program holds. */
 		if ((flags & MAP_TYPE) != MAP_PRIVATE || !(flags & MAP_ANONYMOUS) ||
 		    !page_aligned(addr) || !in_heap(addr, len, &first, &n) ||
-		    !pages_used_all(first, n)) {
+		    !pages_all(first, n, true)) {
 			errno = EINVAL;
 			return MAP_FAILED;
 		}
@@ -355,7 +354,7 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 		return sys_mremap(old, old_len, new_len, flags, new_addr);
 	if (flags & ~MREMAP_MAYMOVE || !page_aligned(old) || !old_len ||
 	    !new_len || !in_heap(old, old_len, &first, &n) ||
-	    !pages_used_all(first, n)) {
+	    !pages_all(first, n, true)) {
 		errno = EINVAL;
 		return MAP_FAILED;
 	}
@@ -366,11 +365,8 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 		return old;
 	}
 	pthread_mutex_lock(&heap.lock);
-	if (pages_free(first + n, more - n)) {
-		pages_mark(first + n, more - n, true);
-		heap.in_use += more - n;
-		if (heap.in_use > heap.peak)
-			heap.peak = heap.in_use;
+	if (pages_all(first + n, more - n, false)) {
+		pages_take(first + n, more - n);
 		pthread_mutex_unlock(&heap.lock);
 		return old;
 	}
@@ -631,7 +627,7 @@ __attribute__((destructor)) static void heap_exit(void)
 			"\"heap_discards\": %llu, \"stats\": {",
 			heap.size, heap.in_use * heap.page,
 			heap.peak * heap.page, heap.maps, heap.fallbacks,
-			heap.discards);
+			__atomic_load_n(&heap.discards, __ATOMIC_RELAXED));
 		pthread_mutex_unlock(&heap.lock);
 		for (id = 0; mem_arena_stat_name(id); id++)
 			fprintf(f, "%s\"%s\": %llu", id ? ", " : "",
