@@ -24,8 +24,10 @@
 
 #include <linux/mem_arena.h>
 
-#define HEAP	(4UL << 20)
-#define MB	(1UL << 20)
+#include "helpers.h"
+
+#define HEAP	(4 * MiB)
+#define MB	MiB
 
 static int n, failed;
 static long page;
@@ -81,13 +83,9 @@ static int arena_fd(void)
 
 static unsigned long long stat_of(int fd, unsigned int id)
 {
-	struct mem_arena_stats st = { 0 };
-	struct mem_arena_cmd_stats cmd = {
-		.size = sizeof(cmd), .stats_size = sizeof(st),
-		.stats_ptr = (unsigned long)&st,
-	};
+	struct mem_arena_stats st;
 
-	if (ioctl(fd, MEM_ARENA_IOC_GET_STATS, &cmd))
+	if (ma_stats(fd, &st))
 		return ~0ULL;
 	return ((__u64 *)&st)[id];
 }
@@ -99,14 +97,16 @@ static unsigned long long stat_of(int fd, unsigned int id)
 static int compress(int fd, const void *p, size_t len)
 {
 	struct mem_arena_cmd_region_info info = { .size = sizeof(info) };
-	struct mem_arena_cmd_range range = { .size = sizeof(range) };
 	unsigned long lo, hi, off;
+	__u64 chunks;
+	int err;
 	char line[512];
 	bool found = false;
 	FILE *f;
 
-	if (ioctl(fd, MEM_ARENA_IOC_REGION_INFO, &info))
-		return -errno;
+	err = ma_ioc(fd, MEM_ARENA_IOC_REGION_INFO, &info);
+	if (err)
+		return err;
 	f = fopen("/proc/self/maps", "r");
 	while (f && !found && fgets(line, sizeof(line), f))
 		found = strstr(line, MEM_ARENA_DEVICE) &&
@@ -116,10 +116,9 @@ static int compress(int fd, const void *p, size_t len)
 		fclose(f);
 	if (!found)
 		return -ENOENT;
-	range.id = info.id;
-	range.offset = off - info.mmap_offset + ((unsigned long)p - lo);
-	range.length = len;
-	return ioctl(fd, MEM_ARENA_IOC_COMPRESS, &range) ? -errno : (int)range.chunks;
+	err = ma_range(fd, MEM_ARENA_IOC_COMPRESS, info.id,
+		       off - info.mmap_offset + ((unsigned long)p - lo), len, &chunks);
+	return err ?: (int)chunks;
 }
 
 static void fill_text(char *p, size_t len, unsigned int seed)
@@ -142,12 +141,7 @@ static bool is_text(const char *p, size_t len, unsigned int seed)
 
 static bool is_zero(const char *p, size_t len)
 {
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i])
-			return false;
-	return true;
+	return !ma_nonzero_bytes(p, len);
 }
 
 int main(int argc, char **argv)

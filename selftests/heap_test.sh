@@ -52,6 +52,14 @@ if [ -z "$alloc" ]; then
 	exit 0
 fi
 
+# Until the program $pid says "ready" in FILE, or is gone.
+wait_ready() {
+	until grep -q ready "$1" 2>/dev/null; do
+		kill -0 $pid 2>/dev/null || break
+		usleep 100000
+	done
+}
+
 # The policy driven from outside: two idle-only passes compress what the
 # paused program does not touch; it then checks its data and forks.
 rm -f /tmp/heap.fifo
@@ -59,10 +67,7 @@ mkfifo /tmp/heap.fifo
 exec 3<> /tmp/heap.fifo
 "$run" --malloc $alloc --stats-json /tmp/outside.json -- $py "$wl" 20000 pause < /tmp/heap.fifo > /tmp/outside.out &
 pid=$!
-until grep -q ready /tmp/outside.out 2>/dev/null; do
-	kill -0 $pid 2>/dev/null || break
-	usleep 100000
-done
+wait_ready /tmp/outside.out
 "$mactl" compress --idle "$pid" > /dev/null
 "$mactl" compress --idle --json "$pid" > /tmp/idle.json
 "$mactl" stats --json "$pid" > /tmp/outside-stats.json
@@ -82,10 +87,7 @@ assert end['decompress_ops'] > 0 and end['decompress_errors'] == 0, end
 "$run" --malloc $alloc --idle-compress 1 --stats-json /tmp/idle-run.json -- $py "$wl" 20000 pause \
 	< /tmp/heap.fifo > /tmp/idle-run.out &
 pid=$!
-until grep -q ready /tmp/idle-run.out 2>/dev/null; do
-	kill -0 $pid 2>/dev/null || break
-	usleep 100000
-done
+wait_ready /tmp/idle-run.out
 i=0
 until "$mactl" stats --json "$pid" 2>/dev/null | grep -q '"compress_ops": *[1-9]'; do
 	i=$((i + 1))
