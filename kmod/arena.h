@@ -13,8 +13,11 @@
  *                           pages outright (but for pins, seen as extra
  *                           page references).
  *                           Taken one at a time, in any order, by faults,
- *                           touch, compress and region free; everyone who
- *                           needs a second chunk (LRU eviction) only trylocks.
+ *                           touch, compress, copy and region free; everyone
+ *                           who needs a second chunk (LRU eviction) only
+ *                           trylocks.  A copy between two regions takes the
+ *                           source chunk's lock, then the destination's,
+ *                           never both.
  *   ma_region.unmap_lock    one unmap_mapping_range() of the region at a
  *     (mutex)               time (chunk.c), taken with or without a chunk
  *                           lock; nothing is taken under it but the mm's.
@@ -61,6 +64,7 @@ enum ma_chunk_state {
 };
 
 #define MA_CHUNK_LOCKED	0	/* bit in ma_chunk.flags */
+#define MA_CHUNK_PAGES_MAX	(MEM_ARENA_CHUNK_SIZE_MAX / PAGE_SIZE)
 
 struct ma_region;
 
@@ -251,11 +255,27 @@ enum ma_access {
 	MA_ACCESS_EVICT,	/* LRU eviction in a compress: -ENOMEM instead */
 };
 
+/* A chunk's data on its way to another region (MEM_ARENA_IOC_COPY). */
+struct ma_chunk_copy {
+	u8 state;			/* the source's */
+	u32 len;			/* MA_CHUNK_COMPRESSED: bytes in data */
+	unsigned long pattern;		/* MA_CHUNK_SAME */
+	struct page *pages[MA_CHUNK_PAGES_MAX];	/* MA_CHUNK_RAW: charged to
+						 * the destination arena
+						 */
+	u8 data[];			/* one chunk's worth */
+};
+
 int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass);
 int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how);
 int ma_chunk_discard(struct ma_chunk *chunk, struct ma_pass *pass);
 int ma_chunk_readahead(struct ma_chunk *chunk, struct ma_pass *pass);
 void ma_chunk_release(struct ma_chunk *chunk);
+int ma_chunk_copy_out(struct ma_chunk *chunk, struct ma_arena *to,
+		      struct ma_chunk_copy *cp);
+void ma_chunk_copy_drop(struct ma_arena *to, struct ma_chunk_copy *cp);
+int ma_chunk_copy_in(struct ma_chunk *chunk, struct ma_chunk_copy *cp,
+		     struct ma_pass *pass);
 void ma_chunk_unmap(struct ma_chunk *chunk);
 u32 ma_region_unmap(struct ma_region *region, u64 start, u64 len);
 void ma_chunk_mapped(struct ma_chunk *chunk);
@@ -285,6 +305,11 @@ int ma_region_willneed(struct ma_arena *arena, loff_t offset, loff_t len);
 typedef int (*ma_chunk_fn)(struct ma_chunk *chunk, struct ma_pass *pass);
 int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
 			  ma_chunk_fn fn, struct ma_pass *pass);
+int ma_region_copy(struct ma_region *dst, u64 offset, struct ma_region *src,
+		   u64 src_offset, u64 length, struct ma_pass *pass);
+
+/* main.c */
+struct ma_arena *ma_file_arena(struct file *file);
 
 /* ioctl.c */
 long ma_ioctl(struct file *file, unsigned int cmd, unsigned long arg);

@@ -28,7 +28,6 @@
 #include "arena.h"
 #include "codec.h"
 
-#define MA_CHUNK_PAGES_MAX	(MEM_ARENA_CHUNK_SIZE_MAX / PAGE_SIZE)
 /* ma_slot_data_below() of the largest chunk fits in a block. */
 static_assert(MEM_ARENA_CHUNK_SIZE_MAX - MA_SLOT_ALIGN - MA_SLOT_HDR_SIZE <=
 	      MA_SLOT_DATA_MAX);
@@ -288,13 +287,14 @@ static int ma_reclaim_fair(struct ma_arena *arena, struct ma_stream *stream)
 }
 
 /*
- * Find room for @len bytes in the pool.  At a cap, compact first if that
- * can free a whole block; at the module-wide cap, have a tenant above its
- * share give room; then evict our own LRU chunks as needed.  -ENOSPC when
+ * Store @len bytes of @data in a slot of the pool.  At a cap, compact first
+ * if that can free a whole block; at the module-wide cap, have a tenant
+ * above its share give room; then evict our own LRU chunks as needed.
+ * @stream: one the caller holds (for evictions), or NULL.  -ENOSPC when
  * nothing more can be evicted, -ENOMEM or -EDQUOT when an eviction could
  * not have its pages.
  */
-static int ma_chunk_store(struct ma_chunk *chunk, u32 len,
+static int ma_chunk_store(struct ma_chunk *chunk, const void *data, u32 len,
 			  struct ma_stream *stream, struct ma_pass *pass)
 {
 	struct ma_arena *arena = chunk_arena(chunk);
@@ -320,7 +320,7 @@ static int ma_chunk_store(struct ma_chunk *chunk, u32 len,
 	}
 	if (err)
 		return err;
-	memcpy(ma_slot_data(&chunk->slot), stream->cbuf, len);
+	memcpy(ma_slot_data(&chunk->slot), data, len);
 	return 0;
 }
 
@@ -351,7 +351,7 @@ static int ma_chunk_encode(struct ma_chunk *chunk, struct ma_stream *stream,
 		ma_stat_inc(arena, MEM_ARENA_STAT_compression_reject_small_gain);
 		return 0;
 	}
-	err = ma_chunk_store(chunk, len, stream, pass);
+	err = ma_chunk_store(chunk, stream->cbuf, len, stream, pass);
 	if (err == -ENOSPC)
 		ma_stat_inc(arena, MEM_ARENA_STAT_cap_rejects);
 	/* No room without passing a cap, the pool's or the opener's: stay raw. */
@@ -626,4 +626,108 @@ void ma_chunk_release(struct ma_chunk *chunk)
 	}
 	chunk->state = MA_CHUNK_EMPTY;
 	chunk->idle = false;
+}
+
+/**
+ * ma_chunk_copy_out - take a copy of a chunk's data, in its state
+ * @chunk: the source, locked
+ * @to: the arena the copy goes to: raw pages are allocated and charged there
+ * @cp: filled; a compressed chunk's slot bytes go to @cp->data as they are
+ *
+ * Nothing is decompressed.  Returns 0, or -ENOMEM / -EDQUOT (raw pages).
+ */
+int ma_chunk_copy_out(struct ma_chunk *chunk, struct ma_arena *to,
+		      struct ma_chunk_copy *cp)
+{
+	unsigned int i, nr = 1U << to->chunk_order;
+	int err;
+
+	ma_chunk_assert_locked(chunk);
+	cp->state = chunk->state;
+	switch (chunk->state) {
+	case MA_CHUNK_COMPRESSED:
+		cp->len = chunk->slot.len;
+		memcpy(cp->data, ma_slot_data(&chunk->slot), cp->len);
+		break;
+	case MA_CHUNK_SAME:
+		cp->pattern = chunk->pattern;
+		break;
+	case MA_CHUNK_RAW:
+		err = ma_pages_charge_alloc(to, cp->pages, nr, ma_chunk_size(to),
+					    ma_gfp(MA_ACCESS_TOUCH));
+		if (err)
+			return err;
+		for (i = 0; i < nr; i++)
+			copy_highpage(cp->pages[i], chunk->pages[i]);
+		break;
+	}
+	return 0;
+}
+
+/* Undo ma_chunk_copy_out() for a copy that went nowhere. */
+void ma_chunk_copy_drop(struct ma_arena *to, struct ma_chunk_copy *cp)
+{
+	unsigned int i, nr = 1U << to->chunk_order;
+
+	if (cp->state != MA_CHUNK_RAW)
+		return;
+	for (i = 0; i < nr; i++)
+		put_page(cp->pages[i]);
+	ma_charge(to, -(s64)ma_chunk_size(to));
+	cp->state = MA_CHUNK_EMPTY;
+}
+
+/**
+ * ma_chunk_copy_in - replace a chunk's data with a copy
+ * @chunk: the destination, locked; what it held is dropped unread
+ * @cp: from ma_chunk_copy_out() of a chunk of the same size; its raw pages
+ *	become the chunk's (and @cp says empty then)
+ * @pass: counts evictions made to find room for a slot
+ *
+ * A compressed copy takes a slot of its own, its bytes as they were.
+ * Returns 1 when the chunk holds data, 0 when the copy was empty, or
+ * -ENOSPC / -ENOMEM / -EDQUOT when no slot could be had (@cp is untouched,
+ * the chunk left empty).
+ */
+int ma_chunk_copy_in(struct ma_chunk *chunk, struct ma_chunk_copy *cp,
+		     struct ma_pass *pass)
+{
+	struct ma_arena *arena = chunk_arena(chunk);
+	u32 size = ma_chunk_size(arena);
+	s64 held;
+	int err;
+
+	ma_chunk_assert_locked(chunk);
+	if (chunk->state != MA_CHUNK_EMPTY) {
+		ma_chunk_unmap(chunk);
+		ma_chunk_release(chunk);
+	}
+	switch (cp->state) {
+	case MA_CHUNK_EMPTY:
+		return 0;
+	case MA_CHUNK_RAW:
+		ma_chunk_set_pages(chunk, cp->pages);
+		cp->state = MA_CHUNK_EMPTY;
+		ma_stat_inc(arena, MEM_ARENA_STAT_copied_chunks);
+		return 1;
+	case MA_CHUNK_SAME:
+		chunk->pattern = cp->pattern;
+		ma_stat_inc(arena, MEM_ARENA_STAT_zero_chunks);
+		break;
+	case MA_CHUNK_COMPRESSED:
+		held = ma_slot_bytes(cp->len);
+		err = ma_charge(arena, held);
+		if (err)
+			return err;
+		err = ma_chunk_store(chunk, cp->data, cp->len, NULL, pass);
+		if (err) {
+			ma_charge(arena, -held);
+			return err;
+		}
+		break;
+	}
+	chunk->state = cp->state;
+	ma_stat_add(arena, MEM_ARENA_STAT_logical_input_bytes, size);
+	ma_stat_inc(arena, MEM_ARENA_STAT_copied_chunks);
+	return 1;
 }

@@ -15,7 +15,9 @@
 #define pr_fmt(fmt) "mem_arena: " fmt
 
 #include <linux/fs.h>
+#include <linux/file.h>
 #include <linux/log2.h>
+#include <linux/overflow.h>
 #include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -228,6 +230,64 @@ static int ma_cmd_discard(struct ma_ucmd *ucmd)
 	return ma_cmd_range(ucmd, ma_chunk_discard, &pass, 0, true);
 }
 
+static bool ma_ranges_overlap(u64 a, u64 b, u64 len)
+{
+	return a < b + len && b < a + len;
+}
+
+/*
+ * The source is any open /dev/mem_arena fd of the caller, this one too:
+ * holding it is the permission.  What the copy holds is charged to this
+ * arena's opener.
+ */
+static int ma_cmd_copy(struct ma_ucmd *ucmd)
+{
+	struct mem_arena_cmd_copy *cmd = ucmd->cmd;
+	struct ma_region *dst = NULL, *src = NULL;
+	struct ma_pass pass = {};
+	struct ma_arena *from;
+	struct file *file;
+	u64 end;
+	int err;
+
+	if (cmd->flags || cmd->__reserved || cmd->src_fd < 0)
+		return -EINVAL;
+	file = fget(cmd->src_fd);
+	if (!file)
+		return -EBADF;
+	from = ma_file_arena(file);
+	err = -EINVAL;
+	if (!from)
+		goto out_fput;
+	err = -ENOENT;
+	dst = ma_region_get(ucmd->arena, cmd->id);
+	src = ma_region_get(from, cmd->src_id);
+	if (!dst || !src)
+		goto out_put;
+	/* Both arenas have a region: their chunk sizes are frozen. */
+	err = -EINVAL;
+	if (from->chunk_order != ucmd->arena->chunk_order || !cmd->length ||
+	    (cmd->offset | cmd->src_offset | cmd->length) &
+	    (ma_chunk_size(from) - 1) ||
+	    check_add_overflow(cmd->src_offset, cmd->length, &end) ||
+	    end > src->length ||
+	    (src == dst &&
+	     ma_ranges_overlap(cmd->offset, cmd->src_offset, cmd->length)))
+		goto out_put;
+	/* ma_region_walk_chunks() checks the destination range. */
+	err = ma_region_copy(dst, cmd->offset, src, cmd->src_offset,
+			     cmd->length, &pass);
+	cmd->chunks = pass.done;
+out_put:
+	if (src)
+		ma_region_put(src);
+	if (dst)
+		ma_region_put(dst);
+out_fput:
+	fput(file);
+	return err;
+}
+
 static int ma_cmd_get_stats(struct ma_ucmd *ucmd)
 {
 	struct mem_arena_cmd_stats *cmd = ucmd->cmd;
@@ -294,6 +354,7 @@ union ma_ucmd_buffer {
 	struct mem_arena_cmd_region_free region_free;
 	struct mem_arena_cmd_region_info region_info;
 	struct mem_arena_cmd_range range;
+	struct mem_arena_cmd_copy copy;
 	struct mem_arena_cmd_stats stats;
 	struct mem_arena_cmd_defrag defrag;
 	struct mem_arena_cmd_pool_layout layout;
@@ -341,6 +402,8 @@ static const struct ma_ioctl_op ma_ioctl_ops[] = {
 		    struct mem_arena_cmd_range, chunks, true),
 	MA_IOCTL_OP(MEM_ARENA_IOC_REGION_INFO, ma_cmd_region_info,
 		    struct mem_arena_cmd_region_info, mmap_offset, true),
+	MA_IOCTL_OP(MEM_ARENA_IOC_COPY, ma_cmd_copy,
+		    struct mem_arena_cmd_copy, chunks, true),
 };
 
 static u64 ma_ioctl_mask(void)

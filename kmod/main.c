@@ -164,6 +164,12 @@ static const struct file_operations ma_fops = {
 	.fadvise = ma_fadvise,
 };
 
+/* The arena of @file, if it is an open /dev/mem_arena; else NULL. */
+struct ma_arena *ma_file_arena(struct file *file)
+{
+	return file->f_op == &ma_fops ? file->private_data : NULL;
+}
+
 static struct miscdevice ma_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "mem_arena",

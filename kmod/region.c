@@ -248,6 +248,71 @@ int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
 	return READ_ONCE(region->dead) ? -ENOENT : 0;
 }
 
+/**
+ * ma_region_copy - copy whole chunks of @src into @dst, nothing decompressed
+ *
+ * The destination range is discarded first (one unmap per window), then
+ * each chunk of the source that exists is copied out under its lock (a
+ * compressed one as its slot bytes, a raw one into fresh pages charged to
+ * @dst's arena) and put in under the destination chunk's lock: one chunk
+ * lock at a time, as everywhere.  A destination chunk faulted in meanwhile
+ * is unmapped and emptied under its lock before the copy goes in.  Chunks
+ * written while the copy runs may be copied as they were before or after
+ * the write, each chunk whole.  The caller checked the ranges (whole
+ * chunks, inside each region, not overlapping) and the chunk sizes.
+ * @pass->done counts the chunks that received data.  Stops at the first
+ * error or fatal signal; chunks already copied stay.
+ */
+int ma_region_copy(struct ma_region *dst, u64 offset, struct ma_region *src,
+		   u64 src_offset, u64 length, struct ma_pass *pass)
+{
+	struct ma_arena *arena = dst->arena;
+	unsigned int shift = PAGE_SHIFT + arena->chunk_order;
+	unsigned long first = src_offset >> shift, to = offset >> shift, index;
+	struct ma_pass discard = { .unmap = true };
+	struct ma_chunk *chunk, *into;
+	struct ma_chunk_copy *cp;
+	int err;
+
+	err = ma_region_walk_chunks(dst, offset, length, ma_chunk_discard, &discard);
+	if (err)
+		return err;
+	cp = kvmalloc(struct_size(cp, data, ma_chunk_size(arena)), GFP_KERNEL);
+	if (!cp)
+		return -ENOMEM;
+	xa_for_each_range(&src->chunks, index, chunk, first,
+			  first + (length >> shift) - 1) {
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+		ma_chunk_lock(chunk);
+		err = READ_ONCE(src->dead) ? -ENOENT : ma_chunk_copy_out(chunk, arena, cp);
+		ma_chunk_unlock(chunk);
+		if (err)
+			break;
+		if (cp->state == MA_CHUNK_EMPTY)
+			continue;
+		into = ma_region_chunk(dst, index - first + to, GFP_KERNEL_ACCOUNT);
+		err = PTR_ERR_OR_ZERO(into);
+		if (!err) {
+			ma_chunk_lock(into);
+			err = READ_ONCE(dst->dead) ? -ENOENT :
+				ma_chunk_copy_in(into, cp, pass);
+			ma_chunk_unlock(into);
+		}
+		if (err < 0) {
+			ma_chunk_copy_drop(arena, cp);
+			break;
+		}
+		pass->done += err;
+		err = 0;
+		cond_resched();
+	}
+	kvfree(cp);
+	return err;
+}
+
 /*
  * Readahead of a sequential fault stream at chunk @index: after a miss,
  * decompress the next MA_READAHEAD_BYTES worth of chunks (two at least);

@@ -452,6 +452,22 @@ static void fill_cmd(struct fuzzer *f, int i, const struct ref *r, union ma_any_
 		c->range.__reserved = edge_flags(f);
 		edge_range(f, r, &c->range);
 		break;
+	case MEM_ARENA_IOC_COPY: {
+		static const int bad_fds[] = { -1, 0, 1, 1 << 30 };
+		struct mem_arena_cmd_range dst = {}, src = {};
+
+		/* From this arena: its region, another, or a bad fd. */
+		c->copy.src_fd = chance(f, 85) ? r->fd : PICK(f, bad_fds);
+		c->copy.id = edge_id(f, r);
+		c->copy.src_id = chance(f, 50) ? c->copy.id : edge_id(f, r);
+		c->copy.__reserved = edge_flags(f);
+		edge_range(f, r, &dst);
+		edge_range(f, r, &src);
+		c->copy.offset = dst.offset;
+		c->copy.src_offset = src.offset;
+		c->copy.length = dst.length;
+		break;
+	}
 	case MEM_ARENA_IOC_GET_STATS:
 		c->stats.stats_size = around(f, 80, 8 * (1 + below(f, nstats / 8 + 2)),
 					     nstats);

@@ -240,6 +240,7 @@ union ma_any_cmd {
 	struct mem_arena_cmd_region_free free;
 	struct mem_arena_cmd_region_info rinfo;
 	struct mem_arena_cmd_range range;
+	struct mem_arena_cmd_copy copy;
 	struct mem_arena_cmd_stats stats;
 	struct mem_arena_cmd_defrag defrag;
 	struct mem_arena_cmd_pool_layout layout;
@@ -270,6 +271,7 @@ static const struct {
 	MA_IOCTL(MEM_ARENA_IOC_POOL_LAYOUT, mem_arena_cmd_pool_layout, blocks_ptr),
 	MA_IOCTL(MEM_ARENA_IOC_DISCARD, mem_arena_cmd_range, chunks),
 	MA_IOCTL(MEM_ARENA_IOC_REGION_INFO, mem_arena_cmd_region_info, mmap_offset),
+	MA_IOCTL(MEM_ARENA_IOC_COPY, mem_arena_cmd_copy, chunks),
 #undef MA_IOCTL
 };
 #define MA_NR_IOCTLS	(sizeof(ma_ioctls) / sizeof(ma_ioctls[0]))

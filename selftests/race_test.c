@@ -18,7 +18,12 @@
  *   fork_shares_region     parent and child both read, compress and write
  *                          one MAP_SHARED region;
  *   pool_leak_on_close     concurrent compress and touch, then close: the
- *                          module-wide pool_bytes returns to its base.
+ *                          module-wide pool_bytes returns to its base;
+ *   copy_vs_everything     COPY from one arena into another while the
+ *                          source is compressed and touched, the copy read,
+ *                          compressed and discarded, and either region is
+ *                          freed: a copy reads as zero or as the source,
+ *                          a quiet copy equals it, nothing leaks.
  * Threads meet at barriers and flags, never sleeps.  Each test loops for
  * MA_RACE_SECONDS (default 3), at least MIN_ITERS times (pool_leak_on_close
  * at least F_MIN_ITERS, two_compress_passes until 4 passes).
@@ -1064,6 +1069,190 @@ static void role_compress32(struct worker *w)
 			race_error(r, "COMPRESS returned %d", err);
 	}
 	__atomic_add_fetch(&r->progress, 1, __ATOMIC_RELEASE);
+}
+
+/* ---- h: COPY between two arenas against everything else ---- */
+
+struct copy_race {
+	int src, dst;
+	__u32 src_id, dst_id;
+	char *s, *d;
+	size_t len;
+	const char *want;	/* the source's bytes, constant in a round */
+	int stop, stop_reader;
+	unsigned long copies, enoent, errors, torn;
+	char first[160];
+};
+
+static void copy_race_error(struct copy_race *c, const char *what, int err)
+{
+	if (!__atomic_fetch_add(&c->errors, 1, __ATOMIC_RELAXED))
+		snprintf(c->first, sizeof(c->first), "%s returned %d", what, err);
+}
+
+static int copy_race_stopped(struct copy_race *c)
+{
+	return __atomic_load_n(&c->stop, __ATOMIC_ACQUIRE);
+}
+
+static int copy_once(struct copy_race *c)
+{
+	struct mem_arena_cmd_copy cmd = {
+		.size = sizeof(cmd), .id = c->dst_id, .src_fd = c->src,
+		.src_id = c->src_id, .length = c->len,
+	};
+
+	return ma_ioc(c->dst, MEM_ARENA_IOC_COPY, &cmd);
+}
+
+static void *copy_role_copier(void *arg)
+{
+	struct copy_race *c = arg;
+	int err;
+
+	while (!copy_race_stopped(c)) {
+		err = copy_once(c);
+		if (err == -ENOENT)
+			tally(&c->enoent);
+		else if (err)
+			copy_race_error(c, "COPY", err);
+		else
+			tally(&c->copies);
+	}
+	return NULL;
+}
+
+/* The source: compressed and touched back, never written in a round. */
+static void *copy_role_source(void *arg)
+{
+	struct copy_race *c = arg;
+	unsigned int n = 0;
+	int err;
+
+	while (!copy_race_stopped(c)) {
+		err = ma_range(c->src, n++ & 1 ? MEM_ARENA_IOC_TOUCH :
+			       MEM_ARENA_IOC_COMPRESS, c->src_id, 0, c->len, NULL);
+		if (err && err != -ENOENT)
+			copy_race_error(c, "source COMPRESS/TOUCH", err);
+	}
+	return NULL;
+}
+
+/* The copy: read (each chunk zero or the source's), compressed, discarded. */
+static void *copy_role_dest(void *arg)
+{
+	struct copy_race *c = arg;
+	uint64_t rnd = 0xc09;
+	unsigned int n = 0;
+	size_t i, off;
+	int err;
+
+	while (!copy_race_stopped(c) &&
+	       !__atomic_load_n(&c->stop_reader, __ATOMIC_ACQUIRE)) {
+		off = ma_rand(&rnd) % (c->len / CS) * CS;
+		for (i = 0; i < CS; i += 512) {
+			char v = c->d[off + i];
+
+			if (v && v != c->want[off + i])
+				tally(&c->torn);
+		}
+		switch (n++ % 4) {
+		case 1:
+			err = ma_range(c->dst, MEM_ARENA_IOC_COMPRESS, c->dst_id,
+				       0, c->len, NULL);
+			break;
+		case 3:
+			err = ma_range(c->dst, MEM_ARENA_IOC_DISCARD, c->dst_id,
+				       off, CS, NULL);
+			break;
+		default:
+			err = 0;
+		}
+		if (err && err != -ENOENT)
+			copy_race_error(c, "copy COMPRESS/DISCARD", err);
+	}
+	return NULL;
+}
+
+/*
+ * Each round: a fresh source of text (half compressed) and a fresh copy
+ * region, three racers for a while; on odd rounds the copy region is freed
+ * under them (its mapping is gone first, so the reader stops), on even
+ * ones it must then equal the source after one quiet COPY.  At the end
+ * both arenas close and every module-wide gauge is back to its base.
+ */
+TEST_F_TIMEOUT(race, copy_vs_everything, 120)
+{
+	const size_t nr = 64, len = nr * CS;
+	struct copy_race c = { .len = len };
+	struct mem_arena_stats st;
+	pthread_t t[3];
+	unsigned int iter, i;
+	char *want;
+
+	NEED_MODULE();
+	c.src = self->fd;
+	c.dst = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, c.dst);
+	want = malloc(len);
+	ASSERT_NE(NULL, want);
+	c.want = want;
+	for (iter = 0; more(self, iter); iter++) {
+		struct mem_arena_cmd_region_free f = { .size = sizeof(f) };
+		uint64_t quiet = 0;
+
+		c.s = ma_region_map(c.src, len, &c.src_id);
+		c.d = ma_region_map(c.dst, len, &c.dst_id);
+		ASSERT_NE(NULL, c.s);
+		ASSERT_NE(NULL, c.d);
+		for (i = 0; i < nr; i++)
+			ma_fill_text(want + i * CS, CS, (uint64_t)iter << 16 | i);
+		memcpy(c.s, want, len);
+		ASSERT_EQ(0, ma_range(c.src, MEM_ARENA_IOC_COMPRESS, c.src_id, 0,
+				      len / 2, NULL));
+		c.stop = c.stop_reader = 0;
+		ASSERT_EQ(0, pthread_create(&t[0], NULL, copy_role_copier, &c));
+		ASSERT_EQ(0, pthread_create(&t[1], NULL, copy_role_source, &c));
+		ASSERT_EQ(0, pthread_create(&t[2], NULL, copy_role_dest, &c));
+		while (__atomic_load_n(&c.copies, __ATOMIC_RELAXED) < (iter + 1) * 2 &&
+		       !c.errors)
+			sched_yield();
+		if (iter & 1) {		/* free the copy's region under COPY */
+			f.id = c.dst_id;
+			__atomic_store_n(&c.stop_reader, 1, __ATOMIC_RELEASE);
+			pthread_join(t[2], NULL);	/* the reader first */
+			munmap(c.d, len);
+			EXPECT_EQ(0, ma_ioc(c.dst, MEM_ARENA_IOC_REGION_FREE, &f));
+			__atomic_store_n(&c.stop, 1, __ATOMIC_RELEASE);
+			pthread_join(t[0], NULL);
+			pthread_join(t[1], NULL);
+		} else {
+			__atomic_store_n(&c.stop, 1, __ATOMIC_RELEASE);
+			for (i = 0; i < 3; i++)
+				pthread_join(t[i], NULL);
+			EXPECT_EQ(0, copy_once(&c));
+			quiet = memcmp(c.d, want, len);
+			EXPECT_EQ(0, quiet) TH_LOG("round %u: the copy differs", iter);
+			munmap(c.d, len);
+			f.id = c.dst_id;
+			EXPECT_EQ(0, ma_ioc(c.dst, MEM_ARENA_IOC_REGION_FREE, &f));
+		}
+		EXPECT_EQ(0, memcmp(c.s, want, len)) TH_LOG("round %u: the source changed", iter);
+		munmap(c.s, len);
+		f.id = c.src_id;
+		EXPECT_EQ(0, ma_ioc(c.src, MEM_ARENA_IOC_REGION_FREE, &f));
+		if (c.errors || quiet)
+			break;
+	}
+	ASSERT_EQ(0, ma_stats(c.dst, &st));
+	TH_LOG("%u rounds: %lu copies, %lu -ENOENT, %lu chunks copied in all",
+	       iter, c.copies, c.enoent, (unsigned long)st.copied_chunks);
+	EXPECT_EQ(0, c.errors) TH_LOG("%lu errors, the first: %s", c.errors, c.first);
+	EXPECT_EQ(0, c.torn);
+	EXPECT_EQ(0, st.decompress_errors);
+	close(c.dst);
+	free(want);
+	check_gauges(_metadata, self);
 }
 
 /* Until both compressors are done. */

@@ -44,6 +44,10 @@
  * MEM_ARENA_IOC_DISCARD empties whole chunks of a range, whatever their
  * state, without reading them: their memory goes back, and they read as
  * zeros again, as freed heap memory may.
+ * MEM_ARENA_IOC_COPY copies whole chunks from a region of any arena the
+ * caller has open into a region of this one, each in its state: a
+ * compressed chunk's slot bytes are copied, not decompressed (a private
+ * copy of a heap at fork, or a snapshot).
  *
  * The pool never holds more than the arena's cap_bytes nor more than the
  * module-wide cap (/sys/kernel/mem_arena/pool_cap_bytes).  To make room, the
@@ -154,7 +158,9 @@
 	X(readahead_chunks,	32, chunks,				\
 	  "Chunks brought back to raw ahead of use: a sequential fault stream or WILLNEED") \
 	X(readahead_wasted,	33, chunks,				\
-	  "Of readahead_chunks: compressed, discarded or freed again before any use")
+	  "Of readahead_chunks: compressed, discarded or freed again before any use") \
+	X(copied_chunks,	34, chunks,				\
+	  "Chunks given another region's data by a copy, compressed ones as they were")
 
 #define __MEM_ARENA_STAT_FIELD(name, id, unit, doc) __u64 name;
 /* Every field __u64, in id order. */
@@ -191,6 +197,7 @@ enum {
 	MEM_ARENA_CMD_POOL_LAYOUT,
 	MEM_ARENA_CMD_DISCARD,
 	MEM_ARENA_CMD_REGION_INFO,
+	MEM_ARENA_CMD_COPY,
 };
 
 /* Bit of a command in mem_arena_cmd_info.ioctls. */
@@ -360,6 +367,46 @@ struct mem_arena_cmd_range {
 #define MEM_ARENA_IOC_COMPRESS	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_COMPRESS)
 #define MEM_ARENA_IOC_TOUCH	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_TOUCH)
 #define MEM_ARENA_IOC_DISCARD	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_DISCARD)
+
+/**
+ * struct mem_arena_cmd_copy - MEM_ARENA_IOC_COPY
+ * @size: sizeof(struct mem_arena_cmd_copy)
+ * @flags: must be 0
+ * @id: the destination region, in the arena of the fd the ioctl is on
+ * @src_fd: an open /dev/mem_arena fd (this one too) whose arena has the
+ *	source region, with the same chunk size
+ * @src_id: the source region
+ * @__reserved: must be 0
+ * @offset: start in the destination region, a multiple of the chunk size
+ * @src_offset: start in the source region, a multiple of the chunk size
+ * @length: bytes, a multiple of the chunk size (> 0); both ranges inside
+ *	their regions, and not overlapping if the regions are one
+ * @chunks: out: destination chunks that received data
+ *
+ * The destination range becomes a copy of the source range, chunk by
+ * chunk, each in its state: compressed chunks take a slot of their own
+ * with the same bytes (no decompression), raw chunks fresh pages,
+ * same-filled and empty ones nothing.  What it held before is dropped
+ * unread.  The copy is charged to the destination arena's opener.  A chunk
+ * written during the copy is copied whole, from before or after the write.
+ * Errors: -EBADF (@src_fd), -EINVAL (@src_fd not an arena, ranges, chunk
+ * sizes), -ENOENT (a region), -ENOSPC (no room under the destination's
+ * cap), -ENOMEM, -EDQUOT (RLIMIT_MEMLOCK), -EINTR (fatal signal); chunks
+ * copied before an error stay copied.
+ */
+struct mem_arena_cmd_copy {
+	__u32 size;
+	__u32 flags;
+	__u32 id;
+	__s32 src_fd;
+	__u32 src_id;
+	__u32 __reserved;
+	__u64 offset;
+	__u64 src_offset;
+	__u64 length;
+	__u64 chunks;
+};
+#define MEM_ARENA_IOC_COPY	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_COPY)
 
 /**
  * struct mem_arena_cmd_stats - MEM_ARENA_IOC_GET_STATS
