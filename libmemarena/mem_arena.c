@@ -221,6 +221,34 @@ int mem_arena_discard(struct mem_arena_region *region, size_t offset, size_t len
 	return ma_range(region, MEM_ARENA_IOC_DISCARD, 0, offset, len);
 }
 
+int mem_arena_region_copy(struct mem_arena_region *dst, size_t dst_offset,
+			  const struct mem_arena_region *src, size_t src_offset,
+			  size_t len)
+{
+	struct mem_arena_cmd_copy copy = { .size = sizeof(copy) };
+	size_t end, src_end, cs;
+	int err;
+
+	if (!dst || !src || !len ||
+	    __builtin_add_overflow(dst_offset, len, &end) || end > dst->size ||
+	    __builtin_add_overflow(src_offset, len, &src_end) ||
+	    src_end > src->size)
+		return -EINVAL;
+	cs = dst->arena->chunk_size;
+	if ((dst_offset | src_offset | len) & (cs - 1))
+		return -EINVAL;
+	copy.id = dst->id;
+	copy.src_fd = src->arena->fd;
+	copy.src_id = src->id;
+	copy.offset = dst_offset;
+	copy.src_offset = src_offset;
+	copy.length = len;
+	err = ma_ioctl(dst->arena->fd, MEM_ARENA_IOC_COPY, &copy);
+	if (err)
+		return err;
+	return copy.chunks > INT32_MAX ? INT32_MAX : (int)copy.chunks;
+}
+
 int mem_arena_compress_region(struct mem_arena_region *region)
 {
 	if (!region)

@@ -209,6 +209,44 @@ TEST_F(lib, discard_narrows_to_whole_chunks)
 	EXPECT_EQ(0, mem_arena_region_free(r));
 }
 
+/* A copy into another arena keeps compressed chunks compressed. */
+TEST_F(lib, region_copy_between_arenas)
+{
+	const size_t len = 8 * CS;
+	struct mem_arena_region *r, *c;
+	struct mem_arena_stats s, d;
+	struct mem_arena *other;
+	char *p, *q, *want;
+
+	p = text_region(self->arena, len, 9, &r, &want);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(8, mem_arena_compress_region(r));
+	ASSERT_EQ(0, mem_arena_create(NULL, &other));
+	ASSERT_EQ(0, mem_arena_region_alloc(other, len, &c));
+	q = mem_arena_region_base(c);
+
+	EXPECT_EQ(-EINVAL, mem_arena_region_copy(NULL, 0, r, 0, CS));
+	EXPECT_EQ(-EINVAL, mem_arena_region_copy(c, 0, NULL, 0, CS));
+	EXPECT_EQ(-EINVAL, mem_arena_region_copy(c, 0, r, 0, 0));
+	EXPECT_EQ(-EINVAL, mem_arena_region_copy(c, 1, r, 0, CS));
+	EXPECT_EQ(-EINVAL, mem_arena_region_copy(c, CS, r, 0, len));
+	EXPECT_EQ(-EINVAL, mem_arena_region_copy(r, 0, r, CS, 2 * CS));	/* overlap */
+	EXPECT_EQ(8, mem_arena_region_copy(c, 0, r, 0, len));
+
+	ASSERT_EQ(0, mem_arena_get_stats(self->arena, &s));
+	ASSERT_EQ(0, mem_arena_get_stats(other, &d));
+	EXPECT_EQ(0, s.decompress_ops);
+	EXPECT_EQ(0, d.decompress_ops);
+	EXPECT_EQ(8, d.copied_chunks);
+	EXPECT_EQ(s.compressed_bytes_live, d.compressed_bytes_live);
+	EXPECT_EQ(0, memcmp(q, want, len));
+	EXPECT_EQ(0, memcmp(p, want, len));
+	free(want);
+	EXPECT_EQ(0, mem_arena_region_free(c));
+	mem_arena_destroy(other);
+	EXPECT_EQ(0, mem_arena_region_free(r));
+}
+
 /* Idle-only: the first call watches, the second compresses what stayed cold. */
 TEST_F(lib, compress_idle_leaves_the_working_set)
 {

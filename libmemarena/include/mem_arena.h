@@ -54,6 +54,10 @@ int    mem_arena_discard(struct mem_arena_region *region, size_t offset,
 /* MEM_ARENA_1.2 */
 int    mem_arena_compress_idle(struct mem_arena_region *region,
 			       size_t offset, size_t len);
+/* MEM_ARENA_1.3 */
+int    mem_arena_region_copy(struct mem_arena_region *dst, size_t dst_offset,
+			     const struct mem_arena_region *src,
+			     size_t src_offset, size_t len);
 int    mem_arena_get_config(struct mem_arena *arena,
 			    struct mem_arena_config *cfg);
 int    mem_arena_get_info(struct mem_arena *arena,
