@@ -17,11 +17,15 @@
  *    over a run: discard, so freeing compressed memory costs no decompression.
  *  - mremap: shrink in place, grow in place when the pages after are free,
  *    else (MREMAP_MAYMOVE) copy to a new run; MREMAP_FIXED is refused.
- *  - fork(): a private copy.  The region is shared, so the child copies the
- *    pages in use into private anonymous memory it moves into the region's
- *    place (MREMAP_FIXED) while the parent waits in its fork handler, and
- *    leaves the arena; the parent keeps it.  Reading compressed pages faults them
- *    back, in the parent's arena too: a fork costs a copy of the heap in use.
+ *  - fork(): a private copy.  The region is shared, so while the parent
+ *    waits in its fork handler the child opens an arena of its own, has the
+ *    kernel copy the region into it (MEM_ARENA_IOC_COPY: compressed chunks
+ *    as their compressed bytes, nothing decompressed in either arena) and
+ *    maps the copy in the region's place.  The child has no idle-compress
+ *    thread.  If the child cannot have an arena (RLIMIT_MEMLOCK, no
+ *    memory), it copies the pages in use into private anonymous memory
+ *    instead, which faults compressed pages back in the parent's arena too,
+ *    and leaves the arena.
  * Anything else (file mappings, MAP_SHARED, MAP_FIXED elsewhere, PROT_EXEC,
  * stacks, huge pages, a full region) goes to the kernel unchanged.
  *
@@ -45,6 +49,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +68,9 @@ static struct {
 	pthread_mutex_t lock;
 	bool on;			/* constant after the constructor, but
 					 * for the child of a fork */
-	struct mem_arena *arena;
-	struct mem_arena_region *region;
+	int fd;				/* the arena: constant, but for the
+					 * child of a fork */
+	__u32 id;			/* its one region: likewise */
 	char *base;
 	size_t size, page, pages;
 	unsigned long *used;		/* protected by lock: pages handed out */
@@ -74,7 +80,8 @@ static struct {
 	unsigned long long discards;		/* atomic */
 	int fork_pipe[2];		/* the fork handshake */
 	int err;			/* why the arena is off */
-} heap = { .lock = PTHREAD_MUTEX_INITIALIZER, .fork_pipe = { -1, -1 } };
+} heap = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1,
+	    .fork_pipe = { -1, -1 } };
 
 /* The kernel's own calls, without a lookup that could allocate. */
 static void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd,
@@ -228,16 +235,28 @@ static void *heap_map(size_t len, int prot)
 	return heap.base + first * heap.page;
 }
 
+/*
+ * The arena is driven with its ioctls, not the library's handles: the child
+ * of a fork replaces it without allocating.
+ */
+static int heap_range(unsigned long cmd, __u32 flags, size_t first, size_t n)
+{
+	struct mem_arena_cmd_range range = {
+		.size = sizeof(range),
+		.flags = flags,
+		.id = heap.id,
+		.offset = first * heap.page,
+		.length = n * heap.page,
+	};
+
+	return ioctl(heap.fd, cmd, &range);
+}
+
 /* Empty pages [first, first + n): they read as zero from now on. */
 static int heap_discard(size_t first, size_t n)
 {
-	int ret = mem_arena_discard(heap.region, first * heap.page,
-				    n * heap.page);
-
-	if (ret < 0) {
-		errno = -ret;
+	if (heap_range(MEM_ARENA_IOC_DISCARD, 0, first, n))
 		return -1;
-	}
 	__atomic_fetch_add(&heap.discards, 1, __ATOMIC_RELAXED);
 	return 0;
 }
@@ -386,10 +405,9 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 
 /*
  * fork(): the child must not share the parent's heap.  The parent holds
- * heap.lock from prepare until the child has copied the pages in use; the
- * child maps private anonymous memory in the region's place and leaves the
- * arena.  The parent closes its end of the pipe first, so a failed fork (no
- * child) does not wait.
+ * heap.lock from prepare until the child has its copy (fork_child()), so
+ * no page of the region is freed or reused meanwhile.  The parent closes its
+ * end of the pipe first, so a failed fork (no child) does not wait.
  */
 static void fork_prepare(void)
 {
@@ -416,15 +434,12 @@ static void fork_parent(void)
 }
 
 /*
- * Put private anonymous memory in the place of each VMA of the region (from
- * /proc/self/maps), with the pages in use copied in when the VMA can be
- * read, and the VMA's protection.  Pages the program made unreadable
- * (reserved, or decommitted by an mmap(MAP_FIXED) over them) were discarded:
- * they stay zero.  mremap() moves one VMA at a time, so each piece of @copy
- * moves before it is split by an mprotect(); the maps file resumes by
- * address, so what is changed behind the line being read is not seen again.
+ * Call @fn on each VMA of the region, from /proc/self/maps.  The maps file
+ * resumes by address, so a VMA @fn changes behind the line being read is
+ * not seen again.
  */
-static void move_heap(char *copy)
+static void heap_vmas(void (*fn)(char *lo, char *hi, int prot, void *arg),
+		      void *arg)
 {
 	char buf[4096], line[512];
 	size_t len = 0;
@@ -436,9 +451,7 @@ static void move_heap(char *copy)
 	while ((got = read(fd, buf, sizeof(buf))) > 0) {
 		for (ssize_t i = 0; i < got; i++) {
 			unsigned long lo, hi;
-			size_t pg, end, run;
-			char perms[5], *to;
-			int prot;
+			char perms[5];
 
 			if (buf[i] != '\n') {
 				if (len < sizeof(line) - 1)
@@ -451,30 +464,85 @@ static void move_heap(char *copy)
 			    (char *)lo < heap.base ||
 			    (char *)hi > heap.base + heap.size)
 				continue;
-			prot = (perms[0] == 'r' ? PROT_READ : 0) |
-			       (perms[1] == 'w' ? PROT_WRITE : 0);
-			pg = ((char *)lo - heap.base) / heap.page;
-			end = ((char *)hi - heap.base) / heap.page;
-			to = copy + ((char *)lo - heap.base);
-			for (; prot & PROT_READ && pg < end; pg += run) {
-				for (run = 0; pg + run < end && page_used(pg + run); run++)
-					;
-				if (run)
-					memcpy(copy + pg * heap.page,
-					       heap.base + pg * heap.page,
-					       run * heap.page);
-				else
-					run = 1;
-			}
-			if (sys_mremap(to, hi - lo, hi - lo,
-				       MREMAP_MAYMOVE | MREMAP_FIXED,
-				       (void *)lo) == MAP_FAILED)
-				abort();
-			if (prot != (PROT_READ | PROT_WRITE))
-				sys_mprotect((void *)lo, hi - lo, prot);
+			fn((char *)lo, (char *)hi,
+			   (perms[0] == 'r' ? PROT_READ : 0) |
+			   (perms[1] == 'w' ? PROT_WRITE : 0), arg);
 		}
 	}
 	close(fd);
+}
+
+/* Map the copy (@arg: its mmap offset) over one VMA, with its protection. */
+static void map_copy(char *lo, char *hi, int prot, void *arg)
+{
+	off_t off = *(off_t *)arg + (lo - heap.base);
+
+	if (sys_mmap(lo, hi - lo, prot, MAP_SHARED | MAP_FIXED, heap.fd,
+		     off) == MAP_FAILED)
+		abort();	/* half a heap: the child cannot run */
+}
+
+/*
+ * Put private anonymous memory (@arg) in the place of one VMA, with the
+ * pages in use copied in when the VMA can be read, and the VMA's
+ * protection.  Pages the program made unreadable (reserved, or decommitted
+ * by an mmap(MAP_FIXED) over them) were discarded: they stay zero.
+ * mremap() moves one VMA at a time, so each piece of the copy moves before
+ * it is split by an mprotect().
+ */
+static void move_private(char *lo, char *hi, int prot, void *arg)
+{
+	char *copy = arg, *to = copy + (lo - heap.base);
+	size_t pg = (lo - heap.base) / heap.page, end = (hi - heap.base) / heap.page;
+	size_t run;
+
+	for (; prot & PROT_READ && pg < end; pg += run) {
+		for (run = 0; pg + run < end && page_used(pg + run); run++)
+			;
+		if (run)
+			memcpy(copy + pg * heap.page, heap.base + pg * heap.page,
+			       run * heap.page);
+		else
+			run = 1;
+	}
+	if (sys_mremap(to, hi - lo, hi - lo, MREMAP_MAYMOVE | MREMAP_FIXED,
+		       lo) == MAP_FAILED)
+		abort();
+	if (prot != (PROT_READ | PROT_WRITE))
+		sys_mprotect(lo, hi - lo, prot);
+}
+
+static int arena_open(int *fd, __u32 *id, off_t *offset);
+
+/*
+ * The child's own arena, a copy of the parent's region made by the kernel
+ * chunk by chunk (compressed chunks stay compressed), mapped over each VMA
+ * of the region.  0, or -errno before anything changed.
+ */
+static int fork_arena(void)
+{
+	struct mem_arena_cmd_copy copy = {
+		.size = sizeof(copy),
+		.src_fd = heap.fd,
+		.src_id = heap.id,
+		.length = heap.size,
+	};
+	off_t off;
+	int fd, err;
+
+	err = arena_open(&fd, &copy.id, &off);
+	if (err)
+		return err;
+	if (ioctl(fd, MEM_ARENA_IOC_COPY, &copy)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	close(heap.fd);		/* the parent's arena stays the parent's */
+	heap.fd = fd;
+	heap.id = copy.id;
+	heap_vmas(map_copy, &off);
+	return 0;
 }
 
 static void fork_child(void)
@@ -483,14 +551,17 @@ static void fork_child(void)
 
 	if (!heap.on)
 		return;
-	copy = sys_mmap(NULL, heap.size, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (copy == MAP_FAILED)
-		abort();	/* no heap: the child cannot run */
-	move_heap(copy);
-	sys_munmap(copy, heap.size);	/* what no VMA of the region took */
-	close(mem_arena_fd(heap.arena));	/* the parent's arena stays */
-	heap.on = false;
+	if (fork_arena()) {
+		copy = sys_mmap(NULL, heap.size, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (copy == MAP_FAILED)
+			abort();	/* no heap: the child cannot run */
+		heap_vmas(move_private, copy);
+		sys_munmap(copy, heap.size);	/* what no VMA of the region took */
+		close(heap.fd);		/* the parent's arena stays */
+		heap.fd = -1;
+		heap.on = false;
+	}
 	if (heap.fork_pipe[1] >= 0) {
 		while (write(heap.fork_pipe[1], "", 1) < 0 && errno == EINTR)
 			;
@@ -529,18 +600,49 @@ static void *idle_compress(void *arg)
 		ts.tv_sec = (time_t)(unsigned long)arg;
 		if (!heap.on)
 			return NULL;
-		mem_arena_compress_idle(heap.region, 0, heap.size);
+		heap_range(MEM_ARENA_IOC_COMPRESS, MEM_ARENA_COMPRESS_IDLE_ONLY,
+			   0, heap.pages);
 	}
 	return NULL;
+}
+
+/*
+ * A new arena with one region of heap.size bytes (chunk = page, the
+ * default: discards are exact): its fd, the region's id and mmap offset.
+ */
+static int arena_open(int *fd, __u32 *id, off_t *offset)
+{
+	struct mem_arena_cmd_info info = { .size = sizeof(info) };
+	struct mem_arena_cmd_region_alloc alloc = {
+		.size = sizeof(alloc),
+		.length = heap.size,
+	};
+	int err = 0;
+
+	*fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
+	if (*fd < 0)	/* no device node: the module is not loaded */
+		return errno == ENOENT || errno == ENXIO ? -ENODEV : -errno;
+	if (ioctl(*fd, MEM_ARENA_IOC_GET_INFO, &info) ||
+	    ioctl(*fd, MEM_ARENA_IOC_REGION_ALLOC, &alloc))
+		err = -errno;
+	else if (info.api != MEM_ARENA_API || alloc.length != heap.size)
+		err = -EPROTO;
+	if (err) {
+		close(*fd);
+		return err;
+	}
+	*id = alloc.id;
+	*offset = alloc.mmap_offset;
+	return 0;
 }
 
 __attribute__((constructor)) static void heap_init(void)
 {
 	unsigned long long size = parse_size(getenv("MEMARENA_HEAP_SIZE"), 4ULL << 30);
 	unsigned long idle = strtoul(getenv("MEMARENA_IDLE_COMPRESS") ?: "0", NULL, 10);
-	struct mem_arena_config cfg;
 	size_t words;
 	pthread_t t;
+	off_t off;
 	int err;
 
 	heap.page = sysconf(_SC_PAGESIZE);
@@ -548,39 +650,44 @@ __attribute__((constructor)) static void heap_init(void)
 		heap.err = -EINVAL;
 		return;
 	}
-	mem_arena_config_init(&cfg);	/* chunk = page: discards are exact */
-	err = mem_arena_create(&cfg, &heap.arena);
+	heap.size = (size + heap.page - 1) / heap.page * heap.page;
+	heap.pages = heap.size / heap.page;
+	err = arena_open(&heap.fd, &heap.id, &off);
 	if (err)
 		goto out_err;
-	err = mem_arena_region_alloc(heap.arena, size, &heap.region);
-	if (err)
-		goto out_destroy;
-	heap.base = mem_arena_region_base(heap.region);
-	heap.size = mem_arena_region_size(heap.region);
-	heap.pages = heap.size / heap.page;
+	heap.base = sys_mmap(NULL, heap.size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			     heap.fd, off);
+	if (heap.base == MAP_FAILED) {
+		err = -errno;
+		goto out_close;
+	}
 	words = (heap.pages + BPL - 1) / BPL;
 	heap.used = sys_mmap(NULL, words * sizeof(long), PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (heap.used == MAP_FAILED) {
 		err = -ENOMEM;
-		goto out_destroy;
+		goto out_unmap_base;
 	}
 	err = pthread_atfork(fork_prepare, fork_parent, fork_child);
 	if (err) {
 		err = -err;
-		goto out_unmap;
+		goto out_unmap_used;
 	}
 	heap.on = true;
 	if (idle && pthread_create(&t, NULL, idle_compress, (void *)idle) == 0)
 		pthread_detach(t);
 	return;
 
-out_unmap:
+out_unmap_used:
 	sys_munmap(heap.used, words * sizeof(long));
-out_destroy:
-	mem_arena_destroy(heap.arena);
-	heap.arena = NULL;
+out_unmap_base:
+	sys_munmap(heap.base, heap.size);
+out_close:
+	close(heap.fd);
+	heap.fd = -1;
 out_err:
+	heap.base = NULL;
+	heap.size = 0;
 	heap.err = err;
 }
 
@@ -607,6 +714,10 @@ __attribute__((destructor)) static void heap_exit(void)
 {
 	const char *path = getenv("MEMARENA_STATS_JSON");
 	const char *pid = getenv("MEMARENA_STATS_PID");
+	struct mem_arena_cmd_stats cmd = {
+		.size = sizeof(cmd),
+		.stats_size = sizeof(struct mem_arena_stats),
+	};
 	struct mem_arena_stats st;
 	unsigned int id;
 	FILE *f;
@@ -619,7 +730,9 @@ __attribute__((destructor)) static void heap_exit(void)
 	fprintf(f, "{\"pid\": %d, \"arena\": %s, \"error\": \"%s\", "
 		"\"vm_rss_bytes\": %ld", getpid(), heap.on ? "true" : "false",
 		heap.err ? mem_arena_strerror(heap.err) : "", vm_rss_bytes());
-	if (heap.on && !mem_arena_get_stats(heap.arena, &st)) {
+	memset(&st, 0, sizeof(st));
+	cmd.stats_ptr = (uintptr_t)&st;
+	if (heap.on && !ioctl(heap.fd, MEM_ARENA_IOC_GET_STATS, &cmd)) {
 		pthread_mutex_lock(&heap.lock);
 		fprintf(f, ", \"heap_size\": %zu, "
 			"\"heap_in_use_bytes\": %zu, \"heap_peak_bytes\": %zu, "

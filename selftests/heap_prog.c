@@ -5,8 +5,8 @@
  * view (/proc/self/maps, the arena's stats by ioctl on the fd it finds in
  * /proc/self/fd), what libmemarena-heap.so promises: anonymous memory from
  * the region that reads as zero, frees without decompression, mremap, and
- * a private copy across fork().  Prints TAP; dynamically linked, since
- * LD_PRELOAD needs it.  "heap_prog plain" runs the same without expecting
+ * a private copy across fork() that decompresses nothing.  Prints TAP;
+ * dynamically linked, since LD_PRELOAD needs it.  "heap_prog plain" runs the same without expecting
  * the arena (the reference run).
  */
 #include <dirent.h>
@@ -148,7 +148,7 @@ int main(int argc, char **argv)
 {
 	char *a, *b, *c;
 	int fd, status;
-	unsigned long long d0;
+	unsigned long long d0, live;
 	pid_t pid;
 
 	page = sysconf(_SC_PAGESIZE);
@@ -168,12 +168,14 @@ int main(int argc, char **argv)
 	/* Freeing compressed memory costs no decompression. */
 	fill_text(a, MB, 0);
 	check(compress(fd, a, MB) == (int)(MB / page), "compress_the_run");
-	d0 = stat_of(fd, 7);	/* decompress_ops */
-	check(madvise(a, MB / 2, MADV_DONTNEED) == 0 && stat_of(fd, 7) == d0,
+	d0 = stat_of(fd, MEM_ARENA_STAT_decompress_ops);
+	check(madvise(a, MB / 2, MADV_DONTNEED) == 0 &&
+	      stat_of(fd, MEM_ARENA_STAT_decompress_ops) == d0,
 	      "madvise_dontneed_of_compressed_memory_does_not_decompress");
 	check(is_zero(a, MB / 2), "dontneed_reads_zero");
-	check(munmap(a, MB) == 0 && stat_of(fd, 7) == d0 + 0 &&
-	      stat_of(fd, 1) == 0, "munmap_of_compressed_memory_does_not_decompress");
+	check(munmap(a, MB) == 0 && stat_of(fd, MEM_ARENA_STAT_decompress_ops) == d0 &&
+	      stat_of(fd, MEM_ARENA_STAT_compressed_bytes_live) == 0,
+	      "munmap_of_compressed_memory_does_not_decompress");
 
 	/* A 4 MiB heap: after a free, the whole heap is one run, reused. */
 	b = mmap(NULL, HEAP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -205,21 +207,39 @@ int main(int argc, char **argv)
 	      is_zero(a, page) && is_text(a + page, MB - page, 2 + page),
 	      "map_fixed_over_a_run_gives_zero_pages");
 
-	/* fork: the child gets a private copy, compressed pages included. */
+	/*
+	 * fork: the child gets a private copy in an arena of its own, its
+	 * compressed pages copied compressed: neither arena decompresses.
+	 */
 	check(compress(fd, a, MB / 2) == (int)(MB / 2 / page), "compress_before_fork");
 	mprotect(a + MB - page, page, PROT_NONE);
+	d0 = stat_of(fd, MEM_ARENA_STAT_decompress_ops);
+	live = stat_of(fd, MEM_ARENA_STAT_compressed_bytes_live);
 	pid = fork();
 	if (pid == 0) {
+		bool closed = fcntl(fd, F_GETFD) < 0;	/* the parent's */
+		int cfd = arena_fd();
+		bool own = closed && cfd >= 0 && in_arena(a);
+		bool slots = own &&
+			stat_of(cfd, MEM_ARENA_STAT_compressed_bytes_live) == live &&
+			stat_of(cfd, MEM_ARENA_STAT_decompress_ops) == 0 &&
+			stat_of(cfd, MEM_ARENA_STAT_copied_chunks) > 0;
 		bool copy = is_zero(a, page) && is_text(a + page, MB - 2 * page, 2 + page);
-		bool priv = !in_arena(a);
 
 		fill_text(a, MB - page, 7);	/* the parent must not see it */
-		_exit(copy && priv ? 0 : 1 + !priv);
+		_exit((copy ? 0 : 1) | (own ? 0 : 2) | (slots ? 0 : 4));
 	}
 	check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	      WEXITSTATUS(status) == 0, "fork_child_sees_a_private_copy");
+	      !(WEXITSTATUS(status) & 1), "fork_child_sees_a_private_copy");
+	check(WIFEXITED(status) && !(WEXITSTATUS(status) & 2),
+	      "fork_child_has_an_arena_of_its_own");
+	check(WIFEXITED(status) && !(WEXITSTATUS(status) & 4),
+	      "fork_child_gets_the_compressed_bytes");
 	if (status)
 		printf("# child: status %#x\n", status);
+	check(stat_of(fd, MEM_ARENA_STAT_decompress_ops) == d0 &&
+	      stat_of(fd, MEM_ARENA_STAT_compressed_bytes_live) == live,
+	      "fork_decompresses_nothing_in_the_parent");
 	check(in_arena(a) && is_zero(a, page) && is_text(a + page, MB - 2 * page, 2 + page),
 	      "fork_parent_keeps_its_heap");
 	pid = fork();
