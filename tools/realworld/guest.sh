@@ -8,7 +8,9 @@
 # Each run loads its data, then (after the compress pass, or once the idle
 # thread has compressed) runs its measured phase, is measured (VmRSS + the
 # arena's pool_bytes) and checked: the same digests as the plain run, and a
-# fork (redis BGSAVE, a python os.fork() child writing its copy).
+# fork (redis BGSAVE, a python os.fork() child writing its copy): how long
+# fork() took in the parent (the heap's copy included) and how many chunks
+# the parent's arena decompressed meanwhile.
 # Writes $MEM_ARENA_OUT/realworld.csv; exits 1 if a result differs.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${MEM_ARENA_OUT:-/tmp}
@@ -21,7 +23,7 @@ jemalloc=$(ls /usr/lib/*/libjemalloc.so.2 | head -1)
 mkdir -p $work
 bad=0
 csv=$out/realworld.csv
-echo "program,mode,footprint_bytes,rss_bytes,pool_bytes,footprint_vs_plain,ops,ops_per_s,p50_ms,p99_ms,identical,compress_ops,decompress_ops,hot_skips" > $csv
+echo "program,mode,footprint_bytes,rss_bytes,pool_bytes,footprint_vs_plain,ops,ops_per_s,p50_ms,p99_ms,identical,compress_ops,decompress_ops,hot_skips,fork_ms,fork_decompress_ops" > $csv
 
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 
@@ -85,7 +87,15 @@ policy() {
 measure() {
 	rss=$(($(awk '/^VmRSS/ { print $2 }' /proc/$pid/status) * 1024))
 	pool=$(stat_of pool_bytes)
-	stats="$(stat_of compress_ops),$(stat_of decompress_ops),$(stat_of hot_skips)"
+	dec=$(stat_of decompress_ops)
+	stats="$(stat_of compress_ops),$dec,$(stat_of hot_skips)"
+	fork_ms= fork_dec=
+}
+
+# forked MS: after the fork, before anything else reads the heap.
+forked() {
+	fork_ms=$1
+	fork_dec=$(($(stat_of decompress_ops) - dec))
 }
 
 # row PROGRAM MODE OPS SECONDS P50 P99 IDENTICAL: a row of what measure saw.
@@ -95,9 +105,9 @@ row() {
 	eval "base=\$plain_$1"
 	vs=$(awk -v f=$foot -v b="${base:-0}" 'BEGIN { if (b > 0) printf "%.3f", f / b; else printf "" }')
 	rate=$(awk -v n=$3 -v s=$4 'BEGIN { if (s > 0) printf "%.0f", n / s }')
-	echo "$1,$2,$foot,$rss,$pool,$vs,$3,$rate,$5,$6,$7,$stats" >> $csv
+	echo "$1,$2,$foot,$rss,$pool,$vs,$3,$rate,$5,$6,$7,$stats,$fork_ms,$fork_dec" >> $csv
 	[ "$7" = yes ] || bad=1
-	echo "realworld: $1 $2: footprint $((foot >> 20)) MiB (x$vs of plain), $rate ops/s, p50 $5 ms, p99 $6 ms, identical: $7" >&2
+	echo "realworld: $1 $2: footprint $((foot >> 20)) MiB (x$vs of plain), $rate ops/s, p50 $5 ms, p99 $6 ms, identical: $7${fork_ms:+, fork $fork_ms ms decompressing $fork_dec chunks}" >&2
 }
 
 same() {	# NAME VALUE: $ok, whether VALUE equals the plain run's
@@ -129,6 +139,8 @@ redis() {
 	redis-cli -p $port bgsave > /dev/null
 	until_ok 120 sh -c "redis-cli -p $port info persistence | grep -q '^rdb_bgsave_in_progress:0'"
 	saved=$(redis-cli -p $port info persistence | sed -n 's/^rdb_last_bgsave_status:\(.*\)\r$/\1/p')
+	forked $(redis-cli -p $port info stats | sed -n 's/^latest_fork_usec:\([0-9]*\).*/\1/p' |
+		awk '{ printf "%.1f", $1 / 1000 }')
 	check=$(redis-check-rdb $work/dump.rdb 2>&1 | grep -c 'RDB looks OK')
 	after=$(redis-cli -p $port debug digest)
 	same redis_digest "$digest"
@@ -193,9 +205,12 @@ python() {
 	until_ok 600 grep -q '^done$' $work/py.out || return 1
 	measure
 	echo go >&7
+	until_ok 600 grep -q '^forked ' $work/py.out || return 1
+	forked $(sed -n 's/^forked //p' $work/py.out)
+	echo go >&7
 	wait $pid
 	exec 7>&-
-	same python_out "$(grep -v '^ready$\|^done$\|^timing ' $work/py.out | md5sum)"
+	same python_out "$(grep -v '^ready$\|^done$\|^timing \|^forked ' $work/py.out | md5sum)"
 	grep -q '^parent ' $work/py.out || ok=no
 	in_arena python
 	set -- $(sed -n 's/^timing //p' $work/py.out)
