@@ -11,6 +11,9 @@
 # fork (redis BGSAVE, a python os.fork() child writing its copy): how long
 # fork() took in the parent (the heap's copy included) and how many chunks
 # the parent's arena decompressed meanwhile.
+# Each measured phase is marked on the console ("--- phase: NAME begin|end")
+# for tools/phase-meter on the host: its host CPU time is a throughput
+# measure that host load does not distort.
 # Writes $MEM_ARENA_OUT/realworld.csv; exits 1 if a result differs.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${MEM_ARENA_OUT:-/tmp}
@@ -56,6 +59,9 @@ in_arena() {
 	echo "realworld: $1 $mode: no arena: $(cut -c1-200 $work/stats.json 2>/dev/null)" >&2
 	ok=no
 }
+
+# phase NAME begin|end: a mark for tools/phase-meter, on the console.
+phase() { echo "--- phase: $1 $2" >&2; }
 
 # until TIMEOUT_S COMMAND...: poll COMMAND every 0.1 s.
 until_ok() {
@@ -128,8 +134,10 @@ redis() {
 	# The measured phase: GETs of the hottest tenth (keys 0..9999), three
 	# rounds; the median round by requests per second counts (TCG swings).
 	for r in 1 2 3; do
+		phase redis/$mode/$r begin
 		redis-benchmark -p $port -c 4 -n 40000 -r 10000 --csv GET 'key:__rand_int__' \
 			2> /dev/null | tail -1 | tr -d '"' | tr ',' ' '
+		phase redis/$mode/$r end
 	done | sort -n -k3 | sed -n 2p > $work/bench.txt
 	# GET key:__rand_int__ rps avg min p50 p95 p99 max
 	set -- $(cat $work/bench.txt)
@@ -167,6 +175,7 @@ CREATE INDEX t_val ON t(val);
 EOF
 	until_ok 600 grep -q '^ready$' $work/sq.out || return 1
 	policy $mode || return 1
+	phase sqlite/$mode begin
 	{
 		echo ".timer on"
 		i=0
@@ -180,6 +189,7 @@ EOF
 		echo ".print done"
 	} >&7
 	until_ok 600 grep -q '^done$' $work/sq.out || return 1
+	phase sqlite/$mode end
 	measure
 	result=$(grep -v '^Run Time' $work/sq.out | md5sum | cut -d' ' -f1)
 	same sqlite_md5 "$result"
@@ -201,8 +211,10 @@ python() {
 	start $mode $work/py.fifo $work/py.out python3 "$top/tools/realworld/py_work.py"
 	until_ok 600 grep -q '^ready$' $work/py.out || return 1
 	policy $mode || return 1
+	phase python/$mode begin
 	echo go >&7
 	until_ok 600 grep -q '^done$' $work/py.out || return 1
+	phase python/$mode end
 	measure
 	echo go >&7
 	until_ok 600 grep -q '^forked ' $work/py.out || return 1
