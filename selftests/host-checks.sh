@@ -177,8 +177,9 @@ else
 		       grep -q '\"arena\": false, \"error\": \"mem_arena module not loaded' '$out/heap.json'"
 fi
 
-# The scripts that boot guests: --help must not boot one.
-for t in bench/run-bench bench/profile realworld/run-realworld vm-run vm-run-arm64 matrix-kernel; do
+# The scripts that boot guests (and the meter of their output): --help must
+# not boot one.
+for t in bench/run-bench bench/profile realworld/run-realworld vm-run vm-run-arm64 matrix-kernel phase-meter; do
 	name=$(basename "$t")
 	good=1
 	timeout 10 "$top/tools/$t" --help | grep -q "^Usage: $name" || good=0
