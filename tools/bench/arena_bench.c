@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +184,24 @@ static void add_pct(json_object *o, const char *key, double *v, size_t n, double
 	json_object_object_add(o, key, json_object_new_double(n ? v[(size_t)(q * (n - 1))] : 0));
 }
 
+/*
+ * "--- phase: NAME begin|end" on stderr, the guest's console: the host's
+ * tools/phase-meter reads QEMU's CPU time at each, a measure of the phase
+ * that host load does not distort (bench/README.md).
+ */
+static void __attribute__((format(printf, 2, 3)))
+mark_phase(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("--- phase: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " %s\n", what);
+	fflush(stderr);
+}
+
 static void compress_or_die(struct mem_arena_region *r)
 {
 	int n = mem_arena_compress_region(r);
@@ -227,28 +246,34 @@ static int cmd_run(const char *dataset, size_t mb)
 	json_object_object_add(o, "dataset", json_object_new_string(dataset));
 	json_object_object_add(o, "region_mb", json_object_new_int64(mb));
 
+	mark_phase("begin", "run/%s/compress", dataset);
 	t0 = now_seconds();
 	compress_or_die(r);
 	json_object_object_add(o, "compress_mbps", json_object_new_double(mib / secs_since(t0)));
+	mark_phase("end", "run/%s/compress", dataset);
 	mem_arena_get_stats(arena, &st);
 	add_density(o, "density", arena);
 	json_object_object_add(o, "logical_input_bytes", json_object_new_int64(st.logical_input_bytes));
 	json_object_object_add(o, "compress_codec_ms", json_object_new_double(st.compress_ns / 1e6));
 
+	mark_phase("begin", "run/%s/readback", dataset);
 	t0 = now_seconds();			/* faults, in order */
 	for (i = 0; i < pages; i++)
 		sink = p[i * CS];
 	json_object_object_add(o, "readback_mbps", json_object_new_double(mib / secs_since(t0)));
+	mark_phase("end", "run/%s/readback", dataset);
 
 	compress_or_die(r);			/* in order, with readahead */
 	if (madvise(p, len, MADV_SEQUENTIAL))
 		die(1, "madvise: %s", strerror(errno));
 	mem_arena_get_stats(arena, &st);
+	mark_phase("begin", "run/%s/readahead", dataset);
 	t0 = now_seconds();
 	for (i = 0; i < pages; i++)
 		sink = p[i * CS];
 	json_object_object_add(o, "readback_readahead_mbps",
 			       json_object_new_double(mib / secs_since(t0)));
+	mark_phase("end", "run/%s/readahead", dataset);
 	ra = st.readahead_chunks;
 	mem_arena_get_stats(arena, &st);
 	json_object_object_add(o, "readahead_chunks",
@@ -271,11 +296,13 @@ static int cmd_run(const char *dataset, size_t mb)
 	add_pct(o, "fault_p99_us", lat, pages, 0.99);
 
 	compress_or_die(r);			/* one touch of the whole region */
+	mark_phase("begin", "run/%s/touch", dataset);
 	t0 = now_seconds();
 	if (mem_arena_touch(r, 0, len) < 0)
 		die(1, "touch failed");
 	json_object_object_add(o, "touch_readback_mbps",
 			       json_object_new_double(mib / secs_since(t0)));
+	mark_phase("end", "run/%s/touch", dataset);
 	(void)sink;
 	if (memcmp(p, copy, len))
 		die(1, "%s: data read back differs", dataset);
@@ -340,15 +367,19 @@ static int cmd_threads(const char *dataset, size_t mb)
 		die(1, "out of memory");
 	memcpy(copy, pa, len);
 	fprintf(stderr, "arena_bench: threads %s, 2 x %zu MiB\n", dataset, mb);
+	mark_phase("begin", "threads/%s/one", dataset);
 	compress_thread(&ca);
+	mark_phase("end", "threads/%s/one", dataset);
 	one = len / 1048576.0 / ca.secs;
 	memcpy(pa, copy, len);			/* both raw again */
+	mark_phase("begin", "threads/%s/two", dataset);
 	t0 = now_seconds();
 	pthread_create(&ta, NULL, compress_thread, &ca);
 	pthread_create(&tb, NULL, compress_thread, &cb);
 	pthread_join(ta, NULL);
 	pthread_join(tb, NULL);
 	two = 2 * len / 1048576.0 / secs_since(t0);
+	mark_phase("end", "threads/%s/two", dataset);
 	if (memcmp(pa, copy, len) || memcmp(pb, copy, len))
 		die(1, "%s: data read back differs", dataset);
 	json_object_object_add(o, "bench", json_object_new_string("threads"));
@@ -364,8 +395,8 @@ static int cmd_threads(const char *dataset, size_t mb)
 }
 
 /* The same bytes through zram with O_DIRECT, in @req-byte requests. */
-static void zram_pass(const char *dev, const char *data, size_t len, size_t req,
-		      json_object *o, const char *tag)
+static void zram_pass(const char *dev, const char *dataset, const char *data,
+		      size_t len, size_t req, json_object *o, const char *tag)
 {
 	char key[64], *buf;
 	double t0, *lat;
@@ -378,13 +409,16 @@ static void zram_pass(const char *dev, const char *data, size_t len, size_t req,
 		die(1, "out of memory");
 	lat = malloc(n * sizeof(*lat));
 	memcpy(buf, data, len);
+	mark_phase("begin", "zram/%s/write_%s", dataset, tag);
 	t0 = now_seconds();
 	for (i = 0; i < n; i++)
 		if (pwrite(fd, buf + i * req, req, i * req) != (ssize_t)req)
 			die(1, "%s: write: %s", dev, strerror(errno));
 	snprintf(key, sizeof(key), "write_mbps_%s", tag);
 	json_object_object_add(o, key, json_object_new_double(len / 1048576.0 / secs_since(t0)));
+	mark_phase("end", "zram/%s/write_%s", dataset, tag);
 	memset(buf, 0, len);
+	mark_phase("begin", "zram/%s/read_%s", dataset, tag);
 	t0 = now_seconds();
 	for (i = 0; i < n; i++) {
 		double a = now_seconds();
@@ -395,6 +429,7 @@ static void zram_pass(const char *dev, const char *data, size_t len, size_t req,
 	}
 	snprintf(key, sizeof(key), "read_mbps_%s", tag);
 	json_object_object_add(o, key, json_object_new_double(len / 1048576.0 / secs_since(t0)));
+	mark_phase("end", "zram/%s/read_%s", dataset, tag);
 	if (req == CS) {
 		qsort(lat, n, sizeof(*lat), cmp_double);
 		add_pct(o, "read_p50_us", lat, n, 0.50);
@@ -479,13 +514,14 @@ static int cmd_zram(const char *dataset, size_t mb, const char *dev)
 	fprintf(stderr, "arena_bench: zram %s, %zu MiB\n", dataset, mb);
 	json_object_object_add(o, "bench", json_object_new_string("zram"));
 	json_object_object_add(o, "dataset", json_object_new_string(dataset));
-	zram_pass(dev, data, len, CS, o, "4k");
+	json_object_object_add(o, "region_mb", json_object_new_int64(mb));
+	zram_pass(dev, dataset, data, len, CS, o, "4k");
 	f = fopen("/sys/block/zram0/mm_stat", "r");
 	if (!f || fscanf(f, "%llu %llu %llu", &orig, &compr, &used) != 3)
 		die(1, "cannot read /sys/block/zram0/mm_stat");
 	fclose(f);
 	json_object_object_add(o, "density", json_object_new_double(used ? (double)compr / used : 0));
-	zram_pass(dev, data, len, 1 << 20, o, "1m");
+	zram_pass(dev, dataset, data, len, 1 << 20, o, "1m");
 	emit(o);
 	free(data);
 	return 0;
