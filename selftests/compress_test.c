@@ -11,35 +11,15 @@
 #include "helpers.h"
 #include "kselftest_harness.h"
 
-/* Chunk kinds of the mixed region, by index % MA_KINDS. */
-enum { K_TEXT, K_RANDOM, K_ZERO, K_SAME, K_EMPTY, MA_KINDS };
 #define NR_CHUNKS	40
 #define PER_KIND	(NR_CHUNKS / MA_KINDS)
 
-static void fill_chunk(char *p, size_t cs, unsigned int i)
-{
-	switch (i % MA_KINDS) {
-	case K_TEXT:
-		ma_fill_text(p, cs, i);
-		break;
-	case K_RANDOM:
-		ma_fill_random(p, cs, i);
-		break;
-	case K_ZERO:
-		memset(p, 0, cs);
-		break;
-	case K_SAME:
-		memset(p, 0xa5, cs);
-		break;
-	}
-}
-
-/* 0 when chunk i holds what fill_chunk() wrote. */
+/* 0 when chunk i holds what ma_fill_kind() wrote. */
 static int check_chunk(const char *p, size_t cs, unsigned int i, char *scratch)
 {
 	if (i % MA_KINDS == K_EMPTY)
 		return 0;
-	fill_chunk(scratch, cs, i);
+	ma_fill_kind(scratch, cs, i);
 	return memcmp(p, scratch, cs);
 }
 
@@ -119,7 +99,7 @@ TEST_F(arena, mixed_region_exact_stats)
 	p = ma_region_map(self->fd, len, &id);
 	ASSERT_NE(NULL, p);
 	for (i = 0; i < NR_CHUNKS; i++)
-		fill_chunk(p + i * cs, cs, i);
+		ma_fill_kind(p + i * cs, cs, i);
 	ASSERT_EQ(0, ma_stats(self->fd, &s));
 	EXPECT_EQ((NR_CHUNKS - PER_KIND) * cs, s.raw_bytes);
 	EXPECT_EQ(0, s.pool_bytes);
@@ -394,7 +374,7 @@ TEST_F(arena, discard_drops_without_decompressing)
 	p = ma_region_map(self->fd, len, &id);
 	ASSERT_NE(NULL, p);
 	for (i = 0; i < NR_CHUNKS; i++)
-		fill_chunk(p + i * cs, cs, i);
+		ma_fill_kind(p + i * cs, cs, i);
 	/* Compress the first quarter only: the half to go mixes states. */
 	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0,
 			      half / 2 * cs, NULL));

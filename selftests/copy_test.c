@@ -8,36 +8,16 @@
 #include "helpers.h"
 #include "kselftest_harness.h"
 
-/* Chunk kinds of the source region, by index % NR_KINDS. */
-enum { K_TEXT, K_RANDOM, K_ZERO, K_SAME, K_EMPTY, NR_KINDS };
 #define NR_CHUNKS	40
 
-static void fill_chunk(char *p, size_t cs, unsigned int i)
-{
-	switch (i % NR_KINDS) {
-	case K_TEXT:
-		ma_fill_text(p, cs, i);
-		break;
-	case K_RANDOM:
-		ma_fill_random(p, cs, i);
-		break;
-	case K_ZERO:
-		memset(p, 0, cs);
-		break;
-	case K_SAME:
-		memset(p, 0xa5, cs);
-		break;
-	}
-}
-
-/* -1 when chunk i of every chunk reads what fill_chunk() wrote (or zero). */
+/* -1 when every chunk reads as ma_fill_kind() wrote it, else the first bad */
 static int region_differs(const char *p, size_t cs, char *scratch)
 {
 	unsigned int i;
 
 	for (i = 0; i < NR_CHUNKS; i++) {
 		memset(scratch, 0, cs);
-		fill_chunk(scratch, cs, i);
+		ma_fill_kind(scratch, cs, i);
 		if (memcmp(p + i * cs, scratch, cs))
 			return i;
 	}
@@ -97,7 +77,7 @@ FIXTURE_SETUP(copy)
 	ASSERT_NE(NULL, self->s);
 	ASSERT_NE(NULL, self->d);
 	for (i = 0; i < NR_CHUNKS; i++)
-		fill_chunk(self->s + i * self->cs, self->cs, i);
+		ma_fill_kind(self->s + i * self->cs, self->cs, i);
 	ma_fill_text(self->d, self->len, 99);
 	ASSERT_EQ(0, ma_range(self->src, MEM_ARENA_IOC_COMPRESS, self->src_id, 0,
 			      self->len / 2, NULL));
@@ -125,7 +105,7 @@ TEST_F(copy, chunks_keep_their_state_and_bytes)
 	unsigned int i;
 
 	for (i = 0; i < NR_CHUNKS; i++)
-		held += i % NR_KINDS != K_EMPTY;
+		held += i % MA_KINDS != K_EMPTY;
 	ASSERT_EQ(0, ma_stats(self->src, &s0));
 	ASSERT_EQ(0, ma_stats(self->dst, &d0));
 	ASSERT_NE(0, s0.compressed_bytes_live);
@@ -158,7 +138,7 @@ TEST_F(copy, chunks_keep_their_state_and_bytes)
 	EXPECT_EQ(d0.decompress_ops + 1, d1.decompress_ops);	/* chunk 0 */
 	EXPECT_EQ(s0.decompress_ops, s1.decompress_ops);
 	EXPECT_EQ(-1, region_differs(self->s, self->cs, self->scratch));
-	fill_chunk(self->d, self->cs, 0);
+	ma_fill_kind(self->d, self->cs, 0);
 	EXPECT_EQ(-1, region_differs(self->d, self->cs, self->scratch));
 }
 
@@ -170,13 +150,13 @@ TEST_F(copy, within_one_region)
 	unsigned int i;
 
 	for (i = 0; i < NR_CHUNKS / 2; i++)
-		held += i % NR_KINDS != K_EMPTY;
+		held += i % MA_KINDS != K_EMPTY;
 	ASSERT_EQ(0, copy(self->src, self->src_id, half, self->src, self->src_id,
 			  0, half, &done));
 	EXPECT_EQ(held, done);
 	for (i = 0; i < NR_CHUNKS / 2; i++) {
 		memset(self->scratch, 0, cs);
-		fill_chunk(self->scratch, cs, i);
+		ma_fill_kind(self->scratch, cs, i);
 		EXPECT_EQ(0, memcmp(self->s + half + i * cs, self->scratch, cs))
 			TH_LOG("chunk %u", i);
 		EXPECT_EQ(0, memcmp(self->s + i * cs, self->scratch, cs));

@@ -145,6 +145,30 @@ static inline void ma_fill_half(void *p, size_t len, uint64_t seed)
 	memset((char *)p + len / 2, 0, len / 2);
 }
 
+/*
+ * A mixed region's chunk kinds, by index % MA_KINDS: text, random, zeros,
+ * one repeated byte, never touched.
+ */
+enum { K_TEXT, K_RANDOM, K_ZERO, K_SAME, K_EMPTY, MA_KINDS };
+
+static inline void ma_fill_kind(void *p, size_t cs, unsigned int i)
+{
+	switch (i % MA_KINDS) {
+	case K_TEXT:
+		ma_fill_text(p, cs, i);
+		break;
+	case K_RANDOM:
+		ma_fill_random(p, cs, i);
+		break;
+	case K_ZERO:
+		memset(p, 0, cs);
+		break;
+	case K_SAME:
+		memset(p, 0xa5, cs);
+		break;
+	}
+}
+
 static inline long ma_proc_kb(const char *file, const char *key)
 {
 	char line[256];
