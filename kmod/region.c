@@ -256,9 +256,10 @@ int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
  * compressed one as its slot bytes, a raw one into fresh pages charged to
  * @dst's arena) and put in under the destination chunk's lock: one chunk
  * lock at a time, as everywhere.  A destination chunk faulted in meanwhile
- * is unmapped and emptied under its lock before the copy goes in.  Chunks
- * written while the copy runs may be copied as they were before or after
- * the write, each chunk whole.  The caller checked the ranges (whole
+ * is unmapped and emptied under its lock before the copy goes in.  The
+ * source is not unmapped: a raw chunk written meanwhile may be copied
+ * mid-write, as by memcpy(); a compressed one is whole (a write must take
+ * its lock to fault it back).  The caller checked the ranges (whole
  * chunks, inside each region, not overlapping) and the chunk sizes.
  * @pass->done counts the chunks that received data.  Stops at the first
  * error or fatal signal; chunks already copied stay.

@@ -387,8 +387,10 @@ struct mem_arena_cmd_range {
  * chunk, each in its state: compressed chunks take a slot of their own
  * with the same bytes (no decompression), raw chunks fresh pages,
  * same-filled and empty ones nothing.  What it held before is dropped
- * unread.  The copy is charged to the destination arena's opener.  A chunk
- * written during the copy is copied whole, from before or after the write.
+ * unread.  The copy is charged to the destination arena's opener.  It is
+ * not a snapshot: a compressed chunk is copied as it was before or after a
+ * concurrent write (the write must fault it back first), a raw one that is
+ * being written may be copied mid-write, as memcpy() would.
  * Errors: -EBADF (@src_fd), -EINVAL (@src_fd not an arena, ranges, chunk
  * sizes), -ENOENT (a region), -ENOSPC (no room under the destination's
  * cap), -ENOMEM, -EDQUOT (RLIMIT_MEMLOCK), -EINTR (fatal signal); chunks
