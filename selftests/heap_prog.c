@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -144,6 +145,43 @@ static bool is_zero(const char *p, size_t len)
 	return !ma_nonzero_bytes(p, len);
 }
 
+/*
+ * "heap_prog fork-fallback N" (as a user whose RLIMIT_MEMLOCK counts,
+ * numbering its checks after N): with the limit lowered to what the
+ * parent's heap holds plus half of it, the child's arena cannot take a copy
+ * (MEM_ARENA_IOC_COPY fails with -EDQUOT part way); the child must then
+ * get a private copy out of the arena, and the parent keep its heap.
+ */
+static int fork_fallback(void)
+{
+	struct rlimit rl;
+	int status = -1;
+	pid_t pid;
+	char *a;
+
+	a = mmap(NULL, MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	check(a != MAP_FAILED && in_arena(a), "fallback_heap_in_the_arena");
+	if (a == MAP_FAILED)
+		return 1;
+	fill_text(a, MB, 3);
+	check(!getrlimit(RLIMIT_MEMLOCK, &rl) && (rl.rlim_cur = MB + MB / 2,
+	      !setrlimit(RLIMIT_MEMLOCK, &rl)), "fallback_memlock_lowered");
+	pid = fork();
+	if (pid == 0) {
+		bool copy = is_text(a, MB, 3), out = !in_arena(a);
+
+		fill_text(a, MB, 8);	/* the parent must not see it */
+		_exit((copy ? 0 : 1) | (out ? 0 : 2));
+	}
+	check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      !(WEXITSTATUS(status) & 1), "fallback_child_sees_a_private_copy");
+	check(WIFEXITED(status) && !(WEXITSTATUS(status) & 2),
+	      "fallback_child_left_the_arena");
+	check(in_arena(a) && is_text(a, MB, 3), "fallback_parent_keeps_its_heap");
+	printf("1..%d\n", n);
+	return !!failed;
+}
+
 int main(int argc, char **argv)
 {
 	char *a, *b, *c;
@@ -154,6 +192,10 @@ int main(int argc, char **argv)
 	page = sysconf(_SC_PAGESIZE);
 	plain = argc > 1 && !strcmp(argv[1], "plain");
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 2 && !strcmp(argv[1], "fork-fallback")) {
+		n = atoi(argv[2]);
+		return fork_fallback();
+	}
 
 	a = mmap(NULL, MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	check(a != MAP_FAILED && in_arena(a) != plain, "mmap_is_served_from_the_region");

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # memarena-run and libmemarena-heap.so in the guest: heap_prog's checks of
-# the heap itself, then python3 under jemalloc and mimalloc with the same
+# the heap itself (and of its fork fallback, as nobody), then python3 under jemalloc and mimalloc with the same
 # output as a plain run (a fork child writing its copy included), compressed
 # from outside (mactl compress --idle PID) and by --idle-compress, with the
 # stats file checked.  Needs the host's /usr (tools/vm-run --host-usr).  TAP.
@@ -24,6 +24,21 @@ rc=$?
 grep -v '^1\.\.' /tmp/heap_prog.out
 n=$(grep -c '^\(not \)\{0,1\}ok ' /tmp/heap_prog.out)
 check heap_prog_exits_0 test $rc = 0
+
+# The fork fallback, as nobody (root's locked memory is not counted): a
+# child whose user's RLIMIT_MEMLOCK cannot take the copy gets a private one.
+# util-linux's setpriv (busybox's cannot change ids).
+if [ -x /usr/bin/setpriv ]; then
+	/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$run" --malloc libc --heap 4M -- "$top/selftests/bin/heap_prog" fork-fallback $n \
+		> /tmp/heap_fallback.out 2>&1
+	rc=$?
+	grep -v '^1\.\.' /tmp/heap_fallback.out
+	n=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' /tmp/heap_fallback.out | grep . || echo $n)
+	check heap_prog_fork_fallback_exits_0 test $rc = 0
+else
+	skip heap_prog_fork_fallback "no /usr/bin/setpriv (util-linux) in the guest's /usr"
+fi
 
 have() { ls /usr/lib/*/lib$1.so.2 > /dev/null 2>&1; }
 $py "$wl" 20000 > /tmp/plain.out
