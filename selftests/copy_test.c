@@ -24,20 +24,6 @@ static int region_differs(const char *p, size_t cs, char *scratch)
 	return -1;
 }
 
-static int copy(int fd, __u32 id, __u64 off, int src_fd, __u32 src_id,
-		__u64 src_off, __u64 len, __u64 *chunks)
-{
-	struct mem_arena_cmd_copy c = {
-		.size = sizeof(c), .id = id, .src_fd = src_fd, .src_id = src_id,
-		.offset = off, .src_offset = src_off, .length = len,
-	};
-	int err = ma_ioc(fd, MEM_ARENA_IOC_COPY, &c);
-
-	if (chunks)
-		*chunks = c.chunks;
-	return err;
-}
-
 FIXTURE(copy) {
 	int src, dst;
 	size_t cs, len;
@@ -110,7 +96,7 @@ TEST_F(copy, chunks_keep_their_state_and_bytes)
 	ASSERT_EQ(0, ma_stats(self->dst, &d0));
 	ASSERT_NE(0, s0.compressed_bytes_live);
 
-	ASSERT_EQ(0, copy(self->dst, self->dst_id, 0, self->src, self->src_id, 0,
+	ASSERT_EQ(0, ma_copy(self->dst, self->dst_id, 0, self->src, self->src_id, 0,
 			  self->len, &done));
 	EXPECT_EQ(held, done);
 
@@ -151,7 +137,7 @@ TEST_F(copy, within_one_region)
 
 	for (i = 0; i < NR_CHUNKS / 2; i++)
 		held += i % MA_KINDS != K_EMPTY;
-	ASSERT_EQ(0, copy(self->src, self->src_id, half, self->src, self->src_id,
+	ASSERT_EQ(0, ma_copy(self->src, self->src_id, half, self->src, self->src_id,
 			  0, half, &done));
 	EXPECT_EQ(held, done);
 	for (i = 0; i < NR_CHUNKS / 2; i++) {
@@ -248,7 +234,7 @@ TEST_F(copy, under_a_cap_evicts_older_copies)
 	ASSERT_EQ(0, ma_stats(self->src, &s));
 	ASSERT_LT(64 * KiB, s.pool_bytes);
 
-	ASSERT_EQ(0, copy(capped, cid, 0, self->src, id, 0, big, &done));
+	ASSERT_EQ(0, ma_copy(capped, cid, 0, self->src, id, 0, big, &done));
 	EXPECT_EQ(big / self->cs, done);
 	ASSERT_EQ(0, ma_stats(capped, &d));
 	EXPECT_GE(64 * KiB, d.pool_bytes);

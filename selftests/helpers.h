@@ -84,6 +84,21 @@ static inline int ma_range(int fd, unsigned long cmd, __u32 id, __u64 off,
 	return ma_range_flags(fd, cmd, 0, id, off, len, chunks);
 }
 
+/* MEM_ARENA_IOC_COPY on @fd (region @id) from region @src_id of @src_fd. */
+static inline int ma_copy(int fd, __u32 id, __u64 off, int src_fd,
+			  __u32 src_id, __u64 src_off, __u64 len, __u64 *chunks)
+{
+	struct mem_arena_cmd_copy c = {
+		.size = sizeof(c), .id = id, .src_fd = src_fd, .src_id = src_id,
+		.offset = off, .src_offset = src_off, .length = len,
+	};
+	int err = ma_ioc(fd, MEM_ARENA_IOC_COPY, &c);
+
+	if (!err && chunks)
+		*chunks = c.chunks;
+	return err;
+}
+
 static inline int ma_stats(int fd, struct mem_arena_stats *s)
 {
 	struct mem_arena_cmd_stats c = {

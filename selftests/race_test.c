@@ -1097,12 +1097,7 @@ static int copy_race_stopped(struct copy_race *c)
 
 static int copy_once(struct copy_race *c)
 {
-	struct mem_arena_cmd_copy cmd = {
-		.size = sizeof(cmd), .id = c->dst_id, .src_fd = c->src,
-		.src_id = c->src_id, .length = c->len,
-	};
-
-	return ma_ioc(c->dst, MEM_ARENA_IOC_COPY, &cmd);
+	return ma_copy(c->dst, c->dst_id, 0, c->src, c->src_id, 0, c->len, NULL);
 }
 
 static void *copy_role_copier(void *arg)
