@@ -3,31 +3,20 @@
 # its copy, and prints digests that must not depend on where the heap is.
 # With "pause", prints "ready" and waits for a line on stdin before it
 # checks its data again (the test compresses it from outside meanwhile).
-import hashlib, os, sys
+import sys
+
+sys.dont_write_bytecode = True	# no __pycache__ in the shared tree
+
+from heapdict import build, digest, fork_child_writes
 
 n = int(sys.argv[1])
-d = {"key%d" % i: ("value-%d-" % i) * 8 for i in range(n)}
-
-
-def digest(d):
-    h = hashlib.sha256()
-    for k in sorted(d):
-        h.update(k.encode() + d[k].encode())
-    return h.hexdigest()
-
-
+d = build(n)
 before = digest(d)
 if "pause" in sys.argv:
     print("ready", flush=True)
     sys.stdin.readline()
-r, w = os.pipe()
-pid = os.fork()
-if pid == 0:
-    for i in range(0, n, 2):
-        d["key%d" % i] = "child"
-    os.write(w, digest(d).encode())
-    os._exit(0)
-os.waitpid(pid, 0)
+_, child_digest = fork_child_writes(d, 2)
+child = child_digest()
 print("parent", before)
-print("child", os.read(r, 64).decode())
+print("child", child)
 print("parent_after_fork", digest(d))

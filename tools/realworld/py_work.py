@@ -5,18 +5,15 @@
 # digests.  stdout: what must not depend on where the heap is; stderr:
 # "timing OPS SECONDS P50_MS P99_MS" and "forked MS" (os.fork() in the
 # parent, the heap's copy included).
-import hashlib, os, random, sys, time
+import os, random, sys, time
+
+sys.dont_write_bytecode = True	# no __pycache__ in the shared tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "../../selftests/examples"))
+from heapdict import build, digest, fork_child_writes
 
 n = 300000
-d = {"key%d" % i: ("value-%d-" % i) * 8 for i in range(n)}
-
-
-def digest(d):
-    h = hashlib.sha256()
-    for k in sorted(d):
-        h.update(k.encode() + d[k].encode())
-    return h.hexdigest()
-
+d = build(n)
 
 print("ready", flush=True)
 sys.stdin.readline()
@@ -33,19 +30,11 @@ sys.stderr.write("timing %d %f %f %f\n" % (200 * 500, sum(lat),
 sys.stderr.flush()
 print("done", flush=True)   # measured here, before the fork copies the heap
 sys.stdin.readline()
-r, w = os.pipe()
-t = time.perf_counter()
-pid = os.fork()
-if pid:
-    sys.stderr.write("forked %.1f\n" % ((time.perf_counter() - t) * 1000))
-    sys.stderr.flush()
-if pid == 0:
-    for i in range(0, n, 3):
-        d["key%d" % i] = "child"
-    os.write(w, digest(d).encode())
-    os._exit(0)
-os.waitpid(pid, 0)
+forked, child_digest = fork_child_writes(d, 3)
+sys.stderr.write("forked %.1f\n" % (forked * 1000))
+sys.stderr.flush()
+child = child_digest()
 sys.stdin.readline()
 print("lookups", total)
-print("child", os.read(r, 64).decode())
+print("child", child)
 print("parent", digest(d))
