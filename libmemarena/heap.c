@@ -59,6 +59,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "heap_size.h"
 #include "mem_arena.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -512,7 +513,35 @@ static void move_private(char *lo, char *hi, int prot, void *arg)
 		sys_mprotect(lo, hi - lo, prot);
 }
 
-static int arena_open(int *fd, __u32 *id, off_t *offset);
+/*
+ * A new arena with one region of heap.size bytes (chunk = page, the
+ * default: discards are exact): its fd, the region's id and mmap offset.
+ */
+static int arena_open(int *fd, __u32 *id, off_t *offset)
+{
+	struct mem_arena_cmd_info info = { .size = sizeof(info) };
+	struct mem_arena_cmd_region_alloc alloc = {
+		.size = sizeof(alloc),
+		.length = heap.size,
+	};
+	int err = 0;
+
+	*fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
+	if (*fd < 0)	/* no device node: the module is not loaded */
+		return errno == ENOENT || errno == ENXIO ? -ENODEV : -errno;
+	if (ioctl(*fd, MEM_ARENA_IOC_GET_INFO, &info) ||
+	    ioctl(*fd, MEM_ARENA_IOC_REGION_ALLOC, &alloc))
+		err = -errno;
+	else if (info.api != MEM_ARENA_API || alloc.length != heap.size)
+		err = -EPROTO;
+	if (err) {
+		close(*fd);
+		return err;
+	}
+	*id = alloc.id;
+	*offset = alloc.mmap_offset;
+	return 0;
+}
 
 /*
  * The child's own arena, a copy of the parent's region made by the kernel
@@ -571,23 +600,10 @@ static void fork_child(void)
 	pthread_mutex_unlock(&heap.lock);
 }
 
+/* MEMARENA_HEAP_SIZE, @def when unset or empty; 0 when not a size. */
 static unsigned long long parse_size(const char *s, unsigned long long def)
 {
-	unsigned long long v;
-	char *end;
-
-	if (!s || !*s)
-		return def;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return 0;
-	switch (*end) {
-	case 'G': case 'g': v <<= 10; /* fall through */
-	case 'M': case 'm': v <<= 10; /* fall through */
-	case 'K': case 'k': v <<= 10; end++; break;
-	}
-	return *end ? 0 : v;
+	return s && *s ? memarena_heap_size(s) : def;
 }
 
 static void *idle_compress(void *arg)
@@ -604,36 +620,6 @@ static void *idle_compress(void *arg)
 			   0, heap.pages);
 	}
 	return NULL;
-}
-
-/*
- * A new arena with one region of heap.size bytes (chunk = page, the
- * default: discards are exact): its fd, the region's id and mmap offset.
- */
-static int arena_open(int *fd, __u32 *id, off_t *offset)
-{
-	struct mem_arena_cmd_info info = { .size = sizeof(info) };
-	struct mem_arena_cmd_region_alloc alloc = {
-		.size = sizeof(alloc),
-		.length = heap.size,
-	};
-	int err = 0;
-
-	*fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
-	if (*fd < 0)	/* no device node: the module is not loaded */
-		return errno == ENOENT || errno == ENXIO ? -ENODEV : -errno;
-	if (ioctl(*fd, MEM_ARENA_IOC_GET_INFO, &info) ||
-	    ioctl(*fd, MEM_ARENA_IOC_REGION_ALLOC, &alloc))
-		err = -errno;
-	else if (info.api != MEM_ARENA_API || alloc.length != heap.size)
-		err = -EPROTO;
-	if (err) {
-		close(*fd);
-		return err;
-	}
-	*id = alloc.id;
-	*offset = alloc.mmap_offset;
-	return 0;
 }
 
 __attribute__((constructor)) static void heap_init(void)

@@ -15,6 +15,7 @@
 
 #include <linux/mem_arena.h>
 
+#include "../libmemarena/heap_size.h"
 #include "util.h"
 
 #ifndef MEMARENA_HEAP_DIR
@@ -50,18 +51,6 @@ static void usage(FILE *f)
 "Without the module (no /dev/mem_arena) COMMAND runs unchanged, after one\n"
 "line on stderr.  Exit status: COMMAND's; 127 when it cannot be run, 2 on\n"
 "a usage error.\n", prog);
-}
-
-static int size_ok(const char *s)
-{
-	char *end;
-
-	errno = 0;
-	if (strtoull(s, &end, 10) == 0 || errno || end == s)
-		return 0;
-	if (*end && strchr("KkMmGg", *end))
-		end++;
-	return !*end;
 }
 
 /* The allocator's shared object, or NULL. */
@@ -123,7 +112,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			if (!size_ok(optarg))
+			if (!memarena_heap_size(optarg))
 				die(2, "--heap: '%s' is not a size", optarg);
 			heap_size = optarg;
 			break;
