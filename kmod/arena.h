@@ -26,6 +26,8 @@
  *     (mutex)               ever trylocks chunks.
  *   ma_pool.lock (spinlock) the pool's blocks, free-space index and LRU list,
  *                           and the pool gauges of the arena's stats.
+ *   ma_arena.spare_lock     the arena's spare pages (spare.c); nothing is
+ *     (spinlock)            taken under it.
  *   ma_arena.charge_lock    what the arena holds against its opener's
  *     (spinlock)            RLIMIT_MEMLOCK (charge.c); innermost.
  * Module-wide: ma_arenas_lock (mutex) guards the ma_arenas list; taken
@@ -151,6 +153,9 @@ struct ma_arena {
 	u64 memlock_limit;		/* constant: bytes, U64_MAX if exempt */
 	u64 charged_bytes;		/* protected by charge_lock */
 	unsigned long charged_pages;	/* protected by charge_lock: in locked_vm */
+	spinlock_t spare_lock;
+	struct list_head spares;	/* protected by spare_lock: page->lru */
+	unsigned int nr_spares;		/* protected by spare_lock */
 };
 
 static inline struct ma_arena *pool_arena(struct ma_pool *pool)
@@ -285,6 +290,17 @@ void ma_chunk_unmap_since(struct ma_chunk *chunk, u32 ticket);
 void ma_charge_init(struct ma_arena *arena, struct file *file);
 void ma_charge_exit(struct ma_arena *arena);
 int ma_charge(struct ma_arena *arena, s64 delta);
+int ma_charge_quiet(struct ma_arena *arena, s64 delta);
+
+/* spare.c */
+void ma_spare_init(struct ma_arena *arena);
+bool ma_spare_keep(struct ma_arena *arena, struct page *page);
+unsigned int ma_spare_take(struct ma_arena *arena, struct page **pages,
+			   unsigned int nr);
+unsigned long ma_spare_drain(struct ma_arena *arena, unsigned long max);
+int ma_spare_shrinker_init(void);
+void ma_spare_shrinker_exit(void);
+extern const struct attribute_group ma_spare_attr_group;	/* spare_pages */
 
 /* share.c */
 int ma_tenant_attach(struct ma_arena *arena);

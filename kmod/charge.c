@@ -7,9 +7,10 @@
  * RSS, where the OOM killer would see it.  So, as io_uring does for the
  * buffers it pins, it is charged to the opening user's locked_vm and bounded
  * by the opener's RLIMIT_MEMLOCK read at open, unless the opener had
- * CAP_IPC_LOCK.  What is charged is what the chunks hold: the pages of a
- * raw chunk and the slot bytes of a compressed one; compressing always
- * lowers the charge.  The pool's slack (holes, partly used blocks) is
+ * CAP_IPC_LOCK.  What is charged is what the arena holds: the pages of a
+ * raw chunk, the slot bytes of a compressed one, and the spare pages kept
+ * for reuse (spare.c); compressing always lowers the charge (a page is
+ * kept as a spare only if the limit leaves room for it beside the slot).  The pool's slack (holes, partly used blocks) is
  * bounded module-wide by pool_cap_bytes instead.
  *
  * Locking:
@@ -60,6 +61,8 @@ static bool ma_lock_pages(struct user_struct *user, unsigned long nr,
 	return true;
 }
 
+static int __ma_charge(struct ma_arena *arena, s64 delta, bool quiet);
+
 /**
  * ma_charge - change what @arena holds by @delta bytes
  *
@@ -67,6 +70,17 @@ static bool ma_lock_pages(struct user_struct *user, unsigned long nr,
  * memlock_rejects); a fall never fails.
  */
 int ma_charge(struct ma_arena *arena, s64 delta)
+{
+	return __ma_charge(arena, delta, false);
+}
+
+/* The same for a rise that is optional (spares): no reject is counted. */
+int ma_charge_quiet(struct ma_arena *arena, s64 delta)
+{
+	return __ma_charge(arena, delta, true);
+}
+
+static int __ma_charge(struct ma_arena *arena, s64 delta, bool quiet)
 {
 	struct user_struct *user = arena->memlock_user;
 	unsigned long want;
@@ -89,7 +103,7 @@ int ma_charge(struct ma_arena *arena, s64 delta)
 	arena->charged_bytes = bytes;
 out_unlock:
 	spin_unlock(&arena->charge_lock);
-	if (err)
+	if (err && !quiet)
 		ma_stat_inc(arena, MEM_ARENA_STAT_memlock_rejects);
 	return err;
 }

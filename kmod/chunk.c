@@ -82,34 +82,93 @@ out_free_pages:
 }
 
 /*
- * Charge @more bytes to the opener (charge.c), then allocate @nr pages;
- * on failure neither stays.
+ * Give back pages charged for @more bytes: each to the spares while @more
+ * covers it (its charge stays with it), else to the kernel; the rest of
+ * @more is uncharged.
+ */
+static void ma_pages_uncharge_free(struct ma_arena *arena, struct page **pages,
+				   unsigned int nr, s64 more)
+{
+	s64 kept = 0;
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		if (kept + PAGE_SIZE <= more && ma_spare_keep(arena, pages[i]))
+			kept += PAGE_SIZE;
+		else
+			put_page(pages[i]);
+	}
+	ma_charge(arena, kept - more);
+}
+
+/*
+ * @nr pages for @more bytes the arena will hold: spares first (charged
+ * already; cleared if @gfp asks for zeroes), then the page allocator, and
+ * the rest of @more charged to the opener (charge.c).  On failure neither
+ * stays.
  */
 static int ma_pages_charge_alloc(struct ma_arena *arena, struct page **pages,
 				 unsigned int nr, s64 more, gfp_t gfp)
 {
-	int err = ma_charge(arena, more);
+	unsigned int i, reused = ma_spare_take(arena, pages, nr);
+	s64 charge = more - (s64)reused * PAGE_SIZE;
+	int err;
 
+	err = ma_charge(arena, charge);
 	if (err)
-		return err;
-	err = ma_pages_alloc(arena, pages, nr, gfp);
-	if (err)
-		ma_charge(arena, -more);
+		goto out_unspare;
+	err = ma_pages_alloc(arena, pages + reused, nr - reused, gfp);
+	if (err) {
+		ma_charge(arena, -charge);
+		goto out_unspare;
+	}
+	if (gfp & __GFP_ZERO)
+		for (i = 0; i < reused; i++)
+			clear_highpage(pages[i]);
+	ma_stat_add(arena, MEM_ARENA_STAT_recycled_pages, reused);
+	return 0;
+
+out_unspare:
+	ma_pages_uncharge_free(arena, pages, reused, (s64)reused * PAGE_SIZE);
 	return err;
 }
 
-/* Drop the chunk's references to its raw pages (a pinner keeps its own). */
-static void ma_chunk_put_pages(struct ma_chunk *chunk)
+/*
+ * Drop the chunk's references to its raw pages (a pinner keeps its own),
+ * keeping them as spares if @keep.  Returns the bytes kept: their charge
+ * stays, the caller drops the rest.
+ */
+static u32 ma_chunk_put_pages(struct ma_chunk *chunk, bool keep)
 {
 	struct ma_arena *arena = chunk_arena(chunk);
 	struct page **pages = chunk->pages;
 	unsigned int i, nr = 1U << arena->chunk_order;
+	u32 kept = 0;
 
 	for (i = 0; i < nr; i++) {
-		put_page(pages[i]);
+		if (keep && ma_spare_keep(arena, pages[i]))
+			kept += PAGE_SIZE;
+		else
+			put_page(pages[i]);
 		pages[i] = NULL;
 	}
 	ma_stat_add(arena, MEM_ARENA_STAT_raw_bytes, -(s64)ma_chunk_size(arena));
+	return kept;
+}
+
+/*
+ * A compressed or same-filled chunk lets its raw pages go and now holds
+ * @held bytes.  Its pages become spares only if the opener's limit has
+ * room for them beside @held (charged first); else they go back to the
+ * kernel.  Either way the charge falls.
+ */
+static void ma_chunk_drop_pages(struct ma_chunk *chunk, u32 held)
+{
+	struct ma_arena *arena = chunk_arena(chunk);
+	bool keep = !ma_charge_quiet(arena, held);
+	s64 kept = ma_chunk_put_pages(chunk, keep);
+
+	ma_charge(arena, (keep ? 0 : (s64)held) + kept - ma_chunk_size(arena));
 }
 
 static void ma_chunk_set_pages(struct ma_chunk *chunk, struct page **pages)
@@ -214,9 +273,7 @@ static int ma_chunk_decompress(struct ma_chunk *chunk, struct ma_stream *stream,
 		ma_stat_inc(arena, MEM_ARENA_STAT_decompress_errors);
 		pr_err_ratelimited("chunk %lu of region %u: corrupt slot\n",
 				   ma_chunk_index(chunk), chunk->region->id);
-		for (i = 0; i < nr; i++)
-			put_page(pages[i]);
-		ma_charge(arena, -more);
+		ma_pages_uncharge_free(arena, pages, nr, more);
 		return -EIO;
 	}
 	ma_pool_free(&arena->pool, &chunk->slot);
@@ -423,8 +480,7 @@ int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass)
 
 	if (ma_pages_same_filled(pages, nr, &pattern)) {
 		ma_chunk_drop_readahead(chunk);
-		ma_chunk_put_pages(chunk);
-		ma_charge(arena, -(s64)size);
+		ma_chunk_drop_pages(chunk, 0);
 		chunk->pattern = pattern;
 		chunk->state = MA_CHUNK_SAME;
 		ma_stat_inc(arena, MEM_ARENA_STAT_zero_chunks);
@@ -448,9 +504,8 @@ int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass)
 		return ret;
 
 	ma_chunk_drop_readahead(chunk);
-	ma_chunk_put_pages(chunk);
+	ma_chunk_drop_pages(chunk, ma_slot_bytes(chunk->slot.len));
 	chunk->state = MA_CHUNK_COMPRESSED;
-	ma_charge(arena, (s64)ma_chunk_held(chunk) - size);
 	ma_stat_inc(arena, MEM_ARENA_STAT_compress_ops);
 	ma_stat_add(arena, MEM_ARENA_STAT_logical_input_bytes, size);
 	return 1;
@@ -607,13 +662,13 @@ void ma_chunk_release(struct ma_chunk *chunk)
 {
 	struct ma_arena *arena = chunk_arena(chunk);
 	u32 size = ma_chunk_size(arena);
+	s64 less = ma_chunk_held(chunk);
 
 	ma_chunk_assert_locked(chunk);
 	ma_chunk_drop_readahead(chunk);
-	ma_charge(arena, -(s64)ma_chunk_held(chunk));
 	switch (chunk->state) {
 	case MA_CHUNK_RAW:
-		ma_chunk_put_pages(chunk);
+		less -= ma_chunk_put_pages(chunk, true);
 		break;
 	case MA_CHUNK_COMPRESSED:
 		ma_pool_free(&arena->pool, &chunk->slot);
@@ -624,6 +679,7 @@ void ma_chunk_release(struct ma_chunk *chunk)
 		ma_stat_add(arena, MEM_ARENA_STAT_logical_input_bytes, -(s64)size);
 		break;
 	}
+	ma_charge(arena, -less);
 	chunk->state = MA_CHUNK_EMPTY;
 	chunk->idle = false;
 }
@@ -667,13 +723,11 @@ int ma_chunk_copy_out(struct ma_chunk *chunk, struct ma_arena *to,
 /* Undo ma_chunk_copy_out() for a copy that went nowhere. */
 void ma_chunk_copy_drop(struct ma_arena *to, struct ma_chunk_copy *cp)
 {
-	unsigned int i, nr = 1U << to->chunk_order;
+	unsigned int nr = 1U << to->chunk_order;
 
 	if (cp->state != MA_CHUNK_RAW)
 		return;
-	for (i = 0; i < nr; i++)
-		put_page(cp->pages[i]);
-	ma_charge(to, -(s64)ma_chunk_size(to));
+	ma_pages_uncharge_free(to, cp->pages, nr, ma_chunk_size(to));
 	cp->state = MA_CHUNK_EMPTY;
 }
 

@@ -8,6 +8,8 @@
 #define _MEM_ARENA_COMPAT_H
 
 #include <linux/mm.h>
+#include <linux/shrinker.h>
+#include <linux/slab.h>
 #include <linux/workqueue.h>
 #include <net/genetlink.h>
 
@@ -45,5 +47,51 @@ static inline void ma_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 #define MA_HAVE_EVENTS		0
 #define MA_MCGRP_FLAGS		0
 #endif
+
+/*
+ * 6.7 allocates shrinkers (shrinker_alloc(), shrinker_register(),
+ * shrinker_free()); before, the caller owned the struct and
+ * register_shrinker() took a name from 6.0.
+ */
+typedef unsigned long (*ma_shrink_fn)(struct shrinker *, struct shrink_control *);
+
+static inline struct shrinker *ma_shrinker_create(const char *name,
+						  ma_shrink_fn count,
+						  ma_shrink_fn scan)
+{
+	struct shrinker *shrinker;
+
+#ifdef MA_HAVE_SHRINKER_ALLOC
+	shrinker = shrinker_alloc(0, "%s", name);
+	if (!shrinker)
+		return NULL;
+	shrinker->count_objects = count;
+	shrinker->scan_objects = scan;
+	shrinker->seeks = DEFAULT_SEEKS;
+	shrinker_register(shrinker);
+#else
+	shrinker = kzalloc(sizeof(*shrinker), GFP_KERNEL);
+	if (!shrinker)
+		return NULL;
+	shrinker->count_objects = count;
+	shrinker->scan_objects = scan;
+	shrinker->seeks = DEFAULT_SEEKS;
+	if (register_shrinker(shrinker, "%s", name)) {
+		kfree(shrinker);
+		return NULL;
+	}
+#endif
+	return shrinker;
+}
+
+static inline void ma_shrinker_destroy(struct shrinker *shrinker)
+{
+#ifdef MA_HAVE_SHRINKER_ALLOC
+	shrinker_free(shrinker);
+#else
+	unregister_shrinker(shrinker);
+	kfree(shrinker);
+#endif
+}
 
 #endif /* _MEM_ARENA_COMPAT_H */

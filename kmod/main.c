@@ -99,6 +99,7 @@ static int ma_open(struct inode *inode, struct file *file)
 	arena->may_share = file_ns_capable(file, &init_user_ns, CAP_SYS_RESOURCE);
 	arena->config.weight = 1;
 	ma_charge_init(arena, file);
+	ma_spare_init(arena);
 
 	file->f_mapping = arena->inode->i_mapping;
 	file->private_data = arena;
@@ -125,6 +126,7 @@ static int ma_release(struct inode *inode, struct file *file)
 	ma_pool_stop_background(&arena->pool);
 	ma_region_free_all(arena);
 	xa_destroy(&arena->regions);
+	ma_spare_drain(arena, ULONG_MAX);
 	/* Its gauges are 0 now; the module keeps its cumulative counts. */
 	mutex_lock(&ma_arenas_lock);
 	list_del(&arena->node);
@@ -185,9 +187,12 @@ static int __init ma_init(void)
 	err = ma_streams_init();
 	if (err)
 		return err;
-	err = ma_sysfs_init();
+	err = ma_spare_shrinker_init();
 	if (err)
 		goto out_free_streams;
+	err = ma_sysfs_init();
+	if (err)
+		goto out_free_shrinker;
 	err = ma_netlink_init();
 	if (err)
 		goto out_remove_sysfs;
@@ -202,6 +207,8 @@ out_unregister_netlink:
 	ma_netlink_exit();
 out_remove_sysfs:
 	ma_sysfs_exit();
+out_free_shrinker:
+	ma_spare_shrinker_exit();
 out_free_streams:
 	ma_streams_exit();
 	return err;
@@ -212,6 +219,7 @@ static void __exit ma_exit(void)
 	misc_deregister(&ma_misc);
 	ma_netlink_exit();
 	ma_sysfs_exit();
+	ma_spare_shrinker_exit();
 	ma_streams_exit();
 }
 

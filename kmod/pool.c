@@ -231,10 +231,16 @@ static void ma_slot_take(struct ma_pool *pool, struct ma_block *block,
 	ma_stat_add(arena, MEM_ARENA_STAT_compressed_bytes_live, len);
 }
 
-static struct ma_block *ma_block_create(void)
+/*
+ * A block's pages are the arena's spares first (spare.c): the pages its
+ * compress pass lets go, neither allocated nor zeroed again, and no longer
+ * charged to the opener once in the pool.  So a pass fills its blocks with
+ * the pages it frees, even at a memory cgroup's limit.
+ */
+static struct ma_block *ma_block_create(struct ma_arena *arena)
 {
 	struct ma_block *block;
-	int i;
+	unsigned int i;
 
 	block = kzalloc(sizeof(*block), GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL |
 			__GFP_NOWARN);
@@ -242,7 +248,12 @@ static struct ma_block *ma_block_create(void)
 		return NULL;
 	INIT_LIST_HEAD(&block->node);
 	INIT_LIST_HEAD(&block->all);
-	for (i = 0; i < MA_BLOCK_PAGES; i++) {
+	i = ma_spare_take(arena, block->pages, MA_BLOCK_PAGES);
+	if (i) {
+		ma_charge(arena, -(s64)i * PAGE_SIZE);
+		ma_stat_add(arena, MEM_ARENA_STAT_recycled_pages, i);
+	}
+	for (; i < MA_BLOCK_PAGES; i++) {
 		/* Called from ioctls only: fail rather than OOM-kill. */
 		block->pages[i] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL |
 					     __GFP_NOWARN);
@@ -323,7 +334,7 @@ int ma_pool_alloc(struct ma_pool *pool, u32 len, struct ma_chunk *owner,
 		if (err)
 			return err;
 
-		block = ma_block_create();
+		block = ma_block_create(arena);
 		spin_lock(&pool->lock);
 		if (!block) {
 			ma_pool_unreserve(pool);

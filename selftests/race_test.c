@@ -483,7 +483,7 @@ static void check_arena_empty(struct race *r, unsigned int iter)
 
 static const char *const gauges[] = {
 	"arenas", "pool_bytes", "raw_bytes", "logical_input_bytes",
-	"compressed_bytes_live", "slot_bytes_live", "zero_chunks",
+	"compressed_bytes_live", "slot_bytes_live", "zero_chunks", "spare_bytes",
 };
 #define NR_GAUGES ARRAY_SIZE(gauges)
 
@@ -710,25 +710,47 @@ static void role_compress_passes(struct worker *w)
 	}
 }
 
-TEST_F_TIMEOUT(race, two_compress_passes, 120)
+/* The shrinker, as memory pressure runs it: every arena's spares go. */
+static void role_shrink(struct worker *w)
 {
-	const role_fn roles[2] = { role_compress_passes, role_compress_passes };
+	struct race *r = w->r;
+
+	while (!is_freed(r)) {
+		if (ma_file_write("/proc/sys/vm/drop_caches", "2")) {
+			race_error(r, "cannot write drop_caches");
+			return;
+		}
+		w->done++;
+	}
+}
+
+/*
+ * Two compress passes and a reader; with @shrink, a third thread runs the
+ * shrinker all along, freeing the spares the passes keep and the
+ * evictions and faults take.
+ */
+static void compress_passes_race(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(race) *self, int shrink)
+{
+	const role_fn roles[3] = {
+		role_compress_passes, role_compress_passes, role_shrink
+	};
+	const unsigned int nr_roles = shrink ? 3 : 2;
 	unsigned long reads = 0, mism = 0;
-	struct worker w[2];
+	struct worker w[3];
 	struct mem_arena_stats s;
 	unsigned int i;
 	struct race *r;
 	int fd;
 
-	NEED_MODULE();
 	/* A fresh arena: the cap must be set before its first region. */
 	fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ma_set_config(fd, CS, 0, C_CAP));
-	r = race_new(fd, C_CHUNKS, 2);
+	r = race_new(fd, C_CHUNKS, nr_roles);
 	ASSERT_NE(NULL, r);
 	ASSERT_EQ(0, race_region(r, 1, 0));
-	ASSERT_EQ(0, workers_start(r, w, roles, 2));
+	ASSERT_EQ(0, workers_start(r, w, roles, nr_roles));
 	round_begin(r);
 	/* The main thread is the reader: the time, and 4 passes at least. */
 	for (i = 0; more(self, reads / C_CHUNKS) ||
@@ -737,12 +759,13 @@ TEST_F_TIMEOUT(race, two_compress_passes, 120)
 		mism += ma_fnv1a(r->base + i * CS, CS) != ma_fnv1a(r->want + i * CS, CS);
 	__atomic_store_n(&r->freed, 1, __ATOMIC_RELEASE);
 	round_end(r);
-	workers_stop(r, w, 2);
+	workers_stop(r, w, nr_roles);
 
 	mism += memcmp(r->base, r->want, r->len) != 0;
 	ASSERT_EQ(0, ma_stats(fd, &s));
-	TH_LOG("%lu passes, %lu + %lu chunks compressed, %lu chunk reads; %llu evictions, %llu busy skips",
-	       r->ok_ops, w[0].done, w[1].done, reads, s.evictions_lru, s.busy_skips);
+	TH_LOG("%lu passes, %lu + %lu chunks compressed, %lu chunk reads; %llu evictions, %llu busy skips; %llu pages recycled, %lu shrinker runs",
+	       r->ok_ops, w[0].done, w[1].done, reads, s.evictions_lru, s.busy_skips,
+	       s.recycled_pages, shrink ? w[2].done : 0);
 	EXPECT_EQ(0, r->errors) TH_LOG("%s", r->first);
 	EXPECT_EQ(0, mism);
 	EXPECT_EQ(0, s.decompress_errors);
@@ -758,9 +781,23 @@ TEST_F_TIMEOUT(race, two_compress_passes, 120)
 	 * window unmap and its chunk lock that was not unmapped again.
 	 */
 	EXPECT_EQ(0, s.busy_skips);
+	if (shrink)
+		EXPECT_LT(0, w[2].done);
 	munmap(r->base, r->len);
 	close(fd);
 	check_gauges(_metadata, self);
+}
+
+TEST_F_TIMEOUT(race, two_compress_passes, 120)
+{
+	NEED_MODULE();
+	compress_passes_race(_metadata, self, 0);
+}
+
+TEST_F_TIMEOUT(race, two_compress_passes_and_the_shrinker, 120)
+{
+	NEED_MODULE();
+	compress_passes_race(_metadata, self, 1);
 }
 
 /*

@@ -160,7 +160,11 @@
 	X(readahead_wasted,	33, chunks,				\
 	  "Of readahead_chunks: compressed, discarded or freed again before any use") \
 	X(copied_chunks,	34, chunks,				\
-	  "Chunks given another region's data by a copy, compressed ones as they were")
+	  "Chunks given another region's data by a copy, compressed ones as they were") \
+	X(spare_bytes,		35, bytes,				\
+	  "Pages a compress or discard let go, kept for the next decompression") \
+	X(recycled_pages,	36, pages,				\
+	  "Pages taken from the spares, not the page allocator: for a decompression, fill, copy or pool block, not zeroed")
 
 #define __MEM_ARENA_STAT_FIELD(name, id, unit, doc) __u64 name;
 /* Every field __u64, in id order. */

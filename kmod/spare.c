@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Spare pages: what a compress lets go, kept for the next decompression.
+ *
+ * A page allocated for a fault or a touch is zeroed first when the kernel
+ * boots with init_on_alloc=1 (Debian's default), though a decompression
+ * overwrites all of it.  So an arena keeps up to spare_pages of the pages
+ * its compress, discard and region free let go, and hands them to its next
+ * allocations: a decompression, a same-filled fill or a copy overwrite a
+ * spare whole; an empty chunk's fault clears the one it takes.  A spare
+ * held this arena's data only, stays charged to the memory cgroup it was
+ * allocated in, and stays charged to the opener's RLIMIT_MEMLOCK
+ * (charge.c): an arena holds its raw pages, its slots and its spares.
+ * Only a page nobody else references becomes a spare (a pinned one stays
+ * its pinner's).
+ *
+ * Spares go back to the kernel when the arena closes and under memory
+ * pressure, through one module-wide shrinker; lowering spare_pages stops
+ * arenas from keeping more, and what they hold goes as it is used.  The shrinker is not memcg
+ * aware, so a cgroup's own limit does not reclaim spares: the per-arena
+ * bound (default 256 pages, 1 MiB of 4 KiB pages) keeps that small.
+ *
+ * Locking:
+ *   ma_arena.spare_lock (spinlock) guards the arena's spare list and count;
+ *   nothing is taken under it: pages are freed and charges dropped after.
+ *   The shrinker walks ma_arenas under ma_arenas_lock, which it only
+ *   trylocks: it runs inside allocations, and that mutex's holders allocate.
+ */
+#define pr_fmt(fmt) "mem_arena: " fmt
+
+#include <linux/highmem.h>
+#include <linux/kobject.h>
+#include <linux/mm.h>
+#include <linux/shrinker.h>
+#include <linux/sysfs.h>
+
+#include "arena.h"
+#include "compat.h"
+
+static unsigned int ma_spare_max = 256;	/* pages per arena; sysfs */
+static atomic_long_t ma_spare_all;	/* every arena's spares: the shrinker's count */
+static struct shrinker *ma_spare_shrinker;
+
+void ma_spare_init(struct ma_arena *arena)
+{
+	spin_lock_init(&arena->spare_lock);
+	INIT_LIST_HEAD(&arena->spares);
+}
+
+static void ma_spare_count(struct ma_arena *arena, long pages)
+{
+	atomic_long_add(pages, &ma_spare_all);
+	ma_stat_add(arena, MEM_ARENA_STAT_spare_bytes, pages * (s64)PAGE_SIZE);
+}
+
+/**
+ * ma_spare_keep - keep a page the arena lets go, for its next allocation
+ * @page: charged to the arena, and referenced by nobody else
+ *
+ * Returns true when it was kept (its charge stays), false when the caller
+ * must free it (and drop its charge): pinned, or the arena holds enough.
+ */
+bool ma_spare_keep(struct ma_arena *arena, struct page *page)
+{
+	bool kept = false;
+
+	if (page_count(page) != 1)
+		return false;
+	spin_lock(&arena->spare_lock);
+	if (arena->nr_spares < READ_ONCE(ma_spare_max)) {
+		list_add(&page->lru, &arena->spares);
+		arena->nr_spares++;
+		kept = true;
+	}
+	spin_unlock(&arena->spare_lock);
+	if (kept)
+		ma_spare_count(arena, 1);
+	return kept;
+}
+
+/*
+ * Take up to @nr spares into @pages (most recently kept first: the warmest
+ * in the cache).  They stay charged; returns how many.
+ */
+unsigned int ma_spare_take(struct ma_arena *arena, struct page **pages,
+			   unsigned int nr)
+{
+	unsigned int n = 0;
+
+	/* A racy peek: a spare kept meanwhile is only taken next time. */
+	if (!data_race(arena->nr_spares))
+		return 0;
+	spin_lock(&arena->spare_lock);
+	for (; n < nr && arena->nr_spares; n++) {
+		pages[n] = list_first_entry(&arena->spares, struct page, lru);
+		list_del(&pages[n]->lru);
+		arena->nr_spares--;
+	}
+	spin_unlock(&arena->spare_lock);
+	if (n)
+		ma_spare_count(arena, -(long)n);
+	return n;
+}
+
+/* Free up to @max spares and drop their charge; returns how many. */
+unsigned long ma_spare_drain(struct ma_arena *arena, unsigned long max)
+{
+	struct page *page, *next;
+	unsigned long n = 0;
+	LIST_HEAD(list);
+
+	spin_lock(&arena->spare_lock);
+	for (; n < max && arena->nr_spares; n++) {
+		list_move(arena->spares.next, &list);
+		arena->nr_spares--;
+	}
+	spin_unlock(&arena->spare_lock);
+	if (!n)
+		return 0;
+	list_for_each_entry_safe(page, next, &list, lru) {
+		list_del(&page->lru);
+		put_page(page);
+	}
+	ma_spare_count(arena, -(long)n);
+	ma_charge(arena, -(s64)n * PAGE_SIZE);
+	return n;
+}
+
+static unsigned long ma_spare_shrink_count(struct shrinker *shrinker,
+					   struct shrink_control *sc)
+{
+	long n = atomic_long_read(&ma_spare_all);
+
+	return n > 0 ? n : SHRINK_EMPTY;
+}
+
+static unsigned long ma_spare_shrink_scan(struct shrinker *shrinker,
+					  struct shrink_control *sc)
+{
+	struct ma_arena *arena;
+	unsigned long freed = 0;
+
+	if (!mutex_trylock(&ma_arenas_lock))
+		return SHRINK_STOP;
+	list_for_each_entry(arena, &ma_arenas, node) {
+		freed += ma_spare_drain(arena, sc->nr_to_scan - freed);
+		if (freed >= sc->nr_to_scan)
+			break;
+	}
+	mutex_unlock(&ma_arenas_lock);
+	return freed;
+}
+
+int ma_spare_shrinker_init(void)
+{
+	ma_spare_shrinker = ma_shrinker_create("mem_arena-spare",
+					       ma_spare_shrink_count,
+					       ma_spare_shrink_scan);
+	return ma_spare_shrinker ? 0 : -ENOMEM;
+}
+
+void ma_spare_shrinker_exit(void)
+{
+	ma_shrinker_destroy(ma_spare_shrinker);
+}
+
+static ssize_t spare_pages_show(struct kobject *kobj,
+				struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(ma_spare_max));
+}
+
+static ssize_t spare_pages_store(struct kobject *kobj,
+				 struct kobj_attribute *attr,
+				 const char *buf, size_t count)
+{
+	unsigned int max;
+	int err = kstrtouint(buf, 0, &max);
+
+	if (err)
+		return err;
+	WRITE_ONCE(ma_spare_max, max);
+	return count;
+}
+
+static struct kobj_attribute ma_spare_attr = __ATTR_RW(spare_pages);
+static struct attribute *ma_spare_attrs[] = { &ma_spare_attr.attr, NULL };
+const struct attribute_group ma_spare_attr_group = { .attrs = ma_spare_attrs };

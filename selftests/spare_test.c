@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Spare pages: the pages a compress lets go are kept, up to spare_pages per
+ * arena, and the next decompression in that arena takes them instead of
+ * allocating (and zeroing) new ones.  Every figure is derived from the
+ * chunks the test compressed and read back; the bytes are compared.
+ */
+#include "helpers.h"
+#include "kselftest_harness.h"
+
+#define NR_CHUNKS	48
+
+FIXTURE(spare) {
+	int fd;
+	size_t cs, len;
+	unsigned int pages;		/* per chunk */
+	long long spare_pages;		/* to restore */
+	__u32 id;
+	char *p, *want;
+};
+
+FIXTURE_VARIANT(spare) {
+	__u32 chunk_size;
+};
+
+FIXTURE_VARIANT_ADD(spare, chunk_4k) { .chunk_size = 4096 };
+FIXTURE_VARIANT_ADD(spare, chunk_16k) { .chunk_size = 16384 };
+
+/* An arena with NR_CHUNKS chunks of text, all raw; spare_pages as it was. */
+FIXTURE_SETUP(spare)
+{
+	self->spare_pages = ma_sysfs_read("spare_pages");
+	self->fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
+	if (self->fd < 0)
+		SKIP(return, "%s: %s (module not loaded)", MEM_ARENA_DEVICE,
+		     strerror(errno));
+	ASSERT_LE(0, self->spare_pages) TH_LOG("no /sys/kernel/mem_arena/spare_pages");
+	self->cs = variant->chunk_size;
+	self->pages = self->cs / 4096;
+	self->len = NR_CHUNKS * self->cs;
+	ASSERT_EQ(0, ma_set_config(self->fd, self->cs, 0, 0));
+	self->p = ma_region_map(self->fd, self->len, &self->id);
+	ASSERT_NE(NULL, self->p);
+	self->want = malloc(self->len);
+	ASSERT_NE(NULL, self->want);
+	ma_fill_text(self->want, self->len, 7);
+	memcpy(self->p, self->want, self->len);
+}
+
+FIXTURE_TEARDOWN(spare)
+{
+	if (self->spare_pages >= 0)
+		ma_sysfs_write("spare_pages", self->spare_pages);
+	if (self->fd >= 0)
+		close(self->fd);
+	free(self->want);
+}
+
+/* Compress the whole region: every chunk must be compressed or same-filled. */
+static int compress_all(FIXTURE_DATA(spare) *self)
+{
+	__u64 n;
+	int err = ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, self->id, 0,
+			   self->len, &n);
+
+	return err ? err : n == NR_CHUNKS ? 0 : -EAGAIN;
+}
+
+/* Same-filled chunks need no pool: every page a compress frees is kept. */
+static void fill_same(FIXTURE_DATA(spare) *self)
+{
+	memset(self->want, 0x5a, self->len);
+	memcpy(self->p, self->want, self->len);
+}
+
+/* Same-filled chunks: the compress keeps every page, a TOUCH takes them. */
+TEST_F(spare, compress_keeps_touch_recycles)
+{
+	const __u64 pages = NR_CHUNKS * self->pages;
+	struct mem_arena_stats s;
+
+	fill_same(self);
+	ASSERT_EQ(0, ma_sysfs_write("spare_pages", pages));
+	ASSERT_EQ(0, compress_all(self));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(NR_CHUNKS, s.zero_chunks);
+	EXPECT_EQ(0, s.raw_bytes);
+	EXPECT_EQ(pages * 4096, s.spare_bytes);
+	EXPECT_EQ(0, s.recycled_pages);
+
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_TOUCH, self->id, 0,
+			      self->len, NULL));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(NR_CHUNKS, s.decompress_ops);
+	EXPECT_EQ(self->len, s.raw_bytes);
+	EXPECT_EQ(pages, s.recycled_pages);
+	EXPECT_EQ(0, s.spare_bytes);
+	EXPECT_EQ(0, memcmp(self->p, self->want, self->len));
+}
+
+/*
+ * Text: the pool's blocks after the first are built from the spares the
+ * pass made so far; faults take the rest.  Every page the compress freed
+ * is used again, and the bytes read back.
+ */
+TEST_F(spare, blocks_and_faults_recycle)
+{
+	const __u64 pages = NR_CHUNKS * self->pages;
+	struct mem_arena_stats s;
+	__u64 in_blocks;
+
+	ASSERT_EQ(0, ma_sysfs_write("spare_pages", pages));
+	ASSERT_EQ(0, compress_all(self));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(NR_CHUNKS, s.compress_ops);
+	in_blocks = s.recycled_pages;
+	EXPECT_EQ(pages, in_blocks + s.spare_bytes / 4096);
+	EXPECT_LT(0, in_blocks) TH_LOG("pool %llu bytes", s.pool_bytes);
+	EXPECT_GE(s.pool_bytes / 4096 - 16, in_blocks);
+
+	EXPECT_EQ(0, memcmp(self->p, self->want, self->len));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(NR_CHUNKS, s.access_hits_decompressed);
+	EXPECT_EQ(pages, s.recycled_pages);
+	EXPECT_EQ(0, s.spare_bytes);
+}
+
+/* An arena keeps spare_pages at most; 0 keeps none. */
+TEST_F(spare, bound_is_spare_pages)
+{
+	const unsigned int bounds[] = { 0, 1, 5, 16 };
+	struct mem_arena_stats s;
+	__u64 recycled = 0;
+	unsigned int i;
+
+	fill_same(self);
+	for (i = 0; i < ARRAY_SIZE(bounds); i++) {
+		ASSERT_EQ(0, ma_sysfs_write("spare_pages", bounds[i]));
+		ASSERT_EQ(0, compress_all(self));
+		ASSERT_EQ(0, ma_stats(self->fd, &s));
+		EXPECT_EQ(bounds[i] * 4096ULL, s.spare_bytes) TH_LOG("bound %u", bounds[i]);
+		ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_TOUCH, self->id,
+				      0, self->len, NULL));
+		ASSERT_EQ(0, ma_stats(self->fd, &s));
+		recycled += bounds[i];
+		EXPECT_EQ(recycled, s.recycled_pages) TH_LOG("bound %u", bounds[i]);
+		EXPECT_EQ(0, s.spare_bytes);
+	}
+	EXPECT_EQ(0, memcmp(self->p, self->want, self->len));
+}
+
+/*
+ * A spare still holds the bytes of the chunk it came from: an empty chunk
+ * that takes it must read zeroes.
+ */
+TEST_F(spare, empty_chunk_reads_zeroes)
+{
+	struct mem_arena_stats s;
+	__u32 id2;
+	char *q;
+
+	fill_same(self);
+	ASSERT_EQ(0, ma_sysfs_write("spare_pages", NR_CHUNKS * self->pages));
+	ASSERT_EQ(0, compress_all(self));
+	q = ma_region_map(self->fd, self->len, &id2);
+	ASSERT_NE(NULL, q);
+	EXPECT_EQ(0, ma_nonzero_bytes(q, self->len));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(NR_CHUNKS * self->pages, s.recycled_pages);
+	EXPECT_EQ(self->len, s.raw_bytes);
+	munmap(q, self->len);
+}
+
+/* Memory pressure (here: drop_caches, which runs every shrinker) frees them. */
+TEST_F(spare, shrinker_frees_spares)
+{
+	struct mem_arena_stats s;
+
+	fill_same(self);
+	ASSERT_EQ(0, ma_sysfs_write("spare_pages", NR_CHUNKS * self->pages));
+	ASSERT_EQ(0, compress_all(self));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	ASSERT_EQ(self->len, s.spare_bytes);
+	ASSERT_EQ(0, ma_file_write("/proc/sys/vm/drop_caches", "2"));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(0, s.spare_bytes);
+	EXPECT_EQ(0, ma_sysfs_read("spare_bytes"));
+	EXPECT_EQ(0, memcmp(self->p, self->want, self->len));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(0, s.recycled_pages);
+}
+
+/* Closing an arena frees its spares: the module-wide gauge goes back. */
+TEST_F(spare, close_frees_spares)
+{
+	long long before = ma_sysfs_read("spare_bytes");
+
+	fill_same(self);
+	ASSERT_EQ(0, ma_sysfs_write("spare_pages", NR_CHUNKS * self->pages));
+	ASSERT_EQ(0, compress_all(self));
+	EXPECT_EQ(before + (long long)self->len, ma_sysfs_read("spare_bytes"));
+	munmap(self->p, self->len);
+	close(self->fd);
+	self->fd = -1;
+	EXPECT_EQ(before, ma_sysfs_read("spare_bytes"));
+}
+
+/*
+ * A page someone else still holds (a pipe, by vmsplice) is never a spare:
+ * discarding its chunk leaves it to the pipe, which reads the old bytes.
+ */
+TEST_F(spare, pinned_page_is_not_kept)
+{
+	struct mem_arena_stats s;
+	char got[4096];
+	struct iovec iov = { .iov_base = self->p, .iov_len = 4096 };
+	int pfd[2];
+
+	ASSERT_EQ(0, ma_sysfs_write("spare_pages", NR_CHUNKS * self->pages));
+	ASSERT_EQ(0, pipe(pfd));
+	ASSERT_EQ(4096, vmsplice(pfd[1], &iov, 1, 0));
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_DISCARD, self->id, 0,
+			      self->len, NULL));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ((NR_CHUNKS * self->pages - 1) * 4096ULL, s.spare_bytes);
+	ASSERT_EQ(4096, read(pfd[0], got, 4096));
+	EXPECT_EQ(0, memcmp(got, self->want, 4096));
+	EXPECT_EQ(0, ma_nonzero_bytes(self->p, self->len));
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
+TEST_HARNESS_MAIN
