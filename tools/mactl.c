@@ -227,6 +227,7 @@ static int cmd_info(void)
 		       fmt_bytes(b, sizeof(b), info.memlock_used),
 		       fmt_bytes(b2, sizeof(b2), info.memlock_limit));
 	printf("defrag threshold  %lld%% free\n", sysfs_value("defrag_threshold_pct"));
+	printf("spare pages       %lld per arena at most\n", sysfs_value("spare_pages"));
 	printf("open arenas       %lld\n", sysfs_value("arenas"));
 	printf("stats             %u:", info.nr_stats);
 	for (i = 0; i < info.nr_stats && mem_arena_stat_name(i); i++)
@@ -307,6 +308,8 @@ static int cmd_stats(const char *spec, bool json)
 				       json_object_new_int64(sysfs_value("pool_cap_bytes")));
 		json_object_object_add(o, "defrag_threshold_pct",
 				       json_object_new_int64(sysfs_value("defrag_threshold_pct")));
+		json_object_object_add(o, "spare_pages",
+				       json_object_new_int64(sysfs_value("spare_pages")));
 		json_object_object_add(o, "stats", stats_json(&s));
 		print_json(o);
 		return 0;
