@@ -375,7 +375,7 @@ TEST(eviction_is_refused_at_the_limit)
 
 /*
  * A chunk that LZ4 shrinks by a few bytes only would take a slot (header,
- * 16-byte units) larger than itself: it stays raw instead, so compressing
+ * 8-byte units) larger than itself: it stays raw instead, so compressing
  * never raises what an arena holds, and the charge of a round trip is
  * exact.  Chunks of random bytes with a zero run of 8..71 bytes land on
  * both sides of that edge.
