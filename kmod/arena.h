@@ -111,6 +111,10 @@ struct ma_region {
 	unsigned long ra_next;		/* racy hint: the chunk after the last
 					 * sequential readahead
 					 */
+	unsigned long ra_miss;		/* racy hint: the chunk after the last
+					 * fault that decompressed (arenas
+					 * with a readahead_kib)
+					 */
 };
 
 struct ma_config {
@@ -119,6 +123,7 @@ struct ma_config {
 	u64 cap_bytes;
 	u32 tenant;			/* 0: the opener's user */
 	u32 weight;			/* 1 .. MEM_ARENA_WEIGHT_MAX */
+	u32 readahead_kib;		/* 0: advised mappings only, 128 KiB */
 };
 
 /* Who an arena's pool counts for in the module-wide share (share.c). */

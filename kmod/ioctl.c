@@ -70,7 +70,8 @@ static int ma_cmd_set_config(struct ma_ucmd *ucmd)
 
 	if (cmd->flags || !is_power_of_2(chunk_size) ||
 	    chunk_size < PAGE_SIZE || chunk_size > MEM_ARENA_CHUNK_SIZE_MAX ||
-	    cmd->min_savings_pct > 99 || weight > MEM_ARENA_WEIGHT_MAX)
+	    cmd->min_savings_pct > 99 || weight > MEM_ARENA_WEIGHT_MAX ||
+	    cmd->readahead_kib > MEM_ARENA_READAHEAD_KIB_MAX || cmd->__reserved)
 		return -EINVAL;
 	/* Choosing one's share is the opener's privilege (CAP_SYS_RESOURCE). */
 	if ((cmd->tenant || weight > 1) && !arena->may_share)
@@ -84,6 +85,7 @@ static int ma_cmd_set_config(struct ma_ucmd *ucmd)
 		arena->config.cap_bytes = cmd->cap_bytes;
 		arena->config.tenant = cmd->tenant;
 		arena->config.weight = weight;
+		arena->config.readahead_kib = cmd->readahead_kib;
 	}
 	mutex_unlock(&arena->lock);
 	return err;
@@ -102,6 +104,7 @@ static int ma_cmd_get_config(struct ma_ucmd *ucmd)
 	cmd->cap_bytes = arena->config.cap_bytes;
 	cmd->tenant = arena->config.tenant;
 	cmd->weight = arena->config.weight;
+	cmd->readahead_kib = arena->config.readahead_kib;
 	mutex_unlock(&arena->lock);
 	return 0;
 }

@@ -314,9 +314,18 @@ int ma_region_copy(struct ma_region *dst, u64 offset, struct ma_region *src,
 	return err;
 }
 
+/* How far a sequential stream reads ahead: the arena's setting, or 128 KiB. */
+static u64 ma_readahead_bytes(const struct ma_arena *arena)
+{
+	/* Constant: the config froze with the first region. */
+	u32 kib = arena->config.readahead_kib;
+
+	return kib ? (u64)kib * SZ_1K : MA_READAHEAD_BYTES;
+}
+
 /*
  * Readahead of a sequential fault stream at chunk @index: after a miss,
- * decompress the next MA_READAHEAD_BYTES worth of chunks (two at least);
+ * decompress the next ma_readahead_bytes() worth of chunks (two at least);
  * after the first use of a chunk read ahead, go on once the stream is past
  * half of what was read, from where the last readahead ended.  Errors end
  * it quietly: the faults that follow will say them.
@@ -326,7 +335,7 @@ static void ma_region_readahead(struct ma_region *region, unsigned long index,
 {
 	struct ma_arena *arena = region->arena;
 	unsigned int shift = PAGE_SHIFT + arena->chunk_order;
-	unsigned long win = max(MA_READAHEAD_BYTES >> shift, 2UL);
+	unsigned long win = max_t(unsigned long, ma_readahead_bytes(arena) >> shift, 2);
 	unsigned long next = READ_ONCE(region->ra_next), from, to;
 	struct ma_pass pass = {};
 
@@ -377,6 +386,33 @@ int ma_region_willneed(struct ma_arena *arena, loff_t offset, loff_t len)
 }
 
 /*
+ * Does the fault at chunk @index, which decompressed it (@missed) or used
+ * a chunk read ahead (@ra_used), continue a sequential stream?  In a
+ * mapping advised MADV_SEQUENTIAL, always; advised MADV_RANDOM, never;
+ * otherwise only in an arena with a readahead_kib, where a miss is
+ * sequential when the miss before it was at the chunk before (a racy
+ * hint: two streams in one region may hide each other).
+ */
+static bool ma_fault_sequential(struct vm_area_struct *vma,
+				struct ma_region *region, unsigned long index,
+				bool missed, bool ra_used)
+{
+	bool seq;
+
+	if (vma->vm_flags & VM_RAND_READ)
+		return false;
+	if (vma->vm_flags & VM_SEQ_READ)
+		return missed || ra_used;
+	if (!region->arena->config.readahead_kib)
+		return false;
+	if (ra_used || !missed)
+		return ra_used;
+	seq = index && READ_ONCE(region->ra_miss) == index;
+	WRITE_ONCE(region->ra_miss, index + 1);
+	return seq;
+}
+
+/*
  * The PTE is installed here, under the chunk lock, not by the core after
  * we return (VM_FAULT_NOPAGE): compress and region free unmap under the
  * same lock, so once they hold it no new mapping of the chunk can appear.
@@ -387,7 +423,7 @@ static vm_fault_t ma_vm_fault(struct vm_fault *vmf)
 	struct ma_region *region = vmf->vma->vm_private_data;
 	struct ma_arena *arena = region->arena;
 	pgoff_t pg = vmf->pgoff - region->pgoff;
-	bool seq = vmf->vma->vm_flags & VM_SEQ_READ, missed = false, ra_used;
+	bool missed = false, ra_used;
 	struct ma_chunk *chunk;
 	vm_fault_t ret;
 	int err;
@@ -417,7 +453,9 @@ static vm_fault_t ma_vm_fault(struct vm_fault *vmf)
 		ma_chunk_mapped(chunk);
 out_unlock:
 	ma_chunk_unlock(chunk);
-	if (seq && ret == VM_FAULT_NOPAGE && (missed || ra_used))
+	if (ret == VM_FAULT_NOPAGE &&
+	    ma_fault_sequential(vmf->vma, region, ma_chunk_index(chunk), missed,
+				ra_used))
 		ma_region_readahead(region, ma_chunk_index(chunk), missed);
 	return ret;
 }

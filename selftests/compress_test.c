@@ -314,6 +314,73 @@ TEST_F(arena, sequential_reader_misses_once)
 	EXPECT_EQ(ra, s.readahead_wasted);	/* all used this time */
 }
 
+/* The arena's readahead window in KiB (readahead_kib), before any region. */
+static int set_readahead(int fd, size_t cs, __u32 kib)
+{
+	struct mem_arena_cmd_config c = {
+		.size = sizeof(c), .chunk_size = cs, .readahead_kib = kib,
+	};
+
+	return ma_ioc(fd, MEM_ARENA_IOC_SET_CONFIG, &c);
+}
+
+/*
+ * An arena with a readahead_kib reads ahead in every mapping, unadvised:
+ * in order, the second miss (the chunk after the first) starts the stream
+ * and no chunk after it misses.  Every other chunk, or MADV_RANDOM, never
+ * makes a stream.
+ */
+TEST_F(arena, arena_readahead_without_advice)
+{
+	size_t cs = self->cs, len = NR_CHUNKS * cs, i;
+	struct mem_arena_stats s;
+	__u64 done;
+	__u32 id;
+	char *p;
+
+	ASSERT_EQ(0, set_readahead(self->fd, cs, 4 * cs / KiB));
+	p = text_region(self->fd, cs, &id, 1);
+	ASSERT_NE(NULL, p);
+
+	ASSERT_EQ(-1, text_differs(p, cs, self->scratch));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(2, s.access_hits_decompressed);
+	EXPECT_EQ(NR_CHUNKS - 2, s.readahead_chunks);
+	EXPECT_EQ(0, s.readahead_wasted);
+
+	/* Every other chunk: no two misses in a row, nothing read ahead. */
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
+	ASSERT_EQ(NR_CHUNKS, done);
+	for (i = 0; i < NR_CHUNKS; i += 2)
+		(void)*(volatile char *)(p + i * cs);
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(2 + NR_CHUNKS / 2, s.access_hits_decompressed);
+	EXPECT_EQ(NR_CHUNKS - 2, s.readahead_chunks);
+
+	/* MADV_RANDOM: in order, and still every chunk a miss. */
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
+	ASSERT_EQ(0, madvise(p, len, MADV_RANDOM));
+	ASSERT_EQ(-1, text_differs(p, cs, self->scratch));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(2 + NR_CHUNKS / 2 + NR_CHUNKS, s.access_hits_decompressed);
+	EXPECT_EQ(NR_CHUNKS - 2, s.readahead_chunks);
+}
+
+/* Without a readahead_kib an unadvised mapping never reads ahead. */
+TEST_F(arena, no_readahead_unadvised_by_default)
+{
+	struct mem_arena_stats s;
+	__u32 id;
+	char *p;
+
+	p = text_region(self->fd, self->cs, &id, 1);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(-1, text_differs(p, self->cs, self->scratch));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(NR_CHUNKS, s.access_hits_decompressed);
+	EXPECT_EQ(0, s.readahead_chunks);
+}
+
 /*
  * MADV_WILLNEED and POSIX_FADV_WILLNEED decompress their range at once;
  * the accesses after cost no decompression and are not hits.  A chunk

@@ -466,6 +466,53 @@ TEST_F(errors, mmap_misuse)
 	munmap(p, 2 * CS);
 }
 
+/*
+ * readahead_kib: up to MEM_ARENA_READAHEAD_KIB_MAX, the word after it
+ * reserved; a caller that knows only the fields before it (the config's
+ * size before readahead_kib) gets 0, the advised-only default.
+ */
+TEST(config_readahead_kib)
+{
+	const struct {
+		__u32 kib, reserved;
+		int err;
+	} table[] = {
+		{ MEM_ARENA_READAHEAD_KIB_MAX + 1, 0, -EINVAL },
+		{ ~0U, 0, -EINVAL },
+		{ 64, 1, -EINVAL },
+		{ 0, ~0U, -EINVAL },
+		{ MEM_ARENA_READAHEAD_KIB_MAX, 0, 0 },
+		{ 256, 0, 0 },
+	};
+	struct mem_arena_cmd_config c = { .size = sizeof(c) };
+	size_t i;
+	int fd = open(MEM_ARENA_DEVICE, O_RDWR);
+
+	if (fd < 0)
+		SKIP(return, "module not loaded");
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		c = (struct mem_arena_cmd_config){
+			.size = sizeof(c), .readahead_kib = table[i].kib,
+			.__reserved = table[i].reserved,
+		};
+		EXPECT_EQ(table[i].err, ma_ioc(fd, MEM_ARENA_IOC_SET_CONFIG, &c))
+			TH_LOG("row %zu", i);
+	}
+	c = (struct mem_arena_cmd_config){ .size = sizeof(c) };
+	ASSERT_EQ(0, ma_ioc(fd, MEM_ARENA_IOC_GET_CONFIG, &c));
+	EXPECT_EQ(256, c.readahead_kib);
+
+	c = (struct mem_arena_cmd_config){
+		.size = offsetof(struct mem_arena_cmd_config, readahead_kib),
+	};
+	ASSERT_EQ(0, ma_ioc(fd, MEM_ARENA_IOC_SET_CONFIG, &c));
+	c = (struct mem_arena_cmd_config){ .size = sizeof(c) };
+	ASSERT_EQ(0, ma_ioc(fd, MEM_ARENA_IOC_GET_CONFIG, &c));
+	EXPECT_EQ(0, c.readahead_kib);
+	EXPECT_EQ(0, arena_works(fd));
+	close(fd);
+}
+
 /* A REGION_ALLOC that fails does not freeze the config; 0 is the page size. */
 TEST(failed_region_alloc_keeps_config_open)
 {

@@ -37,7 +37,10 @@
  * chunk back to raw; MEM_ARENA_IOC_TOUCH does so eagerly for a range.
  * Readahead: in a mapping advised MADV_SEQUENTIAL, a fault that had to
  * decompress, or the first use of a chunk read ahead, also brings back the
- * compressed chunks of the next 128 KiB (at least two chunks);
+ * compressed chunks of the next 128 KiB (at least two chunks); an arena
+ * with a readahead_kib (SET_CONFIG) reads that far, in every mapping that
+ * is not advised MADV_RANDOM, once two faults in a row decompressed
+ * neighbouring chunks;
  * madvise(MADV_WILLNEED) or posix_fadvise(POSIX_FADV_WILLNEED) on the fd
  * does so for its range.  Chunks read ahead count in readahead_chunks, not
  * as access hits, and in readahead_wasted if they go again unused.
@@ -267,6 +270,14 @@ struct mem_arena_cmd_info {
  *	choosing (arenas with the same id share one share)
  * @weight: the tenant's weight in sharing the module-wide pool, 1..1000;
  *	0 means 1.  A tenant's weight is the largest of its arenas'.
+ * @readahead_kib: how far a sequential fault stream reads ahead, in KiB
+ *	(whole chunks, two at least), up to MEM_ARENA_READAHEAD_KIB_MAX.
+ *	0: only in mappings advised MADV_SEQUENTIAL, 128 KiB ahead.
+ *	Otherwise in every mapping of the arena, advised or not: there a
+ *	stream is sequential once a fault decompresses the chunk after the
+ *	one the previous such fault did, and a mapping advised
+ *	MADV_RANDOM never reads ahead.
+ * @__reserved: must be 0
  *
  * SET fails with -EBUSY once the arena has had a region (a REGION_ALLOC
  * that failed does not count), and with -EPERM for a non-zero @tenant or
@@ -280,8 +291,11 @@ struct mem_arena_cmd_config {
 	__u64 cap_bytes;
 	__u32 tenant;
 	__u32 weight;
+	__u32 readahead_kib;
+	__u32 __reserved;
 };
 #define MEM_ARENA_WEIGHT_MAX		1000
+#define MEM_ARENA_READAHEAD_KIB_MAX	16384
 #define MEM_ARENA_IOC_SET_CONFIG _IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_SET_CONFIG)
 #define MEM_ARENA_IOC_GET_CONFIG _IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_GET_CONFIG)
 
