@@ -285,6 +285,21 @@ int mem_arena_get_config(struct mem_arena *arena, struct mem_arena_config *cfg)
 	return 0;
 }
 
+int mem_arena_set_readahead(struct mem_arena *arena, unsigned int kib)
+{
+	struct mem_arena_cmd_config kcfg = { .size = sizeof(kcfg) };
+	int err;
+
+	if (!arena)
+		return -EINVAL;
+	/* SET_CONFIG sets every field: keep the others as they are. */
+	err = ma_ioctl(arena->fd, MEM_ARENA_IOC_GET_CONFIG, &kcfg);
+	if (err)
+		return err;
+	kcfg.readahead_kib = kib;
+	return ma_ioctl(arena->fd, MEM_ARENA_IOC_SET_CONFIG, &kcfg);
+}
+
 int mem_arena_get_info(struct mem_arena *arena, struct mem_arena_cmd_info *info)
 {
 	if (!arena || !info)

@@ -21,6 +21,7 @@ bad=$(echo "$syms" | grep -v '^MEM_ARENA_1\.[0-9]*$' |
 echo "$syms" | grep -q '^mem_arena_discard@@MEM_ARENA_1\.1$' || bad="$bad mem_arena_discard-not-at-1.1"
 echo "$syms" | grep -q '^mem_arena_compress_idle@@MEM_ARENA_1\.2$' || bad="$bad mem_arena_compress_idle-not-at-1.2"
 echo "$syms" | grep -q '^mem_arena_region_copy@@MEM_ARENA_1\.3$' || bad="$bad mem_arena_region_copy-not-at-1.3"
+echo "$syms" | grep -q '^mem_arena_set_readahead@@MEM_ARENA_1\.4$' || bad="$bad mem_arena_set_readahead-not-at-1.4"
 if [ -n "$syms" ] && [ -z "$bad" ]; then
 	ok "exports_only_mem_arena_versioned ($(echo "$syms" | wc -l) symbols)"
 else

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 
 #include <mem_arena.h>
 
@@ -179,6 +180,39 @@ static char *text_region(struct mem_arena *arena, size_t len, unsigned int seed,
 	fill_text(*want, len, seed);
 	memcpy(p, *want, len);
 	return p;
+}
+
+/*
+ * Readahead for every mapping: read in order without madvise, only the
+ * first two chunks miss.  The setting is the config's: fixed by the first
+ * region.
+ */
+TEST_F(lib, set_readahead_reads_unadvised_streams)
+{
+	const size_t len = 16 * CS;
+	struct mem_arena_cmd_config c = { .size = sizeof(c) };
+	struct mem_arena_region *r;
+	struct mem_arena_stats s;
+	char *p, *want;
+
+	EXPECT_EQ(-EINVAL, mem_arena_set_readahead(NULL, 64));
+	EXPECT_EQ(-EINVAL, mem_arena_set_readahead(self->arena,
+						   MEM_ARENA_READAHEAD_KIB_MAX + 1));
+	ASSERT_EQ(0, mem_arena_set_readahead(self->arena, 4 * CS / 1024));
+	ASSERT_EQ(0, ioctl(mem_arena_fd(self->arena), MEM_ARENA_IOC_GET_CONFIG, &c));
+	EXPECT_EQ(4 * CS / 1024, c.readahead_kib);
+	EXPECT_EQ(CS, c.chunk_size);
+
+	p = text_region(self->arena, len, 11, &r, &want);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(-EBUSY, mem_arena_set_readahead(self->arena, 0));
+	EXPECT_EQ(16, mem_arena_compress_region(r));
+	EXPECT_EQ(0, memcmp(p, want, len));
+	ASSERT_EQ(0, mem_arena_get_stats(self->arena, &s));
+	EXPECT_EQ(2, s.access_hits_decompressed);
+	EXPECT_EQ(14, s.readahead_chunks);
+	free(want);
+	EXPECT_EQ(0, mem_arena_region_free(r));
 }
 
 /* Discard narrows to whole chunks: a chunk partly outside keeps its data. */
