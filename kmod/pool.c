@@ -164,25 +164,48 @@ static void ma_block_freed(struct ma_pool *pool, struct ma_block *block,
 	VM_WARN_ON_ONCE(block->largest_free != ma_block_largest_free(block));
 }
 
-/* Best fit inside @block: the shortest free run of at least @units. */
-int ma_block_find(const struct ma_block *block, unsigned int units)
+/*
+ * Best fit inside @block: the shortest free run of at least @units.  The
+ * same scan finds the two longest runs, so @largest_after is the block's
+ * largest free extent once @units are taken from the start of that run,
+ * without a second scan.  -1 when no run holds @units.
+ */
+static int ma_block_fit(const struct ma_block *block, unsigned int units,
+			unsigned int *largest_after)
 {
-	unsigned int start = 0, end, best = UINT_MAX, best_len = UINT_MAX;
+	unsigned int start = 0, end, len, best = UINT_MAX, best_len = UINT_MAX;
+	unsigned int max1 = 0, max2 = 0;	/* the two longest runs */
 
 	for (;;) {
 		start = find_next_zero_bit(block->used, MA_BLOCK_UNITS, start);
 		if (start >= MA_BLOCK_UNITS)
 			break;
 		end = find_next_bit(block->used, MA_BLOCK_UNITS, start);
-		if (end - start >= units && end - start < best_len) {
+		len = end - start;
+		if (len >= max1) {
+			max2 = max1;
+			max1 = len;
+		} else if (len > max2) {
+			max2 = len;
+		}
+		if (len >= units && len < best_len) {
 			best = start;
-			best_len = end - start;
-			if (best_len == units)
-				break;
+			best_len = len;
 		}
 		start = end;
 	}
-	return best == UINT_MAX ? -1 : best;
+	if (best == UINT_MAX)
+		return -1;
+	/* Only the chosen run shrinks; if it was the longest, the next counts. */
+	*largest_after = best_len == max1 ? max(max2, best_len - units) : max1;
+	return best;
+}
+
+int ma_block_find(const struct ma_block *block, unsigned int units)
+{
+	unsigned int largest_after;
+
+	return ma_block_fit(block, units, &largest_after);
 }
 
 /* A block whose largest free extent holds @units, best fitting first. */
@@ -210,8 +233,8 @@ struct ma_block *ma_pool_find_block(struct ma_pool *pool, unsigned int units)
 }
 
 static void ma_slot_take(struct ma_pool *pool, struct ma_block *block,
-			 unsigned int unit, u32 len, struct ma_chunk *owner,
-			 struct ma_slot *slot)
+			 unsigned int unit, unsigned int largest_after, u32 len,
+			 struct ma_chunk *owner, struct ma_slot *slot)
 {
 	struct ma_arena *arena = pool_arena(pool);
 	unsigned int units = ma_slot_units(len);
@@ -221,7 +244,8 @@ static void ma_slot_take(struct ma_pool *pool, struct ma_block *block,
 	block->used_units += units;
 	block->nr_slots++;
 	pool->used_units += units;
-	ma_block_reclass(pool, block);
+	ma_block_file(pool, block, largest_after);
+	VM_WARN_ON_ONCE(block->largest_free != ma_block_largest_free(block));
 	ma_slot_hdr(block, unit)->owner = owner;
 	list_add(&owner->lru, &pool->lru);	/* the newest compressed chunk */
 	slot->block = block;
@@ -320,7 +344,7 @@ int ma_pool_alloc(struct ma_pool *pool, u32 len, struct ma_chunk *owner,
 		  struct ma_slot *slot)
 {
 	struct ma_arena *arena = pool_arena(pool);
-	unsigned int units = ma_slot_units(len);
+	unsigned int units = ma_slot_units(len), largest_after;
 	struct ma_block *block;
 	int unit, err;
 
@@ -352,13 +376,13 @@ int ma_pool_alloc(struct ma_pool *pool, u32 len, struct ma_chunk *owner,
 		ma_stat_pool_bytes(arena, MA_BLOCK_SIZE);
 		ma_block_reclass(pool, block);
 	}
-	unit = ma_block_find(block, units);
+	unit = ma_block_fit(block, units, &largest_after);
 	/* largest_free >= units guarantees a run. */
 	if (WARN_ON_ONCE(unit < 0)) {
 		spin_unlock(&pool->lock);
 		return -EFAULT;
 	}
-	ma_slot_take(pool, block, unit, len, owner, slot);
+	ma_slot_take(pool, block, unit, largest_after, len, owner, slot);
 	spin_unlock(&pool->lock);
 	return 0;
 }
