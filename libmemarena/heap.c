@@ -33,6 +33,8 @@
  *   MEMARENA_HEAP_SIZE       region bytes, suffix K, M or G (default 4G)
  *   MEMARENA_IDLE_COMPRESS   seconds between idle-only compress passes of a
  *                            thread started here (default 0: none)
+ *   MEMARENA_READAHEAD_KIB   the arena's readahead_kib (default 0: none;
+ *                            the program cannot advise its heap)
  *   MEMARENA_STATS_JSON      file written at exit with the arena's stats ...
  *   MEMARENA_STATS_PID       ... by the process with this pid only
  * When the arena cannot be created (no module, no memory) everything is
@@ -74,6 +76,7 @@ static struct {
 	__u32 id;			/* its one region: likewise */
 	char *base;
 	size_t size, page, pages;
+	__u32 readahead_kib;		/* constant: the arenas' readahead */
 	unsigned long *used;		/* protected by lock: pages handed out */
 	size_t hint;			/* protected by lock: next fit */
 	size_t in_use, peak;		/* protected by lock: pages */
@@ -526,10 +529,17 @@ static int arena_open(int *fd, __u32 *id, off_t *offset)
 	};
 	int err = 0;
 
+	struct mem_arena_cmd_config config = {
+		.size = sizeof(config),
+		.readahead_kib = heap.readahead_kib,
+	};
+
 	*fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
 	if (*fd < 0)	/* no device node: the module is not loaded */
 		return errno == ENOENT || errno == ENXIO ? -ENODEV : -errno;
 	if (ioctl(*fd, MEM_ARENA_IOC_GET_INFO, &info) ||
+	    (config.readahead_kib &&
+	     ioctl(*fd, MEM_ARENA_IOC_SET_CONFIG, &config)) ||
 	    ioctl(*fd, MEM_ARENA_IOC_REGION_ALLOC, &alloc))
 		err = -errno;
 	else if (info.api != MEM_ARENA_API || alloc.length != heap.size)
@@ -632,6 +642,7 @@ __attribute__((constructor)) static void heap_init(void)
 	int err;
 
 	heap.page = sysconf(_SC_PAGESIZE);
+	heap.readahead_kib = strtoul(getenv("MEMARENA_READAHEAD_KIB") ?: "0", NULL, 10);
 	if (!size || size > MEM_ARENA_REGION_SIZE_MAX) {
 		heap.err = -EINVAL;
 		return;

@@ -182,6 +182,34 @@ static int fork_fallback(void)
 	return !!failed;
 }
 
+/*
+ * heap_prog readahead N, under memarena-run --readahead (numbering after
+ * N): compressed heap memory read in order, with no madvise(), misses at
+ * its first two pages only; the rest was read ahead.
+ */
+static int readahead_run(void)
+{
+	unsigned long long hits, ra;
+	char *a;
+	int fd;
+
+	a = mmap(NULL, MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	fd = arena_fd();
+	check(a != MAP_FAILED && in_arena(a) && fd >= 0, "readahead_heap_in_the_arena");
+	if (a == MAP_FAILED || fd < 0)
+		return 1;
+	fill_text(a, MB, 5);
+	check(compress(fd, a, MB) == (int)(MB / page), "readahead_compress");
+	hits = stat_of(fd, MEM_ARENA_STAT_access_hits_decompressed);
+	ra = stat_of(fd, MEM_ARENA_STAT_readahead_chunks);
+	check(is_text(a, MB, 5), "readahead_reads_back");
+	check(stat_of(fd, MEM_ARENA_STAT_access_hits_decompressed) - hits == 2 &&
+	      stat_of(fd, MEM_ARENA_STAT_readahead_chunks) - ra == MB / page - 2,
+	      "readahead_in_order_misses_twice");
+	printf("1..%d\n", n);
+	return !!failed;
+}
+
 int main(int argc, char **argv)
 {
 	char *a, *b, *c;
@@ -195,6 +223,10 @@ int main(int argc, char **argv)
 	if (argc > 2 && !strcmp(argv[1], "fork-fallback")) {
 		n = atoi(argv[2]);
 		return fork_fallback();
+	}
+	if (argc > 2 && !strcmp(argv[1], "readahead")) {
+		n = atoi(argv[2]);
+		return readahead_run();
 	}
 
 	a = mmap(NULL, MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -40,6 +40,16 @@ else
 	skip heap_prog_fork_fallback "no /usr/bin/setpriv (util-linux) in the guest's /usr"
 fi
 
+# --readahead: the heap's arena reads ahead an unadvised in-order read.
+"$run" --malloc libc --heap 4M --readahead 64 -- "$top/selftests/bin/heap_prog" readahead $n \
+	> /tmp/heap_readahead.out 2>&1
+rc=$?
+grep -v '^1\.\.' /tmp/heap_readahead.out
+n=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' /tmp/heap_readahead.out | grep . || echo $n)
+check heap_prog_readahead_exits_0 test $rc = 0
+check memarena_run_rejects_a_bad_readahead sh -c \
+	"! '$run' --readahead 16385 -- true 2> /tmp/ra.err && [ \$(wc -l < /tmp/ra.err) = 1 ]"
+
 have() { ls /usr/lib/*/lib$1.so.2 > /dev/null 2>&1; }
 $py "$wl" 20000 > /tmp/plain.out
 alloc=

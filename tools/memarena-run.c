@@ -45,6 +45,9 @@ static void usage(FILE *f)
 "  --idle-compress SEC    compress memory not accessed for SEC seconds, every\n"
 "                         SEC seconds (default 0: never; mactl compress --idle\n"
 "                         PID does it from outside)\n"
+"  --readahead KIB        read ahead sequential fault streams by KIB KiB\n"
+"                         (0..16384; default 0: none, the program cannot\n"
+"                         madvise() its heap)\n"
 "  --stats-json PATH      write the arena's stats and VmRSS there at exit\n"
 "  -h, --help             this text\n"
 "\n"
@@ -98,11 +101,12 @@ int main(int argc, char **argv)
 		{ "malloc", required_argument, NULL, 'm' },
 		{ "idle-compress", required_argument, NULL, 'i' },
 		{ "stats-json", required_argument, NULL, 'j' },
+		{ "readahead", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *heap_size = "4G", *malloc_name = NULL, *stats = NULL;
-	const char *idle = "0", *heap, *alloc = NULL, *old;
+	const char *idle = "0", *readahead = "0", *heap, *alloc = NULL, *old;
 	char heap_buf[PATH_MAX], lib_buf[PATH_MAX], pid[16];
 	char *preload;
 	int c, fd;
@@ -129,6 +133,10 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			stats = optarg;
+			break;
+		case 'r':
+			parse_num(optarg, "--readahead", 0, MEM_ARENA_READAHEAD_KIB_MAX);
+			readahead = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -170,6 +178,7 @@ int main(int argc, char **argv)
 	if (setenv("LD_PRELOAD", preload, 1) ||
 	    setenv("MEMARENA_HEAP_SIZE", heap_size, 1) ||
 	    setenv("MEMARENA_IDLE_COMPRESS", idle, 1) ||
+	    setenv("MEMARENA_READAHEAD_KIB", readahead, 1) ||
 	    (stats && (setenv("MEMARENA_STATS_JSON", stats, 1) ||
 		       setenv("MEMARENA_STATS_PID", pid, 1))))
 		die(127, "%s", strerror(errno));
