@@ -41,6 +41,7 @@
 #define _MEM_ARENA_ARENA_H
 
 #include <linux/atomic.h>
+#include <linux/kobject.h>
 #include <linux/kref.h>
 #include <linux/lockdep.h>
 #include <linux/list.h>
@@ -193,6 +194,26 @@ void ma_stat_pool_bytes(struct ma_arena *arena, s64 delta);
 void ma_stats_retire(struct ma_arena *arena);
 int ma_sysfs_init(void);
 void ma_sysfs_exit(void);
+
+/*
+ * A module-wide tunable in /sys/kernel/mem_arena/: an unsigned int of its
+ * owner's, 0 .. @max, written by sysfs (root) and read with READ_ONCE().
+ */
+struct ma_uint_attr {
+	struct kobj_attribute kattr;
+	unsigned int *value;
+	unsigned int max;
+};
+
+ssize_t ma_uint_attr_show(struct kobject *kobj, struct kobj_attribute *kattr,
+			  char *buf);
+ssize_t ma_uint_attr_store(struct kobject *kobj, struct kobj_attribute *kattr,
+			   const char *buf, size_t count);
+#define MA_UINT_ATTR(_name, _value, _max) {				\
+	.kattr = __ATTR(_name, 0644, ma_uint_attr_show, ma_uint_attr_store), \
+	.value = &(_value),						\
+	.max = (_max),							\
+}
 
 /*
  * chunk.c: the chunk lock and the state machine.  The lock is a bit lock

@@ -31,13 +31,11 @@
  */
 #define pr_fmt(fmt) "mem_arena: " fmt
 
-#include <linux/kobject.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/string.h>
-#include <linux/sysfs.h>
 #include <linux/workqueue.h>
 
 #include "arena.h"
@@ -50,29 +48,9 @@
  */
 static unsigned int ma_defrag_threshold_pct = 50;
 
-static ssize_t defrag_threshold_pct_show(struct kobject *kobj,
-					 struct kobj_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(ma_defrag_threshold_pct));
-}
-
-static ssize_t defrag_threshold_pct_store(struct kobject *kobj,
-					  struct kobj_attribute *attr,
-					  const char *buf, size_t count)
-{
-	unsigned int pct;
-	int err = kstrtouint(buf, 0, &pct);
-
-	if (err)
-		return err;
-	if (pct > 100)
-		return -EINVAL;
-	WRITE_ONCE(ma_defrag_threshold_pct, pct);
-	return count;
-}
-
-static struct kobj_attribute ma_defrag_attr = __ATTR_RW(defrag_threshold_pct);
-static struct attribute *ma_defrag_attrs[] = { &ma_defrag_attr.attr, NULL };
+static struct ma_uint_attr ma_defrag_attr =
+	MA_UINT_ATTR(defrag_threshold_pct, ma_defrag_threshold_pct, 100);
+static struct attribute *ma_defrag_attrs[] = { &ma_defrag_attr.kattr.attr, NULL };
 const struct attribute_group ma_defrag_attr_group = { .attrs = ma_defrag_attrs };
 
 /* Blocks that perfect packing would free. */

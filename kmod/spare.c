@@ -29,10 +29,8 @@
 #define pr_fmt(fmt) "mem_arena: " fmt
 
 #include <linux/highmem.h>
-#include <linux/kobject.h>
 #include <linux/mm.h>
 #include <linux/shrinker.h>
-#include <linux/sysfs.h>
 
 #include "arena.h"
 #include "compat.h"
@@ -164,25 +162,7 @@ void ma_spare_shrinker_exit(void)
 	ma_shrinker_destroy(ma_spare_shrinker);
 }
 
-static ssize_t spare_pages_show(struct kobject *kobj,
-				struct kobj_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(ma_spare_max));
-}
-
-static ssize_t spare_pages_store(struct kobject *kobj,
-				 struct kobj_attribute *attr,
-				 const char *buf, size_t count)
-{
-	unsigned int max;
-	int err = kstrtouint(buf, 0, &max);
-
-	if (err)
-		return err;
-	WRITE_ONCE(ma_spare_max, max);
-	return count;
-}
-
-static struct kobj_attribute ma_spare_attr = __ATTR_RW(spare_pages);
-static struct attribute *ma_spare_attrs[] = { &ma_spare_attr.attr, NULL };
+static struct ma_uint_attr ma_spare_attr =
+	MA_UINT_ATTR(spare_pages, ma_spare_max, UINT_MAX);
+static struct attribute *ma_spare_attrs[] = { &ma_spare_attr.kattr.attr, NULL };
 const struct attribute_group ma_spare_attr_group = { .attrs = ma_spare_attrs };

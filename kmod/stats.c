@@ -111,6 +111,29 @@ void ma_stat_pool_bytes(struct ma_arena *arena, s64 delta)
 		      atomic64_add_return(delta, &ma_pool_bytes_all));
 }
 
+ssize_t ma_uint_attr_show(struct kobject *kobj, struct kobj_attribute *kattr,
+			  char *buf)
+{
+	struct ma_uint_attr *attr = container_of(kattr, struct ma_uint_attr, kattr);
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(*attr->value));
+}
+
+ssize_t ma_uint_attr_store(struct kobject *kobj, struct kobj_attribute *kattr,
+			   const char *buf, size_t count)
+{
+	struct ma_uint_attr *attr = container_of(kattr, struct ma_uint_attr, kattr);
+	unsigned int v;
+	int err = kstrtouint(buf, 0, &v);
+
+	if (err)
+		return err;
+	if (v > attr->max)
+		return -EINVAL;
+	WRITE_ONCE(*attr->value, v);
+	return count;
+}
+
 /* sysfs: one value per file, named as in the stats list. */
 struct ma_stat_attr {
 	struct kobj_attribute kattr;
