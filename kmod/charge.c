@@ -10,8 +10,9 @@
  * CAP_IPC_LOCK.  What is charged is what the arena holds: the pages of a
  * raw chunk, the slot bytes of a compressed one, and the spare pages kept
  * for reuse (spare.c); compressing always lowers the charge (a page is
- * kept as a spare only if the limit leaves room for it beside the slot).  The pool's slack (holes, partly used blocks) is
- * bounded module-wide by pool_cap_bytes instead.
+ * kept as a spare only if the limit leaves room for it beside the slot).
+ * The pool's slack (holes, partly used blocks) is bounded module-wide by
+ * pool_cap_bytes instead.
  *
  * Locking:
  *   ma_arena.charge_lock (spinlock, innermost) guards charged_bytes and
@@ -61,25 +62,6 @@ static bool ma_lock_pages(struct user_struct *user, unsigned long nr,
 	return true;
 }
 
-static int __ma_charge(struct ma_arena *arena, s64 delta, bool quiet);
-
-/**
- * ma_charge - change what @arena holds by @delta bytes
- *
- * A rise past the opener's limit fails with -EDQUOT (and is counted in
- * memlock_rejects); a fall never fails.
- */
-int ma_charge(struct ma_arena *arena, s64 delta)
-{
-	return __ma_charge(arena, delta, false);
-}
-
-/* The same for a rise that is optional (spares): no reject is counted. */
-int ma_charge_quiet(struct ma_arena *arena, s64 delta)
-{
-	return __ma_charge(arena, delta, true);
-}
-
 static int __ma_charge(struct ma_arena *arena, s64 delta, bool quiet)
 {
 	struct user_struct *user = arena->memlock_user;
@@ -106,4 +88,21 @@ out_unlock:
 	if (err && !quiet)
 		ma_stat_inc(arena, MEM_ARENA_STAT_memlock_rejects);
 	return err;
+}
+
+/**
+ * ma_charge - change what @arena holds by @delta bytes
+ *
+ * A rise past the opener's limit fails with -EDQUOT (and is counted in
+ * memlock_rejects); a fall never fails.
+ */
+int ma_charge(struct ma_arena *arena, s64 delta)
+{
+	return __ma_charge(arena, delta, false);
+}
+
+/* The same for a rise that is optional (spares): no reject is counted. */
+int ma_charge_quiet(struct ma_arena *arena, s64 delta)
+{
+	return __ma_charge(arena, delta, true);
 }

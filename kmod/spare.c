@@ -6,8 +6,9 @@
  * boots with init_on_alloc=1 (Debian's default), though a decompression
  * overwrites all of it.  So an arena keeps up to spare_pages of the pages
  * its compress, discard and region free let go, and hands them to its next
- * allocations: a decompression, a same-filled fill or a copy overwrite a
- * spare whole; an empty chunk's fault clears the one it takes.  A spare
+ * allocations: a decompression, a same-filled fill, a copy or a new pool
+ * block overwrite a spare whole; an empty chunk's fault clears the one it
+ * takes.  A spare
  * held this arena's data only, stays charged to the memory cgroup it was
  * allocated in, and stays charged to the opener's RLIMIT_MEMLOCK
  * (charge.c): an arena holds its raw pages, its slots and its spares.
@@ -16,9 +17,10 @@
  *
  * Spares go back to the kernel when the arena closes and under memory
  * pressure, through one module-wide shrinker; lowering spare_pages stops
- * arenas from keeping more, and what they hold goes as it is used.  The shrinker is not memcg
- * aware, so a cgroup's own limit does not reclaim spares: the per-arena
- * bound (default 256 pages, 1 MiB of 4 KiB pages) keeps that small.
+ * arenas from keeping more, and what they hold goes as it is used.  The
+ * shrinker is not memcg aware, so a cgroup's own limit does not reclaim
+ * spares: the per-arena bound (default 256 pages, 1 MiB of 4 KiB pages)
+ * keeps that small.
  *
  * Locking:
  *   ma_arena.spare_lock (spinlock) guards the arena's spare list and count;

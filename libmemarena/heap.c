@@ -527,12 +527,11 @@ static int arena_open(int *fd, __u32 *id, off_t *offset)
 		.size = sizeof(alloc),
 		.length = heap.size,
 	};
-	int err = 0;
-
 	struct mem_arena_cmd_config config = {
 		.size = sizeof(config),
 		.readahead_kib = heap.readahead_kib,
 	};
+	int err = 0;
 
 	*fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
 	if (*fd < 0)	/* no device node: the module is not loaded */
