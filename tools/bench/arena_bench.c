@@ -40,13 +40,17 @@ static void usage(FILE *out)
 "  latency), touch readback, density; every byte checked.\n"
 "threads: two threads compressing two regions at once, against one.\n"
 "zram: the same bytes written to and read from /dev/zram0 with O_DIRECT\n"
-"  in 4 KiB and 1 MiB requests (set up by tools/bench/guest-bench.sh).\n"
+"  in 4 KiB and 1 MiB requests, the 4 KiB reads also in random order (set\n"
+"  up by tools/bench/guest-bench.sh).\n"
 "density: compress the region, read back every other chunk so the pool\n"
 "  fragments, compact it; report compressed_bytes_live / pool_bytes after\n"
 "  each step.\n"
 "scale: compress regions of each size; report the per-chunk cost (wall\n"
 "  clock and kernel codec time), median of --runs (default 3).\n"
-"phase compress|fault|touch|threads: one phase alone, after its setup;\n"
+"phase compress|fault|random|touch|threads|zread|zrandom: one phase alone,\n"
+"  after its setup (random: faults in random order, each timed; zread,\n"
+"  zrandom: 4 KiB O_DIRECT reads of /dev/zram0, set up by the caller, in\n"
+"  order or in the random order, each timed);\n"
 "  with MA_PERF_CTL and MA_PERF_ACK (perf record --control fifo:CTL,ACK\n"
 "  -D -1) perf records the phase only (tools/bench/profile).\n"
 "Datasets: %s (default mixed).  One JSON object per line on stdout.\n",
@@ -210,6 +214,26 @@ static void compress_or_die(struct mem_arena_region *r)
 		die(1, "compress: %s", mem_arena_strerror(n));
 }
 
+/* 0 .. @n - 1 in a fixed pseudo-random order (Fisher-Yates, xorshift). */
+static size_t *shuffled(size_t n)
+{
+	uint64_t x = 0x9E3779B97F4A7C15ULL;
+	size_t *order = malloc(n * sizeof(*order)), i;
+
+	if (!order)
+		die(1, "out of memory");
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	for (i = n - 1; i > 0; i--) {
+		size_t j, t;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		j = x % (i + 1);
+		t = order[i], order[i] = order[j], order[j] = t;
+	}
+	return order;
+}
+
 /* Throughput of every readback path, fault latency, density. */
 static int cmd_run(const char *dataset, size_t mb)
 {
@@ -220,27 +244,17 @@ static int cmd_run(const char *dataset, size_t mb)
 	size_t len = mb << 20, pages = len / CS, i;
 	double t0, mib = len / 1048576.0, *lat;
 	unsigned long long ra;
-	uint64_t x = 0x9E3779B97F4A7C15ULL;
 	volatile char sink;
 	size_t *order;
 	char *p, *copy;
 
 	p = make_region(arena, len, &r, dataset);
 	copy = malloc(len);
-	order = malloc(pages * sizeof(*order));
+	order = shuffled(pages);
 	lat = malloc(pages * sizeof(*lat));
-	if (!copy || !order || !lat)
+	if (!copy || !lat)
 		die(1, "out of memory");
 	memcpy(copy, p, len);
-	for (i = 0; i < pages; i++)
-		order[i] = i;
-	for (i = pages - 1; i > 0; i--) {	/* Fisher-Yates */
-		size_t j, t;
-
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		j = x % (i + 1);
-		t = order[i], order[i] = order[j], order[j] = t;
-	}
 	fprintf(stderr, "arena_bench: run %s, %zu MiB\n", dataset, mb);
 	json_object_object_add(o, "bench", json_object_new_string("run"));
 	json_object_object_add(o, "dataset", json_object_new_string(dataset));
@@ -437,33 +451,118 @@ static void zram_pass(const char *dev, const char *dataset, const char *data,
 	}
 	if (memcmp(buf, data, len))
 		die(1, "%s: data read back differs", dev);
+	if (req == CS) {	/* in random order, as mem_arena's random faults */
+		size_t *order = shuffled(n);
+
+		memset(buf, 0, len);
+		mark_phase("begin", "zram/%s/read_random_%s", dataset, tag);
+		t0 = now_seconds();
+		for (i = 0; i < n; i++) {
+			size_t k = order[i];
+			double a = now_seconds();
+
+			if (pread(fd, buf + k * req, req, k * req) != (ssize_t)req)
+				die(1, "%s: read: %s", dev, strerror(errno));
+			lat[i] = (now_seconds() - a) * 1e6;
+		}
+		snprintf(key, sizeof(key), "read_random_mbps_%s", tag);
+		json_object_object_add(o, key, json_object_new_double(len / 1048576.0 /
+								      secs_since(t0)));
+		mark_phase("end", "zram/%s/read_random_%s", dataset, tag);
+		qsort(lat, n, sizeof(*lat), cmp_double);
+		add_pct(o, "read_random_p50_us", lat, n, 0.50);
+		add_pct(o, "read_random_p99_us", lat, n, 0.99);
+		if (memcmp(buf, data, len))
+			die(1, "%s: data read back in random order differs", dev);
+		free(order);
+	}
 	free(lat);
 	free(buf);
 	close(fd);
 }
 
+/*
+ * Phases "zread" and "zrandom": 4 KiB O_DIRECT reads of /dev/zram0 in order
+ * or in @order, each timed.
+ */
+static double phase_zread(const char *dataset, size_t len, const size_t *order,
+			  double *lat)
+{
+	char err[512], *data = malloc(len), *buf;
+	size_t i, k, n = len / CS;
+	int fd = open("/dev/zram0", O_RDWR | O_DIRECT);
+	double t0;
+
+	if (fd < 0)
+		die(1, "/dev/zram0: %s", strerror(errno));
+	if (!data || posix_memalign((void **)&buf, 4096, len))
+		die(1, "out of memory");
+	if (dataset_fill(dataset, data, len, 1, err, sizeof(err)))
+		die(1, "%s", err);
+	memcpy(buf, data, len);
+	for (i = 0; i < n; i++)
+		if (pwrite(fd, buf + i * CS, CS, i * CS) != (ssize_t)CS)
+			die(1, "/dev/zram0: write: %s", strerror(errno));
+	memset(buf, 0, len);
+	fprintf(stderr, "arena_bench: phase %s, %s, %zu MiB\n",
+		order ? "zrandom" : "zread", dataset, len >> 20);
+	perf_ctl("enable");
+	t0 = now_seconds();
+	for (i = 0; i < n; i++) {
+		double a = now_seconds();
+
+		k = order ? order[i] : i;
+		if (pread(fd, buf + k * CS, CS, k * CS) != (ssize_t)CS)
+			die(1, "/dev/zram0: read: %s", strerror(errno));
+		lat[i] = (now_seconds() - a) * 1e6;
+	}
+	t0 = secs_since(t0);
+	perf_ctl("disable");
+	if (memcmp(buf, data, len))
+		die(1, "/dev/zram0: data read back differs");
+	free(buf);
+	free(data);
+	close(fd);
+	return t0;
+}
+
 /* One phase alone, its setup outside the measurement (and the profile). */
 static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 {
-	struct mem_arena *arena;
+	struct mem_arena *arena = NULL;
 	struct mem_arena_region *r, *r2 = NULL;
 	struct compressor c[2];
 	pthread_t t[2];
 	json_object *o = json_object_new_object();
-	size_t len = mb << 20, i;
+	size_t len = mb << 20, pages = len / CS, i, *order = NULL;
+	double t0, *lat = NULL;
 	volatile char sink;
 	char *p;
-	double t0;
 	int k;
 
 	if (strcmp(phase, "compress") && strcmp(phase, "fault") &&
-	    strcmp(phase, "touch") && strcmp(phase, "threads"))
-		die(2, "phase: unknown '%s' (compress, fault, touch, threads)", phase);
+	    strcmp(phase, "random") && strcmp(phase, "touch") &&
+	    strcmp(phase, "threads") && strcmp(phase, "zread") &&
+	    strcmp(phase, "zrandom"))
+		die(2, "phase: unknown '%s' (compress, fault, random, touch, threads, zread, zrandom)",
+		    phase);
+	if (!strcmp(phase, "random") || phase[0] == 'z') {
+		lat = malloc(pages * sizeof(*lat));
+		if (!lat)
+			die(1, "out of memory");
+	}
+	if (!strcmp(phase, "random") || !strcmp(phase, "zrandom"))
+		order = shuffled(pages);
+	if (phase[0] == 'z') {
+		t0 = phase_zread(dataset, len, order, lat);
+		goto out;
+	}
 	arena = make_arena();
 	p = make_region(arena, len, &r, dataset);
 	if (!strcmp(phase, "threads"))
 		make_region(arena, len, &r2, dataset);
-	if (!strcmp(phase, "fault") || !strcmp(phase, "touch"))
+	if (!strcmp(phase, "fault") || !strcmp(phase, "random") ||
+	    !strcmp(phase, "touch"))
 		compress_or_die(r);
 	fprintf(stderr, "arena_bench: phase %s, %s, %zu MiB\n", phase, dataset, mb);
 
@@ -472,8 +571,15 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	if (!strcmp(phase, "compress")) {
 		compress_or_die(r);
 	} else if (!strcmp(phase, "fault")) {
-		for (i = 0; i < len / CS; i++)
+		for (i = 0; i < pages; i++)
 			sink = p[i * CS];
+	} else if (!strcmp(phase, "random")) {	/* as cmd_run's, each timed */
+		for (i = 0; i < pages; i++) {
+			double a = now_seconds();
+
+			sink = p[order[i] * CS];
+			lat[i] = (now_seconds() - a) * 1e6;
+		}
 	} else if (!strcmp(phase, "touch")) {
 		if (mem_arena_touch(r, 0, len) < 0)
 			die(1, "touch failed");
@@ -488,7 +594,7 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	t0 = secs_since(t0);
 	perf_ctl("disable");
 	(void)sink;
-
+out:
 	json_object_object_add(o, "bench", json_object_new_string("phase"));
 	json_object_object_add(o, "phase", json_object_new_string(phase));
 	json_object_object_add(o, "dataset", json_object_new_string(dataset));
@@ -496,8 +602,16 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	json_object_object_add(o, "seconds", json_object_new_double(t0));
 	json_object_object_add(o, "chunks",
 			       json_object_new_int64((r2 ? 2 : 1) * (len / CS)));
+	if (lat) {
+		qsort(lat, pages, sizeof(*lat), cmp_double);
+		add_pct(o, "p50_us", lat, pages, 0.50);
+		add_pct(o, "p99_us", lat, pages, 0.99);
+	}
 	emit(o);
-	mem_arena_destroy(arena);
+	if (arena)
+		mem_arena_destroy(arena);
+	free(order);
+	free(lat);
 	return 0;
 }
 

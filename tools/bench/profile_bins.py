@@ -13,7 +13,7 @@ import os
 import re
 import sys
 
-PHASES = ["compress", "fault", "touch", "threads"]
+PHASES = ["compress", "fault", "random", "touch", "threads", "zread", "zrandom"]
 IDLE = re.compile(r"safe_halt|default_idle|do_idle|cpuidle|acpi_idle|mwait|poll_idle|arch_cpu_idle")
 # First match wins.  Without call chains a symbol is binned by itself:
 # memset is LZ4's state reset in a compress, clear_page the zeroing of
@@ -34,6 +34,11 @@ BINS = [
                    r"insert_page|irqentry|error_entry|error_return|find_vma|lock_vma|"
                    r"mmap_read|set_pte|pte_offset|__pte|pmd_|restore_regs|native_iret|"
                    r"ma_vm_fault|vmf_"),
+    ("syscall", r"entry_SYSCALL|do_syscall|syscall_exit|syscall_enter|__x64_sys|"
+                r"ksys_|exit_to_user"),
+    ("zram", r"^zram_|^zs_|zsmalloc|^obj_|^__zs"),
+    ("block+dio", r"bio|blk_|submit_|iomap|blkdev|dio|iov_iter|"
+                  r"get_user_pages|pin_user_pages|gup_|follow_page|try_grab"),
     ("mem_arena pool", r"^ma_pool|^ma_block|^ma_slot|^ma_lru"),
     ("mem_arena other", r"^ma_|^xa_|^xas_"),
     ("locks", r"_raw_spin|mutex_|rwsem|wait_on_bit|wake_up|osq_"),
@@ -79,6 +84,8 @@ def phase(d, ph):
     for b, pct in sorted(shares.items(), key=lambda kv: -kv[1]):
         share = pct / busy if busy else 0
         out["components"][b] = {"share_pct": 100 * share, "us_per_chunk": share * us}
+    if "p50_us" in res:
+        out["p50_us"], out["p99_us"] = res["p50_us"], res["p99_us"]
     return out
 
 
@@ -100,9 +107,10 @@ def main():
             for b, c in r["components"].items():
                 w.writerow([r["phase"], b, "%.1f" % c["share_pct"], "%.2f" % c["us_per_chunk"]])
     for r in res:
-        print("%s: %.1f us per chunk (wall, %s, %d MiB), %d samples, idle %.0f%%" %
+        print("%s: %.1f us per chunk (wall, %s, %d MiB), %d samples, idle %.0f%%%s" %
               (r["phase"], r["us_per_chunk"], r["dataset"], r["region_mb"], r["samples"],
-               r["idle_pct"]))
+               r["idle_pct"], ", p50 %.2f us, p99 %.2f us" % (r["p50_us"], r["p99_us"])
+               if "p50_us" in r else ""))
         for b, c in r["components"].items():
             if c["share_pct"] >= 0.5:
                 print("  %-18s %5.1f%%  %7.2f us" % (b, c["share_pct"], c["us_per_chunk"]))

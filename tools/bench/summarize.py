@@ -49,10 +49,14 @@ def main():
         add("compress_mbps_1m_requests", d, None, z.get("write_mbps_1m"), None, "MB/s")
         add("readback_mbps", d, m.get("readback_mbps"), z.get("read_mbps_4k"), l.get("decompress_mbps"), "MB/s")
         add("readback_mbps_1m_requests", d, None, z.get("read_mbps_1m"), None, "MB/s")
-        add("readback_random_mbps", d, m.get("readback_random_mbps"), None, None, "MB/s")
+        add("readback_random_mbps", d, m.get("readback_random_mbps"), z.get("read_random_mbps_4k"),
+            None, "MB/s")
         add("touch_readback_mbps", d, m.get("touch_readback_mbps"), None, None, "MB/s")
         add("fault_p50_us", d, m.get("fault_p50_us"), z.get("read_p50_us"), None, "us")
         add("fault_p99_us", d, m.get("fault_p99_us"), z.get("read_p99_us"), None, "us")
+        # The same random faults against zram's reads in the same random order.
+        add("random_p50_us", d, m.get("fault_p50_us"), z.get("read_random_p50_us"), None, "us")
+        add("random_p99_us", d, m.get("fault_p99_us"), z.get("read_random_p99_us"), None, "us")
         add("density", d, m.get("density"), z.get("density"), None, "ratio")
         # The same by host CPU time: robust to host load (bench/README.md).
         mmb, zmb = m.get("region_mb"), z.get("region_mb")
