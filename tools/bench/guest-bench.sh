@@ -12,6 +12,7 @@ if [ "$1" = --quick ]; then
 fi
 : > "$out"
 say() { echo "bench: $*" >&2; }
+say "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 
 # zram and its allocator, and the LZ4 limit module.
 mods=${MEM_ARENA_MODULES:-/modules}
