@@ -519,7 +519,7 @@ void ma_pool_init(struct ma_pool *pool)
 
 	spin_lock_init(&pool->lock);
 	mutex_init(&pool->compact_lock);
-	INIT_WORK(&pool->defrag_work, ma_defrag_work);
+	INIT_DELAYED_WORK(&pool->defrag_work, ma_defrag_work);
 	INIT_LIST_HEAD(&pool->blocks);
 	INIT_LIST_HEAD(&pool->lru);
 	for (i = 0; i < MA_NR_CLASSES; i++)

@@ -72,7 +72,7 @@ struct ma_pool {
 	bool compacting;		/* protected by lock: a pass releases empty blocks */
 	unsigned long futile_free_units; /* protected by lock: free units after a pass that freed nothing */
 	struct mutex compact_lock;	/* one compaction at a time */
-	struct work_struct defrag_work;	/* background compaction */
+	struct delayed_work defrag_work;	/* background compaction */
 	struct list_head lru;		/* protected by lock: compressed chunks, newest first */
 	struct list_head classes[MA_NR_CLASSES];	/* protected by lock */
 	DECLARE_BITMAP(nonempty, MA_NR_CLASSES);	/* protected by lock */

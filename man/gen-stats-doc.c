@@ -56,7 +56,21 @@ int main(int argc, char **argv)
 		       "Description:\n\t\t(RW, root) Background compaction of an arena's pool\n"
 		       "\t\tstarts when its free bytes reach this percentage of\n"
 		       "\t\tits pool and a whole block could be freed; 0 turns it\n"
-		       "\t\toff.  Default 50.\n");
+		       "\t\toff.  Default 50.\n\n");
+		printf("What:\t\t/sys/kernel/mem_arena/defrag_delay_ms\n"
+		       "Date:\t\tDecember 2026\nKernelVersion:\t6.1 (out of tree)\n"
+		       "Contact:\tmem_arena developers\n"
+		       "Description:\n\t\t(RW, root) How long background compaction waits\n"
+		       "\t\tafter the free that crossed defrag_threshold_pct;\n"
+		       "\t\tthe frees meanwhile join that one pass.  0 to 60000,\n"
+		       "\t\tdefault 1000.\n\n");
+		printf("What:\t\t/sys/kernel/mem_arena/spare_pages\n"
+		       "Date:\t\tDecember 2026\nKernelVersion:\t6.1 (out of tree)\n"
+		       "Contact:\tmem_arena developers\n"
+		       "Description:\n\t\t(RW, root) Pages an arena keeps, still charged,\n"
+		       "\t\tfor its next decompressions and pool blocks instead of\n"
+		       "\t\tfreeing them; a shrinker and close release them.\n"
+		       "\t\t0 keeps none.  Default 256.\n");
 	}
 	return 0;
 }

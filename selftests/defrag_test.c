@@ -53,11 +53,13 @@ static __u64 ceil_blocks(__u64 bytes)
 FIXTURE(pool) {
 	int fd;
 	int saved_threshold;
+	int saved_delay;
 };
 
 FIXTURE_SETUP(pool)
 {
 	self->saved_threshold = -1;
+	self->saved_delay = -1;
 	self->fd = open(MEM_ARENA_DEVICE, O_RDWR);
 	if (self->fd < 0)
 		SKIP(return, "module not loaded");
@@ -65,12 +67,16 @@ FIXTURE_SETUP(pool)
 	self->saved_threshold = read_threshold();
 	ASSERT_LE(0, self->saved_threshold);
 	ASSERT_EQ(0, write_threshold(0));
+	self->saved_delay = ma_sysfs_read("defrag_delay_ms");
+	ASSERT_LE(0, self->saved_delay);
 }
 
 FIXTURE_TEARDOWN(pool)
 {
 	if (self->saved_threshold >= 0)
 		write_threshold(self->saved_threshold);
+	if (self->saved_delay >= 0)
+		ma_sysfs_write("defrag_delay_ms", self->saved_delay);
 	if (self->fd >= 0)
 		close(self->fd);
 }
@@ -351,6 +357,41 @@ TEST_F(pool, background_compaction_above_threshold)
 		fill_sized(want, i, mixed_size(i));
 		ASSERT_EQ(0, memcmp(p + i * CS, want, CS)) TH_LOG("chunk %u", i);
 	}
+}
+
+/*
+ * A readback frees slots all over the pool, far past the threshold; the
+ * background pass waits defrag_delay_ms (here a minute, longer than the
+ * test) instead of moving the slots the readback is about to decompress.
+ * Before the delay existed, passes ran during the readback.
+ */
+TEST_F(pool, background_compaction_waits_out_a_readback)
+{
+	const unsigned int nr = 1024, pct = 30;
+	struct mem_arena_stats s;
+	unsigned int i, k;
+	__u32 id;
+	char *p;
+
+	p = ma_region_map(self->fd, nr * CS, &id);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < nr; i++)
+		fill_sized(p + i * CS, i, mixed_size(i));
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, nr * CS, NULL));
+	ASSERT_EQ(0, ma_sysfs_write("defrag_delay_ms", 60000));
+	ASSERT_EQ(0, write_threshold(pct));
+	/* Every chunk once, in a scattered order (577 is prime to 1024). */
+	for (i = 0, k = 0; i < nr; i++, k = (k + 577) % nr) {
+		char want[CS];
+
+		fill_sized(want, k, mixed_size(k));
+		ASSERT_EQ(0, memcmp(p + k * CS, want, CS)) TH_LOG("chunk %u", k);
+	}
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(nr, s.decompress_ops);
+	EXPECT_EQ(0, s.defrag_runs);
+	EXPECT_EQ(0, s.defrag_bytes_moved);
+	EXPECT_EQ(0, s.pool_bytes);	/* emptied blocks went back meanwhile */
 }
 
 TEST_HARNESS_MAIN

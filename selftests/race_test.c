@@ -490,6 +490,7 @@ static const char *const gauges[] = {
 FIXTURE(race) {
 	int fd;
 	long long defrag_pct;		/* to restore, or -1 */
+	long long defrag_delay;		/* to restore, or -1 */
 	double deadline;
 	long long base[NR_GAUGES];
 };
@@ -500,9 +501,14 @@ FIXTURE_SETUP(race)
 	unsigned int i;
 
 	self->defrag_pct = -1;
+	self->defrag_delay = -1;
 	self->fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
 	if (self->fd < 0)
 		return;
+	/* Background compaction at once, to race with everything else. */
+	self->defrag_delay = ma_sysfs_read("defrag_delay_ms");
+	if (self->defrag_delay >= 0)
+		ma_sysfs_write("defrag_delay_ms", 0);
 	for (i = 0; i < NR_GAUGES; i++)
 		self->base[i] = ma_sysfs_read(gauges[i]);
 	self->base[0]--;		/* "arenas" without ours */
@@ -517,6 +523,8 @@ FIXTURE_TEARDOWN(race)
 {
 	if (self->defrag_pct >= 0)
 		ma_sysfs_write("defrag_threshold_pct", self->defrag_pct);
+	if (self->defrag_delay >= 0)
+		ma_sysfs_write("defrag_delay_ms", self->defrag_delay);
 	if (self->fd >= 0)
 		close(self->fd);
 }

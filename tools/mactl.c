@@ -226,7 +226,8 @@ static int cmd_info(void)
 		printf("locked memory     %s used of %s (RLIMIT_MEMLOCK, per user)\n",
 		       fmt_bytes(b, sizeof(b), info.memlock_used),
 		       fmt_bytes(b2, sizeof(b2), info.memlock_limit));
-	printf("defrag threshold  %lld%% free\n", sysfs_value("defrag_threshold_pct"));
+	printf("defrag threshold  %lld%% free, after %lld ms\n",
+	       sysfs_value("defrag_threshold_pct"), sysfs_value("defrag_delay_ms"));
 	printf("spare pages       %lld per arena at most\n", sysfs_value("spare_pages"));
 	printf("open arenas       %lld\n", sysfs_value("arenas"));
 	printf("stats             %u:", info.nr_stats);
@@ -308,6 +309,8 @@ static int cmd_stats(const char *spec, bool json)
 				       json_object_new_int64(sysfs_value("pool_cap_bytes")));
 		json_object_object_add(o, "defrag_threshold_pct",
 				       json_object_new_int64(sysfs_value("defrag_threshold_pct")));
+		json_object_object_add(o, "defrag_delay_ms",
+				       json_object_new_int64(sysfs_value("defrag_delay_ms")));
 		json_object_object_add(o, "spare_pages",
 				       json_object_new_int64(sysfs_value("spare_pages")));
 		json_object_object_add(o, "stats", stats_json(&s));

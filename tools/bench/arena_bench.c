@@ -531,6 +531,7 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 {
 	struct mem_arena *arena = NULL;
 	struct mem_arena_region *r, *r2 = NULL;
+	struct mem_arena_stats st0, st;
 	struct compressor c[2];
 	pthread_t t[2];
 	json_object *o = json_object_new_object();
@@ -565,6 +566,7 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	    !strcmp(phase, "touch"))
 		compress_or_die(r);
 	fprintf(stderr, "arena_bench: phase %s, %s, %zu MiB\n", phase, dataset, mb);
+	mem_arena_get_stats(arena, &st0);
 
 	perf_ctl("enable");
 	t0 = now_seconds();
@@ -594,6 +596,13 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	t0 = secs_since(t0);
 	perf_ctl("disable");
 	(void)sink;
+	/* What background compaction did meanwhile (it competes for the CPU). */
+	mem_arena_get_stats(arena, &st);
+	json_object_object_add(o, "defrag_runs",
+			       json_object_new_int64(st.defrag_runs - st0.defrag_runs));
+	json_object_object_add(o, "defrag_bytes_moved",
+			       json_object_new_int64(st.defrag_bytes_moved -
+						     st0.defrag_bytes_moved));
 out:
 	json_object_object_add(o, "bench", json_object_new_string("phase"));
 	json_object_object_add(o, "phase", json_object_new_string(phase));
