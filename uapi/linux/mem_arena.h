@@ -58,7 +58,7 @@
  * recently used compressed chunks of the arena are evicted back to raw.
  * A chunk that cannot fit even then stays raw (cap_rejects).
  *
- * The pool packs variable-size slots (16-byte units, an 8-byte header) into
+ * The pool packs variable-size slots (8-byte units, an 8-byte header) into
  * 64 KiB blocks of kernel pages.  Compaction (MEM_ARENA_IOC_DEFRAG, before
  * eviction, or in the background above
  * /sys/kernel/mem_arena/defrag_threshold_pct) moves live slots out of the
