@@ -50,6 +50,21 @@ static __u64 ceil_blocks(__u64 bytes)
 	return (bytes + BLOCK - 1) / BLOCK * BLOCK;
 }
 
+/* A region of @nr chunks of varied compressibility, compressed; or NULL. */
+static char *map_compressed(int fd, unsigned int nr, __u32 *id)
+{
+	char *p = ma_region_map(fd, nr * CS, id);
+	unsigned int i;
+
+	if (!p)
+		return NULL;
+	for (i = 0; i < nr; i++)
+		fill_sized(p + i * CS, i, mixed_size(i));
+	if (ma_range(fd, MEM_ARENA_IOC_COMPRESS, *id, 0, nr * CS, NULL))
+		return NULL;
+	return p;
+}
+
 FIXTURE(pool) {
 	int fd;
 	int saved_threshold;
@@ -93,11 +108,8 @@ TEST_F(pool, fragment_then_defrag_exact)
 	unsigned int i;
 	__u32 id;
 
-	p = ma_region_map(self->fd, nr * CS, &id);
+	p = map_compressed(self->fd, nr, &id);
 	ASSERT_NE(NULL, p);
-	for (i = 0; i < nr; i++)
-		fill_sized(p + i * CS, i, mixed_size(i));
-	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, nr * CS, NULL));
 	ASSERT_EQ(0, ma_stats(self->fd, &a));
 	EXPECT_EQ(nr, a.compress_ops);
 	EXPECT_GE(ceil_blocks(a.slot_bytes_live) + BLOCK, a.pool_bytes);
@@ -327,11 +339,8 @@ TEST_F(pool, background_compaction_above_threshold)
 	__u32 id;
 	char *p;
 
-	p = ma_region_map(self->fd, nr * CS, &id);
+	p = map_compressed(self->fd, nr, &id);
 	ASSERT_NE(NULL, p);
-	for (i = 0; i < nr; i++)
-		fill_sized(p + i * CS, i, mixed_size(i));
-	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, nr * CS, NULL));
 	ASSERT_EQ(0, write_threshold(pct));
 	for (i = 0; i < nr; i += 2)
 		(void)*(volatile char *)(p + i * CS);
@@ -373,11 +382,8 @@ TEST_F(pool, background_compaction_waits_out_a_readback)
 	__u32 id;
 	char *p;
 
-	p = ma_region_map(self->fd, nr * CS, &id);
+	p = map_compressed(self->fd, nr, &id);
 	ASSERT_NE(NULL, p);
-	for (i = 0; i < nr; i++)
-		fill_sized(p + i * CS, i, mixed_size(i));
-	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, nr * CS, NULL));
 	ASSERT_EQ(0, ma_sysfs_write("defrag_delay_ms", 60000));
 	ASSERT_EQ(0, write_threshold(pct));
 	/* Every chunk once, in a scattered order (577 is prime to 1024). */
