@@ -113,10 +113,11 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@tools/run-demo
 
-# QUICK=1: 32 MiB regions, a smoke run in about three minutes.
+# QUICK=1: 32 MiB regions, a smoke run in about three minutes.  RUNS=N:
+# every comparison N times, interleaved; the table gives best and median.
 bench: deps
 	@$(MAKE) --no-print-directory all bench-module
-	@tools/bench/run-bench $(if $(QUICK),--quick)
+	@tools/bench/run-bench $(if $(QUICK),--quick) $(if $(RUNS),--runs $(RUNS))
 
 # Where the CPU goes, per phase and component, from perf in the guest.
 profile: deps

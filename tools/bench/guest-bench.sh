@@ -2,14 +2,20 @@
 # SPDX-License-Identifier: GPL-2.0
 # Runs in the guest (tools/bench/run-bench): every benchmark in one boot,
 # one JSON object per line in $MEM_ARENA_OUT/results.jsonl; progress on
-# stderr.  Usage: guest-bench.sh [--quick]
+# stderr.  Usage: guest-bench.sh [--quick] [--runs N]
+# --runs N: every comparison N times, interleaved (summarize.py reports
+# the best run and the median).
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$top/tools/bin
 out=${MEM_ARENA_OUT:-/tmp}/results.jsonl
-mb=256 scale=32,512 threads_mb=128
-if [ "$1" = --quick ]; then
-	mb=32 scale=8,32 threads_mb=16
-fi
+mb=256 scale=32,512 threads_mb=128 runs=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) mb=32 scale=8,32 threads_mb=16; shift ;;
+	--runs) runs=$2; shift 2 ;;
+	*) echo "guest-bench: unknown option '$1'" >&2; exit 2 ;;
+	esac
+done
 : > "$out"
 say() { echo "bench: $*" >&2; }
 say "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
@@ -40,6 +46,8 @@ zram_setup() {	# MIB
 	echo $((($1 + 16) * 1048576)) > /sys/block/zram0/disksize
 }
 
+for run in $(seq 1 "$runs"); do
+[ "$runs" = 1 ] || say "run $run of $runs"
 for d in repetitive text binary random zero mixed; do
 	say "$d: mem_arena"
 	"$bin/arena_bench" run --dataset "$d" --region-mb $mb >> "$out" || exit 1
@@ -52,9 +60,10 @@ for d in repetitive text binary random zero mixed; do
 	lz4_limit "$d" /tmp/data.bin >> "$out"
 	rm -f /tmp/data.bin
 done
-say "mixed: per-chunk cost at $scale MiB"
-"$bin/arena_bench" scale --dataset mixed --region-mb $scale >> "$out" || exit 1
 say "mixed: two threads"
 "$bin/arena_bench" threads --dataset mixed --region-mb $threads_mb >> "$out" || exit 1
+done
+say "mixed: per-chunk cost at $scale MiB"
+"$bin/arena_bench" scale --dataset mixed --region-mb $scale >> "$out" || exit 1
 rmmod mem_arena_lz4bench
 say "done: $(wc -l < "$out") results"

@@ -4,7 +4,7 @@
 gnuplot script (and PNG), and the numbers block of bench/README.md.
 
 Usage: summarize.py RESULTS_DIR [README]"""
-import csv, json, os, subprocess, sys
+import csv, json, os, statistics, subprocess, sys
 
 DATASETS = ["repetitive", "text", "binary", "random", "zero", "mixed"]
 
@@ -17,47 +17,79 @@ def main():
     for r in res:
         by.setdefault((r["bench"], r.get("dataset")), []).append(r)
 
-    def one(bench, d):
-        r = dict((by.get((bench, d)) or [{}])[0])
-        # Nothing stored, nothing to measure: an empty cell, not a zero.
-        if bench == "lz4" and not r.get("stored_chunks"):
-            r.pop("decompress_mbps", None)
-        if bench in ("run", "zram") and not r.get("density"):
-            r.pop("density", None)
-        return r
+    def runs_of(bench, d):
+        """Every run of @bench on @d, in order (make bench --runs N)."""
+        out = []
+        for r in by.get((bench, d), []):
+            r = dict(r)
+            # Nothing stored, nothing to measure: an empty cell, not a zero.
+            if bench == "lz4" and not r.get("stored_chunks"):
+                r.pop("decompress_mbps", None)
+            if bench in ("run", "zram") and not r.get("density"):
+                r.pop("density", None)
+            out.append(r)
+        return out
 
-    # Each phase's host CPU time (tools/phase-meter), when it was measured.
+    def vals(bench, d, key):
+        return [r[key] for r in runs_of(bench, d) if r.get(key) is not None]
+
+    def one(bench, d):
+        """The first run, for what is not a comparison (region sizes)."""
+        r = runs_of(bench, d)
+        return r[0] if r else {}
+
+    # Each phase's host CPU time (tools/phase-meter), when it was measured:
+    # a list per phase name, one entry per run.
     phases = {}
     pf = os.path.join(out, "phases.csv")
     if os.path.exists(pf):
         for p in csv.DictReader(open(pf)):
-            phases[p["phase"]] = p
+            phases.setdefault(p["phase"], []).append(p)
 
     def per_cpu(name, mb):
-        """MB per host CPU-second of phase @name, or None."""
-        p = phases.get(name)
-        return mb / float(p["host_cpu_s"]) if p and mb and float(p["host_cpu_s"]) else None
+        """MB per host CPU-second of phase @name, in every run."""
+        return [mb / float(p["host_cpu_s"]) for p in phases.get(name, [])
+                if mb and float(p["host_cpu_s"])]
 
-    rows = []   # metric, dataset, mem_arena, zram, lz4_limit, unit
+    rows = []       # metric, dataset, mem_arena, zram, lz4_limit, unit: best runs
+    medians = []    # the same metric's median of the runs (one run: itself)
+    nruns = max([len(by.get(("run", d), [])) for d in DATASETS] + [1])
+
+    def best(v, unit):
+        if not v:
+            return None, None
+        # Latencies: the lowest is the best; everything else the highest
+        # (slow windows of the guest only lower a run: bench/README.md).
+        b = min(v) if unit == "us" else max(v)
+        return b, statistics.median(v)
 
     def add(metric, d, ma, zr, lz, unit):
-        rows.append([metric, d] + ["" if v is None else round(v, 4) for v in (ma, zr, lz)] + [unit])
+        bm = [best(v if isinstance(v, list) else ([] if v is None else [v]), unit)
+              for v in (ma, zr, lz)]
+        rnd = lambda x: "" if x is None else round(x, 4)
+        rows.append([metric, d] + [rnd(b) for b, _ in bm] + [unit])
+        medians.append([rnd(m) for _, m in bm])
 
     for d in DATASETS:
-        m, z, l = one("run", d), one("zram", d), one("lz4", d)
-        add("compress_mbps", d, m.get("compress_mbps"), z.get("write_mbps_4k"), l.get("compress_mbps"), "MB/s")
-        add("compress_mbps_1m_requests", d, None, z.get("write_mbps_1m"), None, "MB/s")
-        add("readback_mbps", d, m.get("readback_mbps"), z.get("read_mbps_4k"), l.get("decompress_mbps"), "MB/s")
-        add("readback_mbps_1m_requests", d, None, z.get("read_mbps_1m"), None, "MB/s")
-        add("readback_random_mbps", d, m.get("readback_random_mbps"), z.get("read_random_mbps_4k"),
-            None, "MB/s")
-        add("touch_readback_mbps", d, m.get("touch_readback_mbps"), None, None, "MB/s")
-        add("fault_p50_us", d, m.get("fault_p50_us"), z.get("read_p50_us"), None, "us")
-        add("fault_p99_us", d, m.get("fault_p99_us"), z.get("read_p99_us"), None, "us")
+        m, z = one("run", d), one("zram", d)
+        v = lambda bench, key: vals(bench, d, key)
+        add("compress_mbps", d, v("run", "compress_mbps"), v("zram", "write_mbps_4k"),
+            v("lz4", "compress_mbps"), "MB/s")
+        add("compress_mbps_1m_requests", d, None, v("zram", "write_mbps_1m"), None, "MB/s")
+        add("readback_mbps", d, v("run", "readback_mbps"), v("zram", "read_mbps_4k"),
+            v("lz4", "decompress_mbps"), "MB/s")
+        add("readback_mbps_1m_requests", d, None, v("zram", "read_mbps_1m"), None, "MB/s")
+        add("readback_random_mbps", d, v("run", "readback_random_mbps"),
+            v("zram", "read_random_mbps_4k"), None, "MB/s")
+        add("touch_readback_mbps", d, v("run", "touch_readback_mbps"), None, None, "MB/s")
+        add("fault_p50_us", d, v("run", "fault_p50_us"), v("zram", "read_p50_us"), None, "us")
+        add("fault_p99_us", d, v("run", "fault_p99_us"), v("zram", "read_p99_us"), None, "us")
         # The same random faults against zram's reads in the same random order.
-        add("random_p50_us", d, m.get("fault_p50_us"), z.get("read_random_p50_us"), None, "us")
-        add("random_p99_us", d, m.get("fault_p99_us"), z.get("read_random_p99_us"), None, "us")
-        add("density", d, m.get("density"), z.get("density"), None, "ratio")
+        add("random_p50_us", d, v("run", "fault_p50_us"), v("zram", "read_random_p50_us"),
+            None, "us")
+        add("random_p99_us", d, v("run", "fault_p99_us"), v("zram", "read_random_p99_us"),
+            None, "us")
+        add("density", d, v("run", "density"), v("zram", "density"), None, "ratio")
         # The same by host CPU time: robust to host load (bench/README.md).
         mmb, zmb = m.get("region_mb"), z.get("region_mb")
         add("compress_mb_per_cpu_s", d, per_cpu("run/%s/compress" % d, mmb),
@@ -70,34 +102,42 @@ def main():
     if len(scale) >= 2:
         add("cost_per_chunk_ratio_%d_%d" % (scale[-1]["region_mb"], scale[0]["region_mb"]), "mixed",
             scale[-1]["ns_per_chunk_wall"] / scale[0]["ns_per_chunk_wall"], None, None, "ratio")
-    t = one("threads", "mixed")
-    add("two_thread_speedup", "mixed", t.get("two_thread_speedup"), None, None, "ratio")
+    add("two_thread_speedup", "mixed", vals("threads", "mixed", "two_thread_speedup"),
+        None, None, "ratio")
     # By CPU time: the busiest QEMU thread of each phase stands for its
     # critical path (a vCPU that waits is halted, and costs nothing).
-    p1, p2 = phases.get("threads/mixed/one"), phases.get("threads/mixed/two")
-    if p1 and p2 and float(p2["max_thread_cpu_s"]):
-        add("two_thread_speedup_cpu", "mixed", 2 * float(p1["max_thread_cpu_s"]) /
-            float(p2["max_thread_cpu_s"]), None, None, "ratio")
+    p1, p2 = phases.get("threads/mixed/one", []), phases.get("threads/mixed/two", [])
+    add("two_thread_speedup_cpu", "mixed",
+        [2 * float(a["max_thread_cpu_s"]) / float(b["max_thread_cpu_s"])
+         for a, b in zip(p1, p2) if float(b["max_thread_cpu_s"])], None, None, "ratio")
 
     with open(os.path.join(out, "summary.csv"), "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["metric", "dataset", "mem_arena", "zram", "lz4_limit", "unit"])
-        w.writerows(rows)
+        w.writerow(["metric", "dataset", "mem_arena", "zram", "lz4_limit", "unit",
+                    "mem_arena_median", "zram_median", "lz4_limit_median", "runs"])
+        w.writerows(r + med + [nruns] for r, med in zip(rows, medians))
 
-    table = ["| metric | dataset | mem_arena | zram | lz4 limit | unit |",
-             "| --- | --- | ---: | ---: | ---: | --- |"]
-    table += ["| %s |" % " | ".join(str(c) for c in r) for r in rows]
+    def cell(b, m):
+        return str(b) if nruns == 1 or b == "" else "%s (%s)" % (b, m)
+
+    table = []
+    if nruns > 1:
+        table.append("Best of %d interleaved runs (median in parentheses)." % nruns)
+        table.append("")
+    table += ["| metric | dataset | mem_arena | zram | lz4 limit | unit |",
+              "| --- | --- | ---: | ---: | ---: | --- |"]
+    table += ["| %s | %s | %s | %s |" % (r[0], r[1], " | ".join(
+        cell(b, m) for b, m in zip(r[2:5], med)), r[5]) for r, med in zip(rows, medians)]
     print("\n".join(table))
+    row = dict(((r[0], r[1]), r) for r in rows)
 
     # Throughput per dataset for the three systems.
     dat = os.path.join(out, "throughput.dat")
     with open(dat, "w") as f:
         f.write("# dataset mem_arena_compress zram_write lz4_compress mem_arena_readback zram_read lz4_decompress\n")
         for d in DATASETS:
-            m, z, l = one("run", d), one("zram", d), one("lz4", d)
-            f.write("%s %s\n" % (d, " ".join(str(x.get(k, 0)) for x, k in (
-                (m, "compress_mbps"), (z, "write_mbps_4k"), (l, "compress_mbps"),
-                (m, "readback_mbps"), (z, "read_mbps_4k"), (l, "decompress_mbps")))))
+            c, r = row[("compress_mbps", d)], row[("readback_mbps", d)]
+            f.write("%s %s\n" % (d, " ".join(str(x or 0) for x in c[2:5] + r[2:5])))
     gp = os.path.join(out, "throughput.gp")
     with open(gp, "w") as f:
         f.write("""set terminal png size 1200,500 noenhanced
