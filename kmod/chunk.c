@@ -98,7 +98,8 @@ static void ma_pages_uncharge_free(struct ma_arena *arena, struct page **pages,
 		else
 			put_page(pages[i]);
 	}
-	ma_charge(arena, kept - more);
+	if (kept != more)
+		ma_charge(arena, kept - more);
 }
 
 /*
@@ -134,26 +135,17 @@ out_unspare:
 }
 
 /*
- * Drop the chunk's references to its raw pages (a pinner keeps its own),
- * keeping them as spares if @keep.  Returns the bytes kept: their charge
- * stays, the caller drops the rest.
+ * Drop the chunk's references to its raw pages (a pinner keeps its own)
+ * and give back @more bytes of their charge: ma_pages_uncharge_free().
  */
-static u32 ma_chunk_put_pages(struct ma_chunk *chunk, bool keep)
+static void ma_chunk_put_pages(struct ma_chunk *chunk, s64 more)
 {
 	struct ma_arena *arena = chunk_arena(chunk);
-	struct page **pages = chunk->pages;
-	unsigned int i, nr = 1U << arena->chunk_order;
-	u32 kept = 0;
+	unsigned int nr = 1U << arena->chunk_order;
 
-	for (i = 0; i < nr; i++) {
-		if (keep && ma_spare_keep(arena, pages[i]))
-			kept += PAGE_SIZE;
-		else
-			put_page(pages[i]);
-		pages[i] = NULL;
-	}
+	ma_pages_uncharge_free(arena, chunk->pages, nr, more);
+	memset(chunk->pages, 0, nr * sizeof(*chunk->pages));
 	ma_stat_add(arena, MEM_ARENA_STAT_raw_bytes, -(s64)ma_chunk_size(arena));
-	return kept;
 }
 
 /*
@@ -165,10 +157,14 @@ static u32 ma_chunk_put_pages(struct ma_chunk *chunk, bool keep)
 static void ma_chunk_drop_pages(struct ma_chunk *chunk, u32 held)
 {
 	struct ma_arena *arena = chunk_arena(chunk);
-	bool keep = !ma_charge_quiet(arena, held);
-	s64 kept = ma_chunk_put_pages(chunk, keep);
+	s64 size = ma_chunk_size(arena);
 
-	ma_charge(arena, (keep ? 0 : (s64)held) + kept - ma_chunk_size(arena));
+	if (!ma_charge_quiet(arena, held)) {
+		ma_chunk_put_pages(chunk, size);
+	} else {
+		ma_chunk_put_pages(chunk, 0);
+		ma_charge(arena, held - size);
+	}
 }
 
 static void ma_chunk_set_pages(struct ma_chunk *chunk, struct page **pages)
@@ -668,7 +664,8 @@ void ma_chunk_release(struct ma_chunk *chunk)
 	ma_chunk_drop_readahead(chunk);
 	switch (chunk->state) {
 	case MA_CHUNK_RAW:
-		less -= ma_chunk_put_pages(chunk, true);
+		ma_chunk_put_pages(chunk, less);	/* uncharges them */
+		less = 0;
 		break;
 	case MA_CHUNK_COMPRESSED:
 		ma_pool_free(&arena->pool, &chunk->slot);
