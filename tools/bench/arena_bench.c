@@ -234,6 +234,42 @@ static size_t *shuffled(size_t n)
 	return order;
 }
 
+/* Touch one byte of each chunk of @p in @order, timing each fault. */
+static void timed_faults(const char *p, const size_t *order, size_t n, double *lat)
+{
+	volatile char sink;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		double a = now_seconds();
+
+		sink = p[order[i] * CS];
+		lat[i] = (now_seconds() - a) * 1e6;
+	}
+	(void)sink;
+}
+
+/*
+ * Read @n requests of @req bytes of @fd into the same places of @buf, in
+ * @order (NULL: in order), timing each; returns the seconds of them all.
+ */
+static double timed_reads(int fd, const char *dev, char *buf, size_t req,
+			  size_t n, const size_t *order, double *lat)
+{
+	double t0 = now_seconds();
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		size_t k = order ? order[i] : i;
+		double a = now_seconds();
+
+		if (pread(fd, buf + k * req, req, k * req) != (ssize_t)req)
+			die(1, "%s: read: %s", dev, strerror(errno));
+		lat[i] = (now_seconds() - a) * 1e6;
+	}
+	return secs_since(t0);
+}
+
 /* Throughput of every readback path, fault latency, density. */
 static int cmd_run(const char *dataset, size_t mb)
 {
@@ -297,12 +333,7 @@ static int cmd_run(const char *dataset, size_t mb)
 
 	compress_or_die(r);			/* faults, random order, each timed */
 	t0 = now_seconds();
-	for (i = 0; i < pages; i++) {
-		double a = now_seconds();
-
-		sink = p[order[i] * CS];
-		lat[i] = (now_seconds() - a) * 1e6;
-	}
+	timed_faults(p, order, pages, lat);
 	json_object_object_add(o, "readback_random_mbps",
 			       json_object_new_double(mib / secs_since(t0)));
 	qsort(lat, pages, sizeof(*lat), cmp_double);
@@ -433,16 +464,9 @@ static void zram_pass(const char *dev, const char *dataset, const char *data,
 	mark_phase("end", "zram/%s/write_%s", dataset, tag);
 	memset(buf, 0, len);
 	mark_phase("begin", "zram/%s/read_%s", dataset, tag);
-	t0 = now_seconds();
-	for (i = 0; i < n; i++) {
-		double a = now_seconds();
-
-		if (pread(fd, buf + i * req, req, i * req) != (ssize_t)req)
-			die(1, "%s: read: %s", dev, strerror(errno));
-		lat[i] = (now_seconds() - a) * 1e6;
-	}
+	t0 = timed_reads(fd, dev, buf, req, n, NULL, lat);
 	snprintf(key, sizeof(key), "read_mbps_%s", tag);
-	json_object_object_add(o, key, json_object_new_double(len / 1048576.0 / secs_since(t0)));
+	json_object_object_add(o, key, json_object_new_double(len / 1048576.0 / t0));
 	mark_phase("end", "zram/%s/read_%s", dataset, tag);
 	if (req == CS) {
 		qsort(lat, n, sizeof(*lat), cmp_double);
@@ -456,18 +480,9 @@ static void zram_pass(const char *dev, const char *dataset, const char *data,
 
 		memset(buf, 0, len);
 		mark_phase("begin", "zram/%s/read_random_%s", dataset, tag);
-		t0 = now_seconds();
-		for (i = 0; i < n; i++) {
-			size_t k = order[i];
-			double a = now_seconds();
-
-			if (pread(fd, buf + k * req, req, k * req) != (ssize_t)req)
-				die(1, "%s: read: %s", dev, strerror(errno));
-			lat[i] = (now_seconds() - a) * 1e6;
-		}
+		t0 = timed_reads(fd, dev, buf, req, n, order, lat);
 		snprintf(key, sizeof(key), "read_random_mbps_%s", tag);
-		json_object_object_add(o, key, json_object_new_double(len / 1048576.0 /
-								      secs_since(t0)));
+		json_object_object_add(o, key, json_object_new_double(len / 1048576.0 / t0));
 		mark_phase("end", "zram/%s/read_random_%s", dataset, tag);
 		qsort(lat, n, sizeof(*lat), cmp_double);
 		add_pct(o, "read_random_p50_us", lat, n, 0.50);
@@ -489,7 +504,7 @@ static double phase_zread(const char *dataset, size_t len, const size_t *order,
 			  double *lat)
 {
 	char err[512], *data = malloc(len), *buf;
-	size_t i, k, n = len / CS;
+	size_t i, n = len / CS;
 	int fd = open("/dev/zram0", O_RDWR | O_DIRECT);
 	double t0;
 
@@ -507,16 +522,7 @@ static double phase_zread(const char *dataset, size_t len, const size_t *order,
 	fprintf(stderr, "arena_bench: phase %s, %s, %zu MiB\n",
 		order ? "zrandom" : "zread", dataset, len >> 20);
 	perf_ctl("enable");
-	t0 = now_seconds();
-	for (i = 0; i < n; i++) {
-		double a = now_seconds();
-
-		k = order ? order[i] : i;
-		if (pread(fd, buf + k * CS, CS, k * CS) != (ssize_t)CS)
-			die(1, "/dev/zram0: read: %s", strerror(errno));
-		lat[i] = (now_seconds() - a) * 1e6;
-	}
-	t0 = secs_since(t0);
+	t0 = timed_reads(fd, "/dev/zram0", buf, CS, n, order, lat);
 	perf_ctl("disable");
 	if (memcmp(buf, data, len))
 		die(1, "/dev/zram0: data read back differs");
@@ -575,13 +581,8 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	} else if (!strcmp(phase, "fault")) {
 		for (i = 0; i < pages; i++)
 			sink = p[i * CS];
-	} else if (!strcmp(phase, "random")) {	/* as cmd_run's, each timed */
-		for (i = 0; i < pages; i++) {
-			double a = now_seconds();
-
-			sink = p[order[i] * CS];
-			lat[i] = (now_seconds() - a) * 1e6;
-		}
+	} else if (!strcmp(phase, "random")) {	/* as cmd_run's */
+		timed_faults(p, order, pages, lat);
 	} else if (!strcmp(phase, "touch")) {
 		if (mem_arena_touch(r, 0, len) < 0)
 			die(1, "touch failed");
