@@ -21,10 +21,8 @@ say() { echo "bench: $*" >&2; }
 say "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 
 # zram and its allocator, and the LZ4 limit module.
-mods=${MEM_ARENA_MODULES:-/modules}
-for m in $(cat "$mods/order"); do
-	grep -q "^$(echo "${m%.ko}" | tr - _) " /proc/modules || insmod "$mods/$m" 2>/dev/null
-done
+. "$top/tools/bench/guest-zram.sh"
+zram_modules
 insmod "$top/bench/kmod/mem_arena_lz4bench.ko" || { say "cannot load mem_arena_lz4bench.ko"; exit 1; }
 
 lz4_limit() {	# DATASET FILE
@@ -38,12 +36,6 @@ lz4_limit() {	# DATASET FILE
 		printf "{\"bench\": \"lz4\", \"dataset\": \"%s\", \"compress_mbps\": %.3f, \"decompress_mbps\": %.3f, \"stored_chunks\": %d, \"errors\": %d}\n",
 			d, c ? v["bytes"] / 1048576 / c : 0,
 			dd ? v["stored"] * 4096 / 1048576 / dd : 0, v["stored"], v["errors"] }'
-}
-
-zram_setup() {	# MIB
-	echo 1 > /sys/block/zram0/reset
-	echo lz4 > /sys/block/zram0/comp_algorithm
-	echo $((($1 + 16) * 1048576)) > /sys/block/zram0/disksize
 }
 
 for run in $(seq 1 "$runs"); do

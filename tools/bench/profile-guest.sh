@@ -9,20 +9,12 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${MEM_ARENA_OUT:-/tmp}
 ds=$1 mb=$2
 command -v perf >/dev/null || { echo "profile: no perf in the guest (linux-perf, vm-run --host-usr)" >&2; exit 1; }
+. "$top/tools/bench/guest-zram.sh"
 echo 0 > /proc/sys/kernel/kptr_restrict
 echo "profile: clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)" >&2
 for ph in compress fault random touch threads zread zrandom; do
 	echo "profile: $ph ($ds, $mb MiB)" >&2
-	case $ph in z*)	# zram, as tools/bench/guest-bench.sh sets it up
-		mods=${MEM_ARENA_MODULES:-/modules}
-		for m in $(cat "$mods/order"); do
-			grep -q "^$(echo "${m%.ko}" | tr - _) " /proc/modules ||
-				insmod "$mods/$m" 2>/dev/null
-		done
-		echo 1 > /sys/block/zram0/reset
-		echo lz4 > /sys/block/zram0/comp_algorithm
-		echo $(((mb + 16) * 1048576)) > /sys/block/zram0/disksize ;;
-	esac
+	case $ph in z*) zram_modules; zram_setup "$mb" ;; esac
 	rm -f /tmp/perf.ctl /tmp/perf.ack
 	mkfifo /tmp/perf.ctl /tmp/perf.ack
 	MA_PERF_CTL=/tmp/perf.ctl MA_PERF_ACK=/tmp/perf.ack \

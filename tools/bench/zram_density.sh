@@ -5,11 +5,8 @@
 # Runs in the guest of tools/vm-run, which ships zram and zsmalloc.
 # Usage: zram_density.sh FILE DATASET
 file=$1 dataset=$2
-mods=${MEM_ARENA_MODULES:-/modules}
-for m in $(cat "$mods/order"); do
-	name=${m%.ko}
-	grep -q "^$(echo "$name" | tr - _) " /proc/modules || insmod "$mods/$m" 2>/dev/null
-done
+. "$(dirname "$0")/guest-zram.sh"
+zram_modules
 [ -b /dev/zram0 ] || { echo "zram_density: no /dev/zram0" >&2; exit 1; }
 echo 1 > /sys/block/zram0/reset
 echo lz4 > /sys/block/zram0/comp_algorithm
