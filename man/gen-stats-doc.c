@@ -16,6 +16,15 @@ static const struct {
 	const char *unit, *doc;
 } stats[] = { MEM_ARENA_STATS(ROW) };
 
+/* The head of one Documentation/ABI entry, up to its description. */
+static void abi_head(const char *file, const char *date)
+{
+	printf("What:\t\t/sys/kernel/mem_arena/%s\n"
+	       "Date:\t\t%s\nKernelVersion:\t6.1 (out of tree)\n"
+	       "Contact:\tmem_arena developers\n"
+	       "Description:\n", file, date);
+}
+
 int main(int argc, char **argv)
 {
 	size_t i, n = sizeof(stats) / sizeof(stats[0]);
@@ -30,44 +39,32 @@ int main(int argc, char **argv)
 			       stats[i].id, stats[i].unit, stats[i].doc);
 			continue;
 		}
-		printf("What:\t\t/sys/kernel/mem_arena/%s\n", stats[i].name);
-		printf("Date:\t\tNovember 2026\nKernelVersion:\t6.1 (out of tree)\n");
-		printf("Contact:\tmem_arena developers\n");
-		printf("Description:\n\t\t(RO) %s, summed over all arenas (%s).\n"
+		abi_head(stats[i].name, "November 2026");
+		printf("\t\t(RO) %s, summed over all arenas (%s).\n"
 		       "\t\tSame meaning as field %d of struct mem_arena_stats.\n\n",
 		       stats[i].doc, stats[i].unit, stats[i].id);
 	}
 	if (!strcmp(argv[1], "abi")) {
-		printf("What:\t\t/sys/kernel/mem_arena/arenas\n"
-		       "Date:\t\tNovember 2026\nKernelVersion:\t6.1 (out of tree)\n"
-		       "Contact:\tmem_arena developers\n"
-		       "Description:\n\t\t(RO) Arenas now open (an arena lives until its\n"
+		abi_head("arenas", "November 2026");
+		printf("\t\t(RO) Arenas now open (an arena lives until its\n"
 		       "\t\tfile and every mapping of it are gone).\n\n");
-		printf("What:\t\t/sys/kernel/mem_arena/pool_cap_bytes\n"
-		       "Date:\t\tNovember 2026\nKernelVersion:\t6.1 (out of tree)\n"
-		       "Contact:\tmem_arena developers\n"
-		       "Description:\n\t\t(RW, root) Bound on the kernel memory of all pools\n"
+		abi_head("pool_cap_bytes", "November 2026");
+		printf("\t\t(RW, root) Bound on the kernel memory of all pools\n"
 		       "\t\ttogether, in bytes; default a quarter of RAM, or the\n"
 		       "\t\tpool_cap_bytes module parameter.  Lowering it stops\n"
 		       "\t\tgrowth; it does not shrink pools.\n\n");
-		printf("What:\t\t/sys/kernel/mem_arena/defrag_threshold_pct\n"
-		       "Date:\t\tNovember 2026\nKernelVersion:\t6.1 (out of tree)\n"
-		       "Contact:\tmem_arena developers\n"
-		       "Description:\n\t\t(RW, root) Background compaction of an arena's pool\n"
+		abi_head("defrag_threshold_pct", "November 2026");
+		printf("\t\t(RW, root) Background compaction of an arena's pool\n"
 		       "\t\tstarts when its free bytes reach this percentage of\n"
 		       "\t\tits pool and a whole block could be freed; 0 turns it\n"
 		       "\t\toff.  Default 50.\n\n");
-		printf("What:\t\t/sys/kernel/mem_arena/defrag_delay_ms\n"
-		       "Date:\t\tDecember 2026\nKernelVersion:\t6.1 (out of tree)\n"
-		       "Contact:\tmem_arena developers\n"
-		       "Description:\n\t\t(RW, root) How long background compaction waits\n"
+		abi_head("defrag_delay_ms", "December 2026");
+		printf("\t\t(RW, root) How long background compaction waits\n"
 		       "\t\tafter the free that crossed defrag_threshold_pct;\n"
 		       "\t\tthe frees meanwhile join that one pass.  0 to 60000,\n"
 		       "\t\tdefault 1000.\n\n");
-		printf("What:\t\t/sys/kernel/mem_arena/spare_pages\n"
-		       "Date:\t\tDecember 2026\nKernelVersion:\t6.1 (out of tree)\n"
-		       "Contact:\tmem_arena developers\n"
-		       "Description:\n\t\t(RW, root) Pages an arena keeps, still charged,\n"
+		abi_head("spare_pages", "December 2026");
+		printf("\t\t(RW, root) Pages an arena keeps, still charged,\n"
 		       "\t\tfor its next decompressions and pool blocks instead of\n"
 		       "\t\tfreeing them; a shrinker and close release them.\n"
 		       "\t\t0 keeps none.  Default 256.\n");
