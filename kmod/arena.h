@@ -113,12 +113,14 @@ struct ma_region {
 					 * sequential readahead
 					 */
 	unsigned long ra_miss;		/* racy hint: the chunk after the last
-					 * fault that decompressed (arenas
-					 * with a readahead_kib)
+					 * fault that decompressed, or after
+					 * what it mapped ahead (arenas with
+					 * a readahead_kib)
 					 */
 };
 
 struct ma_config {
+	u32 flags;			/* MEM_ARENA_CONFIG_* */
 	u32 chunk_size;
 	u32 min_savings_pct;
 	u64 cap_bytes;
@@ -277,6 +279,7 @@ struct ma_pass {
 	u64 done;		/* chunks for which the step returned 1 */
 	u64 evicted;		/* LRU evictions made to find room */
 	bool cap_reached;	/* a chunk stayed raw because of a cap */
+	struct vm_area_struct *vma;	/* readahead: map into it too, or NULL */
 };
 
 /* Who needs a chunk's data: decides counting and how allocations fail. */
@@ -310,6 +313,7 @@ int ma_chunk_copy_in(struct ma_chunk *chunk, struct ma_chunk_copy *cp,
 void ma_chunk_unmap(struct ma_chunk *chunk);
 u32 ma_region_unmap(struct ma_region *region, u64 start, u64 len);
 void ma_chunk_mapped(struct ma_chunk *chunk);
+void ma_chunk_mapped_ahead(struct ma_chunk *chunk);
 void ma_chunk_unmap_since(struct ma_chunk *chunk, u32 ticket);
 
 /* charge.c */

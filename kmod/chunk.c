@@ -591,6 +591,22 @@ void ma_chunk_mapped(struct ma_chunk *chunk)
 	}
 }
 
+/*
+ * The fault path mapped @chunk, just read ahead, into the faulting mapping
+ * before anyone asked for it (MEM_ARENA_CONFIG_MAP_AHEAD): its first use
+ * will take no fault, so it is neither a hit nor, if it goes unused, waste.
+ */
+void ma_chunk_mapped_ahead(struct ma_chunk *chunk)
+{
+	ma_chunk_assert_locked(chunk);
+	smp_mb();	/* the PTE before the ticket: see ma_region_unmap() */
+	chunk->mapped_seq = atomic_read(&chunk->region->unmap_seq);
+	if (chunk->readahead) {
+		chunk->readahead = false;
+		ma_stat_inc(chunk->region->arena, MEM_ARENA_STAT_readahead_mapped);
+	}
+}
+
 /* Unmap @chunk if it may have been mapped after ma_region_unmap()'s @ticket. */
 void ma_chunk_unmap_since(struct ma_chunk *chunk, u32 ticket)
 {

@@ -35,7 +35,8 @@ struct ma_ucmd {
 		     MEM_ARENA_FEATURE_VARIABLE_SLOTS |			\
 		     MEM_ARENA_FEATURE_DEFRAG |				\
 		     MEM_ARENA_FEATURE_IDLE_ONLY |			\
-		     MEM_ARENA_FEATURE_READAHEAD)
+		     MEM_ARENA_FEATURE_READAHEAD |			\
+		     MEM_ARENA_FEATURE_MAP_AHEAD)
 
 static u64 ma_ioctl_mask(void);
 
@@ -68,7 +69,7 @@ static int ma_cmd_set_config(struct ma_ucmd *ucmd)
 	u32 weight = cmd->weight ?: 1;
 	int err = 0;
 
-	if (cmd->flags || !is_power_of_2(chunk_size) ||
+	if (cmd->flags & ~MEM_ARENA_CONFIG_FLAGS || !is_power_of_2(chunk_size) ||
 	    chunk_size < PAGE_SIZE || chunk_size > MEM_ARENA_CHUNK_SIZE_MAX ||
 	    cmd->min_savings_pct > 99 || weight > MEM_ARENA_WEIGHT_MAX ||
 	    cmd->readahead_kib > MEM_ARENA_READAHEAD_KIB_MAX || cmd->__reserved)
@@ -80,6 +81,7 @@ static int ma_cmd_set_config(struct ma_ucmd *ucmd)
 	if (arena->frozen) {
 		err = -EBUSY;
 	} else {
+		arena->config.flags = cmd->flags;
 		arena->config.chunk_size = chunk_size;
 		arena->config.min_savings_pct = cmd->min_savings_pct;
 		arena->config.cap_bytes = cmd->cap_bytes;
@@ -99,6 +101,7 @@ static int ma_cmd_get_config(struct ma_ucmd *ucmd)
 	if (cmd->flags)
 		return -EINVAL;
 	mutex_lock(&arena->lock);
+	cmd->flags = arena->config.flags;
 	cmd->chunk_size = arena->config.chunk_size;
 	cmd->min_savings_pct = arena->config.min_savings_pct;
 	cmd->cap_bytes = arena->config.cap_bytes;

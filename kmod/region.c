@@ -324,14 +324,51 @@ static u64 ma_readahead_bytes(const struct ma_arena *arena)
 }
 
 /*
+ * Read @chunk ahead and, in an arena with MEM_ARENA_CONFIG_MAP_AHEAD, map
+ * its pages into the faulting mapping (those inside it) at once, under the
+ * chunk lock as a fault would: the reader takes no fault for it.  Only a
+ * chunk this call decompressed: a raw one may be idle, and its next use
+ * must be seen.  A page already mapped (-EBUSY) or a page table that
+ * cannot be had is left to fault.
+ */
+static int ma_chunk_readahead_map(struct ma_chunk *chunk, struct ma_pass *pass)
+{
+	struct vm_area_struct *vma = pass->vma;
+	struct ma_region *region = chunk->region;
+	unsigned int i, order = region->arena->chunk_order;
+	pgoff_t pg = region->pgoff + ((pgoff_t)chunk->index << order);
+	bool mapped = false;
+	int ret;
+
+	ret = ma_chunk_readahead(chunk, pass);
+	if (ret <= 0 || !vma)
+		return ret;
+	for (i = 0; i < 1U << order; i++, pg++) {
+		if (pg < vma->vm_pgoff || pg - vma->vm_pgoff >= vma_pages(vma))
+			continue;
+		if (!vm_insert_page(vma, vma->vm_start +
+				    ((pg - vma->vm_pgoff) << PAGE_SHIFT),
+				    chunk->pages[i]))
+			mapped = true;
+	}
+	if (mapped)
+		ma_chunk_mapped_ahead(chunk);
+	return ret;
+}
+
+/*
  * Readahead of a sequential fault stream at chunk @index: after a miss,
  * decompress the next ma_readahead_bytes() worth of chunks (two at least);
  * after the first use of a chunk read ahead, go on once the stream is past
  * half of what was read, from where the last readahead ended.  Errors end
  * it quietly: the faults that follow will say them.
+ *
+ * With MEM_ARENA_CONFIG_MAP_AHEAD the chunks read are mapped into @vma as
+ * well, so no fault uses them: the stream's next fault is the miss at the
+ * chunk after them, and it must count as sequential (ra_miss).
  */
 static void ma_region_readahead(struct ma_region *region, unsigned long index,
-				bool missed)
+				bool missed, struct vm_area_struct *vma)
 {
 	struct ma_arena *arena = region->arena;
 	unsigned int shift = PAGE_SHIFT + arena->chunk_order;
@@ -339,6 +376,8 @@ static void ma_region_readahead(struct ma_region *region, unsigned long index,
 	unsigned long next = READ_ONCE(region->ra_next), from, to;
 	struct ma_pass pass = {};
 
+	if (arena->config.flags & MEM_ARENA_CONFIG_MAP_AHEAD)
+		pass.vma = vma;
 	if (missed)
 		from = index + 1;
 	else if (index + win / 2 >= next)
@@ -349,8 +388,10 @@ static void ma_region_readahead(struct ma_region *region, unsigned long index,
 	if (from >= to)
 		return;
 	WRITE_ONCE(region->ra_next, to);
+	if (pass.vma)
+		WRITE_ONCE(region->ra_miss, to);
 	ma_region_walk_chunks(region, (u64)from << shift, (u64)(to - from) << shift,
-			      ma_chunk_readahead, &pass);
+			      ma_chunk_readahead_map, &pass);
 }
 
 /*
@@ -456,7 +497,8 @@ out_unlock:
 	if (ret == VM_FAULT_NOPAGE &&
 	    ma_fault_sequential(vmf->vma, region, ma_chunk_index(chunk), missed,
 				ra_used))
-		ma_region_readahead(region, ma_chunk_index(chunk), missed);
+		ma_region_readahead(region, ma_chunk_index(chunk), missed,
+				    vmf->vma);
 	return ret;
 }
 

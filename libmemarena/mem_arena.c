@@ -51,7 +51,7 @@ static int ma_config_check(const struct mem_arena_config *cfg)
 	size_t cs = cfg->chunk_size;
 	long page = sysconf(_SC_PAGESIZE);
 
-	if (cfg->flags || cfg->min_savings_pct > 99)
+	if (cfg->flags & ~MEM_ARENA_CONFIG_FLAGS || cfg->min_savings_pct > 99)
 		return -EINVAL;
 	if (cs && ((cs & (cs - 1)) || cs < (size_t)page ||
 		   cs > MEM_ARENA_CHUNK_SIZE_MAX))
@@ -92,6 +92,7 @@ int mem_arena_create(const struct mem_arena_config *cfg, struct mem_arena **out)
 	if (err)
 		goto out_close;
 
+	kcfg.flags = cfg->flags;
 	kcfg.chunk_size = cfg->chunk_size;
 	kcfg.min_savings_pct = cfg->min_savings_pct;
 	kcfg.cap_bytes = cfg->cap_bytes;
@@ -282,6 +283,7 @@ int mem_arena_get_config(struct mem_arena *arena, struct mem_arena_config *cfg)
 	cfg->chunk_size = kcfg.chunk_size;
 	cfg->cap_bytes = kcfg.cap_bytes;
 	cfg->min_savings_pct = kcfg.min_savings_pct;
+	cfg->flags = kcfg.flags;
 	return 0;
 }
 

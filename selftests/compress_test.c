@@ -5,6 +5,7 @@
  * Every expected figure is derived from the data the test wrote.
  */
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
@@ -312,6 +313,87 @@ TEST_F(arena, sequential_reader_misses_once)
 	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
 	ASSERT_EQ(0, ma_stats(self->fd, &s));
 	EXPECT_EQ(ra, s.readahead_wasted);	/* all used this time */
+}
+
+/*
+ * MEM_ARENA_CONFIG_MAP_AHEAD: what a miss reads ahead is mapped at once, so
+ * a sequential reader faults only at its misses, one per window and the
+ * chunk after it (the page fault count, from getrusage, says so).  The
+ * chunks mapped ahead are not hits, and compressed again they are not
+ * waste: their use is not seen.  The unmap before that compress takes
+ * every mapped-ahead page (no busy skip), and every byte survives.
+ */
+TEST_F(arena, map_ahead_faults_once_per_window)
+{
+	size_t cs = self->cs, len = NR_CHUNKS * cs, ppc = cs / getpagesize();
+	size_t win = 128 * KiB / cs > 2 ? 128 * KiB / cs : 2;
+	size_t misses = (NR_CHUNKS + win) / (win + 1);
+	struct mem_arena_cmd_config c = { .size = sizeof(c) };
+	struct mem_arena_stats s;
+	struct rusage ru0, ru1;
+	long faults;
+	__u64 done;
+	__u32 id;
+	char *p;
+
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_GET_CONFIG, &c));
+	c.flags = MEM_ARENA_CONFIG_MAP_AHEAD;
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_SET_CONFIG, &c));
+	c.flags = 0;
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_GET_CONFIG, &c));
+	EXPECT_EQ(MEM_ARENA_CONFIG_MAP_AHEAD, c.flags);
+	p = text_region(self->fd, cs, &id, 1);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, madvise(p, len, MADV_SEQUENTIAL));
+	memset(self->scratch, 0, cs);	/* its own faults before the count */
+
+	ASSERT_EQ(0, getrusage(RUSAGE_SELF, &ru0));
+	ASSERT_EQ(-1, text_differs(p, cs, self->scratch));
+	ASSERT_EQ(0, getrusage(RUSAGE_SELF, &ru1));
+	faults = ru1.ru_minflt - ru0.ru_minflt;
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(misses, s.access_hits_decompressed);
+	EXPECT_EQ(NR_CHUNKS - misses, s.readahead_chunks);
+	EXPECT_EQ(NR_CHUNKS - misses, s.readahead_mapped);
+	EXPECT_EQ(NR_CHUNKS, s.decompress_ops);
+	/* A miss maps its own page; the rest of its chunk faults as raw. */
+	EXPECT_LE(misses * ppc, faults);
+	EXPECT_GE(misses * ppc + 2, faults) TH_LOG("%ld faults for %zu misses", faults, misses);
+
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
+	EXPECT_EQ(NR_CHUNKS, done);
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(0, s.busy_skips);
+	EXPECT_EQ(0, s.readahead_wasted);
+	EXPECT_EQ(0, s.raw_bytes);
+	ASSERT_EQ(-1, text_differs(p, cs, self->scratch));
+}
+
+/*
+ * MAP_AHEAD in an arena with a readahead_kib, unadvised: the miss after a
+ * window mapped ahead continues the stream (it is the next chunk the
+ * stream faults on), so after the first two misses there is one per
+ * window and the chunk after it.
+ */
+TEST_F(arena, map_ahead_keeps_the_stream)
+{
+	size_t cs = self->cs, win = 4, misses = 1 + (NR_CHUNKS - 1 + win) / (win + 1);
+	struct mem_arena_cmd_config c = {
+		.size = sizeof(c), .flags = MEM_ARENA_CONFIG_MAP_AHEAD,
+		.chunk_size = cs, .readahead_kib = win * cs / KiB,
+	};
+	struct mem_arena_stats s;
+	__u32 id;
+	char *p;
+
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_SET_CONFIG, &c));
+	p = text_region(self->fd, cs, &id, 1);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(-1, text_differs(p, cs, self->scratch));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(misses, s.access_hits_decompressed);
+	EXPECT_EQ(NR_CHUNKS - misses, s.readahead_mapped);
+	EXPECT_EQ(NR_CHUNKS - misses, s.readahead_chunks);
 }
 
 /* The arena's readahead window in KiB (readahead_kib), before any region. */

@@ -71,6 +71,7 @@ TEST_F(errors, get_info_handshake)
 	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_LRU_CAP);
 	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_IDLE_ONLY);
 	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_READAHEAD);
+	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_MAP_AHEAD);
 	EXPECT_EQ(sysconf(_SC_PAGESIZE), info.chunk_size_min);
 	EXPECT_EQ(MEM_ARENA_CHUNK_SIZE_MAX, info.chunk_size_max);
 	EXPECT_EQ(MEM_ARENA_NR_STATS, info.nr_stats);
@@ -184,7 +185,9 @@ TEST_F(errors, flags_and_reserved_are_einval)
 		EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ma_ioctls[i].cmd, &c))
 			TH_LOG("flags, ioctl %zu", i);
 		c.info.flags = MEM_ARENA_COMPRESS_IDLE_ONLY;
-		if (ma_ioctls[i].cmd != MEM_ARENA_IOC_COMPRESS)
+		/* Bit 0 is also MEM_ARENA_CONFIG_MAP_AHEAD. */
+		if (ma_ioctls[i].cmd != MEM_ARENA_IOC_COMPRESS &&
+		    ma_ioctls[i].cmd != MEM_ARENA_IOC_SET_CONFIG)
 			EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ma_ioctls[i].cmd, &c))
 				TH_LOG("flag 1, ioctl %zu", i);
 		c.info.flags = 0x80000000;

@@ -65,7 +65,7 @@ TEST(create_rejects_bad_config)
 {
 	const struct { size_t chunk; unsigned pct, flags; } bad[] = {
 		{ 3000, 0, 0 }, { 2048, 0, 0 }, { 131072, 0, 0 },
-		{ 4096, 100, 0 }, { 4096, 0, 1 },
+		{ 4096, 100, 0 }, { 4096, 0, MEM_ARENA_CONFIG_FLAGS << 1 },
 	};
 	struct mem_arena *arena = (struct mem_arena *)0x1;
 	struct mem_arena_config cfg;

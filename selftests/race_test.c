@@ -3,8 +3,8 @@
  * Races between the operations of one arena, each checked on the data:
  *   free_vs_*              REGION_FREE against COMPRESS, TOUCH, faults
  *                          (also in a MADV_SEQUENTIAL mapping, with
- *                          WILLNEED: readahead) and mmap of the same
- *                          region in other threads;
+ *                          WILLNEED: readahead; and mapping ahead) and
+ *                          mmap of the same region in other threads;
  *   stale_mapping_sigbus   after REGION_FREE returns, every byte of the
  *                          old mapping raises SIGBUS, even with faults in
  *                          flight when it was called;
@@ -659,6 +659,26 @@ TEST_F_TIMEOUT(race, free_vs_readahead, 120)
 	};
 
 	NEED_MODULE();
+	free_race(_metadata, self, &fr);
+}
+
+/*
+ * MEM_ARENA_CONFIG_MAP_AHEAD: each miss of the sequential faults maps what
+ * it read ahead, while COMPRESS unmaps windows of the region and the free
+ * comes: a page mapped ahead must go with every unmap like a faulted one.
+ */
+TEST_F_TIMEOUT(race, free_vs_map_ahead, 120)
+{
+	const struct free_race fr = {
+		.nr = 64, .compress_first = 1, .spin = 64,
+		.nr_roles = 3, .roles = { role_fault_seq, role_fault_seq, role_compress },
+	};
+	struct mem_arena_cmd_config c = {
+		.size = sizeof(c), .flags = MEM_ARENA_CONFIG_MAP_AHEAD, .chunk_size = CS,
+	};
+
+	NEED_MODULE();
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_SET_CONFIG, &c));
 	free_race(_metadata, self, &fr);
 }
 

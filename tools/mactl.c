@@ -212,6 +212,8 @@ static int cmd_info(void)
 		printf(" idle-only");
 	if (info.features & MEM_ARENA_FEATURE_READAHEAD)
 		printf(" readahead");
+	if (info.features & MEM_ARENA_FEATURE_MAP_AHEAD)
+		printf(" map-ahead");
 	printf("\nioctls            %d of %d (mask 0x%llx)\n",
 	       __builtin_popcountll(info.ioctls), 64,
 	       (unsigned long long)info.ioctls);

@@ -167,7 +167,9 @@
 	X(spare_bytes,		35, bytes,				\
 	  "Pages a compress or discard let go, kept for the next decompression") \
 	X(recycled_pages,	36, pages,				\
-	  "Pages taken from the spares, not the page allocator: for a decompression, fill, copy or pool block, not zeroed")
+	  "Pages taken from the spares, not the page allocator: for a decompression, fill, copy or pool block, not zeroed") \
+	X(readahead_mapped,	37, chunks,				\
+	  "Of readahead_chunks: also mapped at once into the faulting mapping (MEM_ARENA_CONFIG_MAP_AHEAD); their use is not seen")
 
 #define __MEM_ARENA_STAT_FIELD(name, id, unit, doc) __u64 name;
 /* Every field __u64, in id order. */
@@ -218,6 +220,7 @@ enum {
 #define MEM_ARENA_FEATURE_DEFRAG		(1ULL << 4)
 #define MEM_ARENA_FEATURE_IDLE_ONLY		(1ULL << 5)
 #define MEM_ARENA_FEATURE_READAHEAD		(1ULL << 6)
+#define MEM_ARENA_FEATURE_MAP_AHEAD		(1ULL << 7)	/* the config flag */
 
 /**
  * struct mem_arena_cmd_info - MEM_ARENA_IOC_GET_INFO
@@ -259,7 +262,11 @@ struct mem_arena_cmd_info {
 /**
  * struct mem_arena_cmd_config - MEM_ARENA_IOC_SET_CONFIG, _GET_CONFIG
  * @size: sizeof(struct mem_arena_cmd_config)
- * @flags: must be 0 (no arena flags are defined)
+ * @flags: MEM_ARENA_CONFIG_MAP_AHEAD or 0.  MAP_AHEAD: the chunks a fault
+ *	reads ahead are also mapped at once into the faulting mapping, so a
+ *	sequential reader takes one fault per readahead window instead of one
+ *	per chunk.  The module then sees no first use of them: they count in
+ *	readahead_mapped, never as access hits nor in readahead_wasted.
  * @chunk_size: power of two, page size .. MEM_ARENA_CHUNK_SIZE_MAX;
  *	0 on SET means the page size (the default; MEM_ARENA_CHUNK_SIZE_DEFAULT
  *	is that value only where pages are 4 KiB)
@@ -294,6 +301,8 @@ struct mem_arena_cmd_config {
 	__u32 readahead_kib;
 	__u32 __reserved;
 };
+#define MEM_ARENA_CONFIG_MAP_AHEAD	(1U << 0)
+#define MEM_ARENA_CONFIG_FLAGS		MEM_ARENA_CONFIG_MAP_AHEAD
 #define MEM_ARENA_WEIGHT_MAX		1000
 #define MEM_ARENA_READAHEAD_KIB_MAX	16384
 #define MEM_ARENA_IOC_SET_CONFIG _IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_SET_CONFIG)
