@@ -36,7 +36,8 @@ static void usage(FILE *out)
 "Usage: arena_bench run|density|threads|zram [--dataset D] [--region-mb N]\n"
 "       arena_bench scale [--dataset D] [--region-mb N,N,...] [--runs N]\n\n"
 "run: compress throughput, fault readback in order (without and with\n"
-"  MADV_SEQUENTIAL readahead) and in random order (with per-fault\n"
+"  MADV_SEQUENTIAL readahead, and with readahead mapped ahead in an arena\n"
+"  with MEM_ARENA_CONFIG_MAP_AHEAD) and in random order (with per-fault\n"
 "  latency), touch readback, density; every byte checked.\n"
 "threads: two threads compressing two regions at once, against one.\n"
 "zram: the same bytes written to and read from /dev/zram0 with O_DIRECT\n"
@@ -47,8 +48,9 @@ static void usage(FILE *out)
 "  each step.\n"
 "scale: compress regions of each size; report the per-chunk cost (wall\n"
 "  clock and kernel codec time), median of --runs (default 3).\n"
-"phase compress|fault|random|touch|threads|zread|zrandom: one phase alone,\n"
-"  after its setup (random: faults in random order, each timed; zread,\n"
+"phase compress|fault|mapahead|random|touch|threads|zread|zrandom: one phase\n"
+"  alone, after its setup (mapahead: in-order faults with MAP_AHEAD and\n"
+"  MADV_SEQUENTIAL; random: faults in random order, each timed; zread,\n"
 "  zrandom: 4 KiB O_DIRECT reads of /dev/zram0, set up by the caller, in\n"
 "  order or in the random order, each timed);\n"
 "  with MA_PERF_CTL and MA_PERF_ACK (perf record --control fifo:CTL,ACK\n"
@@ -57,11 +59,16 @@ static void usage(FILE *out)
 		DATASET_NAMES);
 }
 
-static struct mem_arena *make_arena(void)
+/* An arena with the default config and @flags (MEM_ARENA_CONFIG_*). */
+static struct mem_arena *make_arena(unsigned int flags)
 {
+	struct mem_arena_config cfg;
 	struct mem_arena *arena;
-	int err = mem_arena_create(NULL, &arena);
+	int err;
 
+	mem_arena_config_init(&cfg);
+	cfg.flags = flags;
+	err = mem_arena_create(&cfg, &arena);
 	if (err)
 		die(1, "%s", mem_arena_strerror(err));
 	return arena;
@@ -102,7 +109,7 @@ static int cmd_density(const char *dataset, size_t mb)
 	struct mem_arena_defrag_result d;
 	struct mem_arena_region *r;
 	struct mem_arena_stats s;
-	struct mem_arena *arena = make_arena();
+	struct mem_arena *arena = make_arena(0);
 	json_object *o = json_object_new_object();
 	size_t len = mb << 20, i;
 	char *p = make_region(arena, len, &r, dataset);
@@ -147,7 +154,7 @@ static int cmd_scale(const char *dataset, const char *sizes, unsigned int runs)
 		unsigned int k;
 
 		for (k = 0; k < runs; k++) {
-			struct mem_arena *arena = make_arena();
+			struct mem_arena *arena = make_arena(0);
 			struct mem_arena_region *r;
 			struct mem_arena_stats s;
 			double t0;
@@ -271,9 +278,44 @@ static double timed_reads(int fd, const char *dev, char *buf, size_t req,
 }
 
 /* Throughput of every readback path, fault latency, density. */
+/*
+ * In-order fault readback again, in an arena with MEM_ARENA_CONFIG_MAP_AHEAD
+ * (MADV_SEQUENTIAL): what a miss reads ahead is mapped at once, so only
+ * the misses fault.  The same bytes as @copy, checked.
+ */
+static void run_map_ahead(json_object *o, const char *dataset, const char *copy,
+			  size_t len)
+{
+	struct mem_arena *arena = make_arena(MEM_ARENA_CONFIG_MAP_AHEAD);
+	size_t pages = len / CS, i;
+	struct mem_arena_region *r;
+	struct mem_arena_stats st;
+	volatile char sink;
+	double t0;
+	char *p;
+
+	p = make_region(arena, len, &r, dataset);
+	compress_or_die(r);
+	if (madvise(p, len, MADV_SEQUENTIAL))
+		die(1, "madvise: %s", strerror(errno));
+	mark_phase("begin", "run/%s/mapahead", dataset);
+	t0 = now_seconds();
+	for (i = 0; i < pages; i++)
+		sink = p[i * CS];
+	json_object_object_add(o, "readback_mapahead_mbps",
+			       json_object_new_double(len / 1048576.0 / secs_since(t0)));
+	mark_phase("end", "run/%s/mapahead", dataset);
+	(void)sink;
+	mem_arena_get_stats(arena, &st);
+	json_object_object_add(o, "readahead_mapped", json_object_new_int64(st.readahead_mapped));
+	if (memcmp(p, copy, len))
+		die(1, "%s: data read back with map-ahead differs", dataset);
+	mem_arena_destroy(arena);
+}
+
 static int cmd_run(const char *dataset, size_t mb)
 {
-	struct mem_arena *arena = make_arena();
+	struct mem_arena *arena = make_arena(0);
 	struct mem_arena_region *r;
 	struct mem_arena_stats st;
 	json_object *o = json_object_new_object();
@@ -330,8 +372,10 @@ static int cmd_run(const char *dataset, size_t mb)
 			       json_object_new_int64(st.readahead_chunks - ra));
 	if (madvise(p, len, MADV_NORMAL))
 		die(1, "madvise: %s", strerror(errno));
+	compress_or_die(r);	/* for the random faults; small meanwhile */
+	run_map_ahead(o, dataset, copy, len);
 
-	compress_or_die(r);			/* faults, random order, each timed */
+	/* Faults in random order, each timed. */
 	t0 = now_seconds();
 	timed_faults(p, order, pages, lat);
 	json_object_object_add(o, "readback_random_mbps",
@@ -398,7 +442,7 @@ static void *compress_thread(void *arg)
 /* Two threads compressing two regions at once, against one. */
 static int cmd_threads(const char *dataset, size_t mb)
 {
-	struct mem_arena *a = make_arena(), *b = make_arena();
+	struct mem_arena *a = make_arena(0), *b = make_arena(0);
 	struct compressor ca, cb;
 	json_object *o = json_object_new_object();
 	size_t len = mb << 20;
@@ -550,8 +594,8 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	if (strcmp(phase, "compress") && strcmp(phase, "fault") &&
 	    strcmp(phase, "random") && strcmp(phase, "touch") &&
 	    strcmp(phase, "threads") && strcmp(phase, "zread") &&
-	    strcmp(phase, "zrandom"))
-		die(2, "phase: unknown '%s' (compress, fault, random, touch, threads, zread, zrandom)",
+	    strcmp(phase, "zrandom") && strcmp(phase, "mapahead"))
+		die(2, "phase: unknown '%s' (compress, fault, mapahead, random, touch, threads, zread, zrandom)",
 		    phase);
 	if (!strcmp(phase, "random") || phase[0] == 'z') {
 		lat = malloc(pages * sizeof(*lat));
@@ -564,13 +608,14 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 		t0 = phase_zread(dataset, len, order, lat);
 		goto out;
 	}
-	arena = make_arena();
+	arena = make_arena(strcmp(phase, "mapahead") ? 0 : MEM_ARENA_CONFIG_MAP_AHEAD);
 	p = make_region(arena, len, &r, dataset);
 	if (!strcmp(phase, "threads"))
 		make_region(arena, len, &r2, dataset);
-	if (!strcmp(phase, "fault") || !strcmp(phase, "random") ||
-	    !strcmp(phase, "touch"))
+	if (strcmp(phase, "compress") && strcmp(phase, "threads"))
 		compress_or_die(r);
+	if (!strcmp(phase, "mapahead") && madvise(p, len, MADV_SEQUENTIAL))
+		die(1, "madvise: %s", strerror(errno));
 	fprintf(stderr, "arena_bench: phase %s, %s, %zu MiB\n", phase, dataset, mb);
 	mem_arena_get_stats(arena, &st0);
 
@@ -578,7 +623,7 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	t0 = now_seconds();
 	if (!strcmp(phase, "compress")) {
 		compress_or_die(r);
-	} else if (!strcmp(phase, "fault")) {
+	} else if (!strcmp(phase, "fault") || !strcmp(phase, "mapahead")) {
 		for (i = 0; i < pages; i++)
 			sink = p[i * CS];
 	} else if (!strcmp(phase, "random")) {	/* as cmd_run's */

@@ -12,7 +12,7 @@ command -v perf >/dev/null || { echo "profile: no perf in the guest (linux-perf,
 . "$top/tools/bench/guest-zram.sh"
 echo 0 > /proc/sys/kernel/kptr_restrict
 echo "profile: clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)" >&2
-for ph in compress fault random touch threads zread zrandom; do
+for ph in compress fault mapahead random touch threads zread zrandom; do
 	echo "profile: $ph ($ds, $mb MiB)" >&2
 	case $ph in z*) zram_modules; zram_setup "$mb" ;; esac
 	rm -f /tmp/perf.ctl /tmp/perf.ack

@@ -79,6 +79,11 @@ def main():
         add("readback_mbps", d, v("run", "readback_mbps"), v("zram", "read_mbps_4k"),
             v("lz4", "decompress_mbps"), "MB/s")
         add("readback_mbps_1m_requests", d, None, v("zram", "read_mbps_1m"), None, "MB/s")
+        # In order with MADV_SEQUENTIAL readahead, and with it mapped ahead.
+        add("readback_readahead_mbps", d, v("run", "readback_readahead_mbps"), None,
+            v("lz4", "decompress_mbps"), "MB/s")
+        add("readback_mapahead_mbps", d, v("run", "readback_mapahead_mbps"), None,
+            v("lz4", "decompress_mbps"), "MB/s")
         add("readback_random_mbps", d, v("run", "readback_random_mbps"),
             v("zram", "read_random_mbps_4k"), None, "MB/s")
         add("touch_readback_mbps", d, v("run", "touch_readback_mbps"), None, None, "MB/s")
@@ -97,6 +102,8 @@ def main():
         add("readback_mb_per_cpu_s", d, per_cpu("run/%s/readback" % d, mmb),
             per_cpu("zram/%s/read_4k" % d, zmb), None, "MB/cpu-s")
         add("touch_readback_mb_per_cpu_s", d, per_cpu("run/%s/touch" % d, mmb),
+            None, None, "MB/cpu-s")
+        add("mapahead_mb_per_cpu_s", d, per_cpu("run/%s/mapahead" % d, mmb),
             None, None, "MB/cpu-s")
     scale = sorted(by.get(("scale", "mixed"), []), key=lambda r: r["region_mb"])
     if len(scale) >= 2:
