@@ -35,6 +35,8 @@
  *                            thread started here (default 0: none)
  *   MEMARENA_READAHEAD_KIB   the arena's readahead_kib (default 0: none;
  *                            the program cannot advise its heap)
+ *   MEMARENA_MAP_AHEAD       1: the arena maps what it reads ahead
+ *                            (MEM_ARENA_CONFIG_MAP_AHEAD; default 0)
  *   MEMARENA_STATS_JSON      file written at exit with the arena's stats ...
  *   MEMARENA_STATS_PID       ... by the process with this pid only
  * When the arena cannot be created (no module, no memory) everything is
@@ -77,6 +79,7 @@ static struct {
 	char *base;
 	size_t size, page, pages;
 	__u32 readahead_kib;		/* constant: the arenas' readahead */
+	__u32 config_flags;		/* constant: MEM_ARENA_CONFIG_* */
 	unsigned long *used;		/* protected by lock: pages handed out */
 	size_t hint;			/* protected by lock: next fit */
 	size_t in_use, peak;		/* protected by lock: pages */
@@ -529,6 +532,7 @@ static int arena_open(int *fd, __u32 *id, off_t *offset)
 	};
 	struct mem_arena_cmd_config config = {
 		.size = sizeof(config),
+		.flags = heap.config_flags,
 		.readahead_kib = heap.readahead_kib,
 	};
 	int err = 0;
@@ -537,7 +541,7 @@ static int arena_open(int *fd, __u32 *id, off_t *offset)
 	if (*fd < 0)	/* no device node: the module is not loaded */
 		return errno == ENOENT || errno == ENXIO ? -ENODEV : -errno;
 	if (ioctl(*fd, MEM_ARENA_IOC_GET_INFO, &info) ||
-	    (config.readahead_kib &&
+	    ((config.readahead_kib || config.flags) &&
 	     ioctl(*fd, MEM_ARENA_IOC_SET_CONFIG, &config)) ||
 	    ioctl(*fd, MEM_ARENA_IOC_REGION_ALLOC, &alloc))
 		err = -errno;
@@ -642,6 +646,8 @@ __attribute__((constructor)) static void heap_init(void)
 
 	heap.page = sysconf(_SC_PAGESIZE);
 	heap.readahead_kib = strtoul(getenv("MEMARENA_READAHEAD_KIB") ?: "0", NULL, 10);
+	if (strtoul(getenv("MEMARENA_MAP_AHEAD") ?: "0", NULL, 10))
+		heap.config_flags = MEM_ARENA_CONFIG_MAP_AHEAD;
 	if (!size || size > MEM_ARENA_REGION_SIZE_MAX) {
 		heap.err = -EINVAL;
 		return;

@@ -50,6 +50,16 @@ check heap_prog_readahead_exits_0 test $rc = 0
 check memarena_run_rejects_a_bad_readahead sh -c \
 	"! '$run' --readahead 16385 -- true 2> /tmp/ra.err && [ \$(wc -l < /tmp/ra.err) = 1 ]"
 
+# --map-ahead: the same read faults once per window (heap_prog checks it).
+"$run" --malloc libc --heap 4M --readahead 64 --map-ahead -- \
+	"$top/selftests/bin/heap_prog" readahead $n > /tmp/heap_mapahead.out 2>&1
+rc=$?
+grep -v '^1\.\.' /tmp/heap_mapahead.out
+n=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' /tmp/heap_mapahead.out | grep . || echo $n)
+check heap_prog_mapahead_exits_0 test $rc = 0
+check memarena_run_rejects_map_ahead_alone sh -c \
+	"! '$run' --map-ahead -- true 2> /tmp/ma.err && [ \$(wc -l < /tmp/ma.err) = 1 ]"
+
 have() { ls /usr/lib/*/lib$1.so.2 > /dev/null 2>&1; }
 $py "$wl" 20000 > /tmp/plain.out
 alloc=

@@ -48,6 +48,9 @@ static void usage(FILE *f)
 "  --readahead KIB        read ahead sequential fault streams by KIB KiB\n"
 "                         (0..16384; default 0: none, the program cannot\n"
 "                         madvise() its heap)\n"
+"  --map-ahead            with --readahead: also map what is read ahead, one\n"
+"                         fault per window instead of one per page (its use\n"
+"                         is then not seen: readahead_mapped)\n"
 "  --stats-json PATH      write the arena's stats and VmRSS there at exit\n"
 "  -h, --help             this text\n"
 "\n"
@@ -102,6 +105,7 @@ int main(int argc, char **argv)
 		{ "idle-compress", required_argument, NULL, 'i' },
 		{ "stats-json", required_argument, NULL, 'j' },
 		{ "readahead", required_argument, NULL, 'r' },
+		{ "map-ahead", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -109,7 +113,7 @@ int main(int argc, char **argv)
 	const char *idle = "0", *readahead = "0", *heap, *alloc = NULL, *old;
 	char heap_buf[PATH_MAX], lib_buf[PATH_MAX], pid[16];
 	char *preload;
-	int c, fd;
+	int c, fd, map_ahead = 0;
 
 	tool_init(prog);
 	opterr = 0;
@@ -138,6 +142,9 @@ int main(int argc, char **argv)
 			parse_num(optarg, "--readahead", 0, MEM_ARENA_READAHEAD_KIB_MAX);
 			readahead = optarg;
 			break;
+		case 'a':
+			map_ahead = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -147,6 +154,8 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		die(2, "no COMMAND to run (see --help)");
+	if (map_ahead && !strcmp(readahead, "0"))
+		die(2, "--map-ahead needs --readahead KIB (nothing is read ahead without it)");
 
 	fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
@@ -179,6 +188,7 @@ int main(int argc, char **argv)
 	    setenv("MEMARENA_HEAP_SIZE", heap_size, 1) ||
 	    setenv("MEMARENA_IDLE_COMPRESS", idle, 1) ||
 	    setenv("MEMARENA_READAHEAD_KIB", readahead, 1) ||
+	    setenv("MEMARENA_MAP_AHEAD", map_ahead ? "1" : "0", 1) ||
 	    (stats && (setenv("MEMARENA_STATS_JSON", stats, 1) ||
 		       setenv("MEMARENA_STATS_PID", pid, 1))))
 		die(127, "%s", strerror(errno));
