@@ -25,38 +25,38 @@ grep -v '^1\.\.' /tmp/heap_prog.out
 n=$(grep -c '^\(not \)\{0,1\}ok ' /tmp/heap_prog.out)
 check heap_prog_exits_0 test $rc = 0
 
+# heap_prog NAME "RUN_OPTIONS" MODE [PREFIX...]: heap_prog MODE under
+# memarena-run with RUN_OPTIONS (run by PREFIX); it numbers its lines after
+# ours and prints its plan, which gives the next number.
+heap_prog_run() {
+	name=$1 opts=$2 mode=$3
+	shift 3
+	# shellcheck disable=SC2086
+	"$@" "$run" --malloc libc --heap 4M $opts -- "$top/selftests/bin/heap_prog" $mode $n \
+		> "/tmp/heap_$name.out" 2>&1
+	rc=$?
+	grep -v '^1\.\.' "/tmp/heap_$name.out"
+	n=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "/tmp/heap_$name.out" | grep . || echo $n)
+	check heap_prog_${name}_exits_0 test $rc = 0
+}
+
 # The fork fallback, as nobody (root's locked memory is not counted): a
 # child whose user's RLIMIT_MEMLOCK cannot take the copy gets a private one.
 # util-linux's setpriv (busybox's cannot change ids).
 if [ -x /usr/bin/setpriv ]; then
-	/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups \
-		"$run" --malloc libc --heap 4M -- "$top/selftests/bin/heap_prog" fork-fallback $n \
-		> /tmp/heap_fallback.out 2>&1
-	rc=$?
-	grep -v '^1\.\.' /tmp/heap_fallback.out
-	n=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' /tmp/heap_fallback.out | grep . || echo $n)
-	check heap_prog_fork_fallback_exits_0 test $rc = 0
+	heap_prog_run fork_fallback "" fork-fallback /usr/bin/setpriv \
+		--reuid=65534 --regid=65534 --clear-groups
 else
 	skip heap_prog_fork_fallback "no /usr/bin/setpriv (util-linux) in the guest's /usr"
 fi
 
 # --readahead: the heap's arena reads ahead an unadvised in-order read.
-"$run" --malloc libc --heap 4M --readahead 64 -- "$top/selftests/bin/heap_prog" readahead $n \
-	> /tmp/heap_readahead.out 2>&1
-rc=$?
-grep -v '^1\.\.' /tmp/heap_readahead.out
-n=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' /tmp/heap_readahead.out | grep . || echo $n)
-check heap_prog_readahead_exits_0 test $rc = 0
+heap_prog_run readahead "--readahead 64" readahead
 check memarena_run_rejects_a_bad_readahead sh -c \
 	"! '$run' --readahead 16385 -- true 2> /tmp/ra.err && [ \$(wc -l < /tmp/ra.err) = 1 ]"
 
 # --map-ahead: the same read faults once per window (heap_prog checks it).
-"$run" --malloc libc --heap 4M --readahead 64 --map-ahead -- \
-	"$top/selftests/bin/heap_prog" readahead $n > /tmp/heap_mapahead.out 2>&1
-rc=$?
-grep -v '^1\.\.' /tmp/heap_mapahead.out
-n=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' /tmp/heap_mapahead.out | grep . || echo $n)
-check heap_prog_mapahead_exits_0 test $rc = 0
+heap_prog_run mapahead "--readahead 64 --map-ahead" readahead
 check memarena_run_rejects_map_ahead_alone sh -c \
 	"! '$run' --map-ahead -- true 2> /tmp/ma.err && [ \$(wc -l < /tmp/ma.err) = 1 ]"
 
