@@ -169,7 +169,7 @@
 	X(recycled_pages,	36, pages,				\
 	  "Pages taken from the spares, not the page allocator: for a decompression, fill, copy or pool block, not zeroed") \
 	X(readahead_mapped,	37, chunks,				\
-	  "Of readahead_chunks: also mapped at once into the faulting mapping (MEM_ARENA_CONFIG_MAP_AHEAD); their use is not seen")
+	  "Of readahead_chunks: also mapped at once into the faulting mapping (config flag MAP_AHEAD), so their use is not seen")
 
 #define __MEM_ARENA_STAT_FIELD(name, id, unit, doc) __u64 name;
 /* Every field __u64, in id order. */
