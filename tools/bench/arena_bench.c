@@ -242,6 +242,23 @@ static size_t *shuffled(size_t n)
 }
 
 /* Touch one byte of each chunk of @p in @order, timing each fault. */
+/* Touch one byte of each of @pages pages of @p, in order: a fault each. */
+static void fault_in_order(const char *p, size_t pages)
+{
+	volatile char sink;
+	size_t i;
+
+	for (i = 0; i < pages; i++)
+		sink = p[i * CS];
+	(void)sink;
+}
+
+static void advise(void *p, size_t len, int advice)
+{
+	if (madvise(p, len, advice))
+		die(1, "madvise: %s", strerror(errno));
+}
+
 static void timed_faults(const char *p, const size_t *order, size_t n, double *lat)
 {
 	volatile char sink;
@@ -277,7 +294,6 @@ static double timed_reads(int fd, const char *dev, char *buf, size_t req,
 	return secs_since(t0);
 }
 
-/* Throughput of every readback path, fault latency, density. */
 /*
  * In-order fault readback again, in an arena with MEM_ARENA_CONFIG_MAP_AHEAD
  * (MADV_SEQUENTIAL): what a miss reads ahead is mapped at once, so only
@@ -287,25 +303,20 @@ static void run_map_ahead(json_object *o, const char *dataset, const char *copy,
 			  size_t len)
 {
 	struct mem_arena *arena = make_arena(MEM_ARENA_CONFIG_MAP_AHEAD);
-	size_t pages = len / CS, i;
 	struct mem_arena_region *r;
 	struct mem_arena_stats st;
-	volatile char sink;
 	double t0;
 	char *p;
 
 	p = make_region(arena, len, &r, dataset);
 	compress_or_die(r);
-	if (madvise(p, len, MADV_SEQUENTIAL))
-		die(1, "madvise: %s", strerror(errno));
+	advise(p, len, MADV_SEQUENTIAL);
 	mark_phase("begin", "run/%s/mapahead", dataset);
 	t0 = now_seconds();
-	for (i = 0; i < pages; i++)
-		sink = p[i * CS];
+	fault_in_order(p, len / CS);
 	json_object_object_add(o, "readback_mapahead_mbps",
 			       json_object_new_double(len / 1048576.0 / secs_since(t0)));
 	mark_phase("end", "run/%s/mapahead", dataset);
-	(void)sink;
 	mem_arena_get_stats(arena, &st);
 	json_object_object_add(o, "readahead_mapped", json_object_new_int64(st.readahead_mapped));
 	if (memcmp(p, copy, len))
@@ -313,16 +324,16 @@ static void run_map_ahead(json_object *o, const char *dataset, const char *copy,
 	mem_arena_destroy(arena);
 }
 
+/* Throughput of every readback path, fault latency, density. */
 static int cmd_run(const char *dataset, size_t mb)
 {
 	struct mem_arena *arena = make_arena(0);
 	struct mem_arena_region *r;
 	struct mem_arena_stats st;
 	json_object *o = json_object_new_object();
-	size_t len = mb << 20, pages = len / CS, i;
+	size_t len = mb << 20, pages = len / CS;
 	double t0, mib = len / 1048576.0, *lat;
 	unsigned long long ra;
-	volatile char sink;
 	size_t *order;
 	char *p, *copy;
 
@@ -350,19 +361,16 @@ static int cmd_run(const char *dataset, size_t mb)
 
 	mark_phase("begin", "run/%s/readback", dataset);
 	t0 = now_seconds();			/* faults, in order */
-	for (i = 0; i < pages; i++)
-		sink = p[i * CS];
+	fault_in_order(p, pages);
 	json_object_object_add(o, "readback_mbps", json_object_new_double(mib / secs_since(t0)));
 	mark_phase("end", "run/%s/readback", dataset);
 
 	compress_or_die(r);			/* in order, with readahead */
-	if (madvise(p, len, MADV_SEQUENTIAL))
-		die(1, "madvise: %s", strerror(errno));
+	advise(p, len, MADV_SEQUENTIAL);
 	mem_arena_get_stats(arena, &st);
 	mark_phase("begin", "run/%s/readahead", dataset);
 	t0 = now_seconds();
-	for (i = 0; i < pages; i++)
-		sink = p[i * CS];
+	fault_in_order(p, pages);
 	json_object_object_add(o, "readback_readahead_mbps",
 			       json_object_new_double(mib / secs_since(t0)));
 	mark_phase("end", "run/%s/readahead", dataset);
@@ -370,8 +378,7 @@ static int cmd_run(const char *dataset, size_t mb)
 	mem_arena_get_stats(arena, &st);
 	json_object_object_add(o, "readahead_chunks",
 			       json_object_new_int64(st.readahead_chunks - ra));
-	if (madvise(p, len, MADV_NORMAL))
-		die(1, "madvise: %s", strerror(errno));
+	advise(p, len, MADV_NORMAL);
 	compress_or_die(r);	/* for the random faults; small meanwhile */
 	run_map_ahead(o, dataset, copy, len);
 
@@ -392,7 +399,6 @@ static int cmd_run(const char *dataset, size_t mb)
 	json_object_object_add(o, "touch_readback_mbps",
 			       json_object_new_double(mib / secs_since(t0)));
 	mark_phase("end", "run/%s/touch", dataset);
-	(void)sink;
 	if (memcmp(p, copy, len))
 		die(1, "%s: data read back differs", dataset);
 	json_object_object_add(o, "verified", json_object_new_boolean(1));
@@ -585,9 +591,8 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	struct compressor c[2];
 	pthread_t t[2];
 	json_object *o = json_object_new_object();
-	size_t len = mb << 20, pages = len / CS, i, *order = NULL;
+	size_t len = mb << 20, pages = len / CS, *order = NULL;
 	double t0, *lat = NULL;
-	volatile char sink;
 	char *p;
 	int k;
 
@@ -614,8 +619,8 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 		make_region(arena, len, &r2, dataset);
 	if (strcmp(phase, "compress") && strcmp(phase, "threads"))
 		compress_or_die(r);
-	if (!strcmp(phase, "mapahead") && madvise(p, len, MADV_SEQUENTIAL))
-		die(1, "madvise: %s", strerror(errno));
+	if (!strcmp(phase, "mapahead"))
+		advise(p, len, MADV_SEQUENTIAL);
 	fprintf(stderr, "arena_bench: phase %s, %s, %zu MiB\n", phase, dataset, mb);
 	mem_arena_get_stats(arena, &st0);
 
@@ -624,8 +629,7 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	if (!strcmp(phase, "compress")) {
 		compress_or_die(r);
 	} else if (!strcmp(phase, "fault") || !strcmp(phase, "mapahead")) {
-		for (i = 0; i < pages; i++)
-			sink = p[i * CS];
+		fault_in_order(p, pages);
 	} else if (!strcmp(phase, "random")) {	/* as cmd_run's */
 		timed_faults(p, order, pages, lat);
 	} else if (!strcmp(phase, "touch")) {
@@ -641,7 +645,6 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	}
 	t0 = secs_since(t0);
 	perf_ctl("disable");
-	(void)sink;
 	/* What background compaction did meanwhile (it competes for the CPU). */
 	mem_arena_get_stats(arena, &st);
 	json_object_object_add(o, "defrag_runs",
