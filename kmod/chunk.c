@@ -552,7 +552,7 @@ int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how)
  * a whole window, not one per chunk.  ma_region_unmap() takes a ticket,
  * then unmaps; it holds no chunk lock, so a fault may map a chunk of the
  * window again before the chunk's lock is taken.  The fault path records
- * the ticket it saw after mapping (ma_chunk_mapped()), and whoever then
+ * the ticket it saw after mapping (ma_chunk_note_pte()), and whoever then
  * holds the chunk lock unmaps that one chunk again if the ticket says it
  * may have escaped (ma_chunk_unmap_since()).
  *
@@ -578,12 +578,18 @@ u32 ma_region_unmap(struct ma_region *region, u64 start, u64 len)
 	return ticket;
 }
 
-/* The fault path mapped a page of @chunk: it is being accessed. */
-void ma_chunk_mapped(struct ma_chunk *chunk)
+/* A PTE of @chunk was just stored: note the ticket it may have escaped. */
+static void ma_chunk_note_pte(struct ma_chunk *chunk)
 {
 	ma_chunk_assert_locked(chunk);
 	smp_mb();	/* the PTE before the ticket: see ma_region_unmap() */
 	chunk->mapped_seq = atomic_read(&chunk->region->unmap_seq);
+}
+
+/* The fault path mapped a page of @chunk: it is being accessed. */
+void ma_chunk_mapped(struct ma_chunk *chunk)
+{
+	ma_chunk_note_pte(chunk);
 	chunk->readahead = false;
 	if (chunk->idle) {
 		chunk->idle = false;
@@ -598,9 +604,7 @@ void ma_chunk_mapped(struct ma_chunk *chunk)
  */
 void ma_chunk_mapped_ahead(struct ma_chunk *chunk)
 {
-	ma_chunk_assert_locked(chunk);
-	smp_mb();	/* the PTE before the ticket: see ma_region_unmap() */
-	chunk->mapped_seq = atomic_read(&chunk->region->unmap_seq);
+	ma_chunk_note_pte(chunk);
 	if (chunk->readahead) {
 		chunk->readahead = false;
 		ma_stat_inc(chunk->region->arena, MEM_ARENA_STAT_readahead_mapped);
