@@ -316,6 +316,20 @@ TEST_F(arena, sequential_reader_misses_once)
 }
 
 /*
+ * The arena's readahead window in KiB (readahead_kib) and config @flags,
+ * before any region.
+ */
+static int set_readahead(int fd, size_t cs, __u32 kib, __u32 flags)
+{
+	struct mem_arena_cmd_config c = {
+		.size = sizeof(c), .flags = flags, .chunk_size = cs,
+		.readahead_kib = kib,
+	};
+
+	return ma_ioc(fd, MEM_ARENA_IOC_SET_CONFIG, &c);
+}
+
+/*
  * MEM_ARENA_CONFIG_MAP_AHEAD: what a miss reads ahead is mapped at once, so
  * a sequential reader faults only at its misses, one per window and the
  * chunk after it (the page fault count, from getrusage, says so).  The
@@ -378,15 +392,11 @@ TEST_F(arena, map_ahead_faults_once_per_window)
 TEST_F(arena, map_ahead_keeps_the_stream)
 {
 	size_t cs = self->cs, win = 4, misses = 1 + (NR_CHUNKS - 1 + win) / (win + 1);
-	struct mem_arena_cmd_config c = {
-		.size = sizeof(c), .flags = MEM_ARENA_CONFIG_MAP_AHEAD,
-		.chunk_size = cs, .readahead_kib = win * cs / KiB,
-	};
 	struct mem_arena_stats s;
 	__u32 id;
 	char *p;
 
-	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_SET_CONFIG, &c));
+	ASSERT_EQ(0, set_readahead(self->fd, cs, win * cs / KiB, MEM_ARENA_CONFIG_MAP_AHEAD));
 	p = text_region(self->fd, cs, &id, 1);
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(-1, text_differs(p, cs, self->scratch));
@@ -394,16 +404,6 @@ TEST_F(arena, map_ahead_keeps_the_stream)
 	EXPECT_EQ(misses, s.access_hits_decompressed);
 	EXPECT_EQ(NR_CHUNKS - misses, s.readahead_mapped);
 	EXPECT_EQ(NR_CHUNKS - misses, s.readahead_chunks);
-}
-
-/* The arena's readahead window in KiB (readahead_kib), before any region. */
-static int set_readahead(int fd, size_t cs, __u32 kib)
-{
-	struct mem_arena_cmd_config c = {
-		.size = sizeof(c), .chunk_size = cs, .readahead_kib = kib,
-	};
-
-	return ma_ioc(fd, MEM_ARENA_IOC_SET_CONFIG, &c);
 }
 
 /*
@@ -420,7 +420,7 @@ TEST_F(arena, arena_readahead_without_advice)
 	__u32 id;
 	char *p;
 
-	ASSERT_EQ(0, set_readahead(self->fd, cs, 4 * cs / KiB));
+	ASSERT_EQ(0, set_readahead(self->fd, cs, 4 * cs / KiB, 0));
 	p = text_region(self->fd, cs, &id, 1);
 	ASSERT_NE(NULL, p);
 
