@@ -271,6 +271,20 @@ static inline unsigned long ma_chunk_index(const struct ma_chunk *chunk)
 	return chunk->index;
 }
 
+/*
+ * Codec time in a pass (compress_ns, decompress_ns): the clock is read
+ * around one codec call in MA_CLOCK_EVERY, and that call's time stands for
+ * each call of its group (itself and the untimed calls after it), counted
+ * when the group closes: at the next timed call or at the end of the pass
+ * (ma_region_walk_chunks()).  A call outside a pass is timed itself.
+ */
+#define MA_CLOCK_EVERY	16
+
+struct ma_clock {
+	u64 ns;			/* the timed call of the open group */
+	unsigned int calls;	/* calls in the open group; 0: none open */
+};
+
 /* What one COMPRESS or TOUCH pass did, beyond its chunk count. */
 struct ma_pass {
 	bool unmap;		/* in: unmap each window before its chunks */
@@ -280,6 +294,8 @@ struct ma_pass {
 	u64 evicted;		/* LRU evictions made to find room */
 	bool cap_reached;	/* a chunk stayed raw because of a cap */
 	struct vm_area_struct *vma;	/* readahead: map into it too, or NULL */
+	struct ma_clock compress_clock;	/* of this arena's codec calls */
+	struct ma_clock decompress_clock;
 };
 
 /* Who needs a chunk's data: decides counting and how allocations fail. */
@@ -301,7 +317,9 @@ struct ma_chunk_copy {
 };
 
 int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass);
-int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how);
+int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how,
+		      struct ma_pass *pass);
+void ma_pass_clock_close(struct ma_arena *arena, struct ma_pass *pass);
 int ma_chunk_discard(struct ma_chunk *chunk, struct ma_pass *pass);
 int ma_chunk_readahead(struct ma_chunk *chunk, struct ma_pass *pass);
 void ma_chunk_release(struct ma_chunk *chunk);

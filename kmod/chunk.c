@@ -12,10 +12,14 @@
  *   under its chunk lock.
  *   Order: chunk lock -> ma_stream.lock -> compact_lock -> ma_pool.lock.
  *
- * compress_ns and decompress_ns time each codec call with local_clock():
- * the CPU's own counter, not a clocksource device (in a guest, each hpet
- * read is an emulated device access).  A task that migrates mid-call may
- * read two CPUs' counters; the sums are exact to their small skew.
+ * compress_ns and decompress_ns are read with local_clock(): the CPU's
+ * own counter, not a clocksource device (in a guest, each hpet read is an
+ * emulated device access).  A pass times one codec call in MA_CLOCK_EVERY
+ * (struct ma_clock): neighbouring chunks of a region cost alike, and a
+ * reading costs tens of nanoseconds on hardware, several times that under
+ * emulation, against a microsecond or more of codec per chunk.  A task
+ * that migrates mid-call may read two CPUs' counters; the sums are exact
+ * to their small skew.
  */
 #define pr_fmt(fmt) "mem_arena: " fmt
 
@@ -35,6 +39,53 @@ static_assert(MEM_ARENA_CHUNK_SIZE_MAX - MA_SLOT_ALIGN - MA_SLOT_HDR_SIZE <=
 static struct ma_arena *chunk_arena(const struct ma_chunk *chunk)
 {
 	return chunk->region->arena;
+}
+
+/*
+ * A codec call begins: the clock's reading if the call is timed, else 0.
+ * Without a @clock (no pass) every call is timed.
+ */
+static u64 ma_clock_begin(struct ma_clock *clock)
+{
+	if (clock && clock->calls % MA_CLOCK_EVERY) {
+		clock->calls++;
+		return 0;
+	}
+	return local_clock() ?: 1;
+}
+
+static void ma_clock_close(struct ma_arena *arena, unsigned int stat,
+			   struct ma_clock *clock)
+{
+	if (!clock->calls)
+		return;
+	ma_stat_add(arena, stat, clock->ns * clock->calls);
+	clock->calls = 0;
+}
+
+/* The codec call that ma_clock_begin() returned @t0 for has ended. */
+static void ma_clock_end(struct ma_arena *arena, unsigned int stat,
+			 struct ma_clock *clock, u64 t0)
+{
+	u64 ns;
+
+	if (!t0)
+		return;
+	ns = local_clock() - t0;
+	if (!clock) {
+		ma_stat_add(arena, stat, ns);
+		return;
+	}
+	ma_clock_close(arena, stat, clock);
+	clock->ns = ns;
+	clock->calls = 1;
+}
+
+/* The pass over @arena's chunks has ended: count its open groups. */
+void ma_pass_clock_close(struct ma_arena *arena, struct ma_pass *pass)
+{
+	ma_clock_close(arena, MEM_ARENA_STAT_compress_ns, &pass->compress_clock);
+	ma_clock_close(arena, MEM_ARENA_STAT_decompress_ns, &pass->decompress_clock);
 }
 
 /* Bytes the chunk holds in its state, as charged to the opener (charge.c). */
@@ -218,15 +269,17 @@ static void ma_pages_fill(struct page **pages, unsigned int nr,
 
 /*
  * Bring a compressed or same-filled chunk back to raw in fresh pages.
- * @stream: a stream the caller already holds, or NULL.  On failure the
+ * @stream: a stream the caller already holds, or NULL.  @pass: the pass
+ * over this chunk's arena that this is part of, or NULL.  On failure the
  * chunk is unchanged.
  */
 static int ma_chunk_decompress(struct ma_chunk *chunk, struct ma_stream *stream,
-			       enum ma_access how)
+			       enum ma_access how, struct ma_pass *pass)
 {
 	struct ma_arena *arena = chunk_arena(chunk);
 	unsigned int i, nr = 1U << arena->chunk_order;
 	u32 size = ma_chunk_size(arena);
+	struct ma_clock *clock = pass ? &pass->decompress_clock : NULL;
 	struct page *pages[MA_CHUNK_PAGES_MAX];
 	s64 more = (s64)size - ma_chunk_held(chunk);
 	bool own_stream = false;
@@ -244,7 +297,7 @@ static int ma_chunk_decompress(struct ma_chunk *chunk, struct ma_stream *stream,
 		goto out_raw;
 	}
 
-	t0 = local_clock();
+	t0 = ma_clock_begin(clock);
 	if (nr == 1) {
 		void *dst = kmap_local_page(pages[0]);
 
@@ -264,7 +317,7 @@ static int ma_chunk_decompress(struct ma_chunk *chunk, struct ma_stream *stream,
 		if (own_stream)
 			ma_stream_put(stream);
 	}
-	ma_stat_add(arena, MEM_ARENA_STAT_decompress_ns, local_clock() - t0);
+	ma_clock_end(arena, MEM_ARENA_STAT_decompress_ns, clock, t0);
 	if (err) {
 		ma_stat_inc(arena, MEM_ARENA_STAT_decompress_errors);
 		pr_err_ratelimited("chunk %lu of region %u: corrupt slot\n",
@@ -298,7 +351,7 @@ static int ma_evict_one(struct ma_arena *arena, struct ma_stream *stream)
 	if (!victim)
 		return -ENOSPC;
 	/* Still compressed: it leaves the LRU only under its chunk lock. */
-	err = ma_chunk_decompress(victim, stream, MA_ACCESS_EVICT);
+	err = ma_chunk_decompress(victim, stream, MA_ACCESS_EVICT, NULL);
 	if (!err)
 		ma_stat_inc(arena, MEM_ARENA_STAT_evictions_lru);
 	else if (err == -EIO)
@@ -392,10 +445,10 @@ static int ma_chunk_encode(struct ma_chunk *chunk, struct ma_stream *stream,
 	 * the chunk: so compressing always frees memory, and lowers the
 	 * opener's charge.
 	 */
-	t0 = local_clock();
+	t0 = ma_clock_begin(&pass->compress_clock);
 	len = ma_codec->compress(src, size, stream->cbuf, ma_slot_data_below(size),
 				 stream->wrkmem);
-	ma_stat_add(arena, MEM_ARENA_STAT_compress_ns, local_clock() - t0);
+	ma_clock_end(arena, MEM_ARENA_STAT_compress_ns, &pass->compress_clock, t0);
 	if (!len) {
 		ma_stat_inc(arena, MEM_ARENA_STAT_incompressible_chunks);
 		return 0;
@@ -511,10 +564,12 @@ int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass)
  * ma_chunk_make_raw - make a chunk's pages resident for an access
  *
  * A fault needs pages even for an empty chunk (zero-filled); a touch leaves
- * empty chunks alone and counts raw ones as hits.  Returns 1 when data was
- * brought back, 0 when nothing had to be, or -ENOMEM / -EDQUOT / -EIO.
+ * empty chunks alone and counts raw ones as hits.  @pass: the TOUCH pass,
+ * or NULL for a fault.  Returns 1 when data was brought back, 0 when
+ * nothing had to be, or -ENOMEM / -EDQUOT / -EIO.
  */
-int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how)
+int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how,
+		      struct ma_pass *pass)
 {
 	struct ma_arena *arena = chunk_arena(chunk);
 	struct page *pages[MA_CHUNK_PAGES_MAX];
@@ -539,7 +594,7 @@ int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how)
 		ma_chunk_set_pages(chunk, pages);
 		return 0;
 	default:
-		err = ma_chunk_decompress(chunk, NULL, how);
+		err = ma_chunk_decompress(chunk, NULL, how, pass);
 		if (err)
 			return err;
 		ma_stat_inc(arena, MEM_ARENA_STAT_access_hits_decompressed);
@@ -665,7 +720,7 @@ int ma_chunk_readahead(struct ma_chunk *chunk, struct ma_pass *pass)
 	ma_chunk_assert_locked(chunk);
 	if (chunk->state != MA_CHUNK_COMPRESSED && chunk->state != MA_CHUNK_SAME)
 		return 0;
-	err = ma_chunk_decompress(chunk, NULL, MA_ACCESS_TOUCH);
+	err = ma_chunk_decompress(chunk, NULL, MA_ACCESS_TOUCH, pass);
 	if (err)
 		return err;
 	chunk->readahead = true;

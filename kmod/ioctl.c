@@ -174,7 +174,7 @@ static int ma_cmd_region_info(struct ma_ucmd *ucmd)
 
 static int ma_touch_chunk(struct ma_chunk *chunk, struct ma_pass *pass)
 {
-	return ma_chunk_make_raw(chunk, MA_ACCESS_TOUCH);
+	return ma_chunk_make_raw(chunk, MA_ACCESS_TOUCH, pass);
 }
 
 /*

@@ -210,6 +210,7 @@ void ma_region_free_all(struct ma_arena *arena)
  * first error or at a fatal signal (-EINTR); chunks already done stay done.
  * With @pass->unmap, each MA_UNMAP_WINDOW of the range is unmapped before
  * its first chunk is visited, with one TLB flush; @fn gets the ticket.
+ * The codec time the pass sampled (struct ma_clock) is counted at its end.
  */
 int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
 			  ma_chunk_fn fn, struct ma_pass *pass)
@@ -225,10 +226,13 @@ int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
 	if (!length || offset & (ma_chunk_size(arena) - 1) ||
 	    check_add_overflow(offset, length, &end) || end > region->length)
 		return -EINVAL;
+	ret = 0;
 	xa_for_each_range(&region->chunks, index, chunk, offset >> shift,
 			  (end - 1) >> shift) {
-		if (fatal_signal_pending(current))
-			return -EINTR;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
 		if (pass->unmap && (u64)index << shift >= unmapped) {
 			u64 start = (u64)index << shift;
 
@@ -241,11 +245,15 @@ int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
 		ret = READ_ONCE(region->dead) ? -ENOENT : fn(chunk, pass);
 		ma_chunk_unlock(chunk);
 		if (ret < 0)
-			return ret;
+			break;
 		pass->done += ret;
+		ret = 0;
 		cond_resched();
 	}
-	return READ_ONCE(region->dead) ? -ENOENT : 0;
+	ma_pass_clock_close(arena, pass);
+	if (!ret && READ_ONCE(region->dead))
+		ret = -ENOENT;
+	return ret;
 }
 
 /**
@@ -480,7 +488,7 @@ static vm_fault_t ma_vm_fault(struct vm_fault *vmf)
 		goto out_unlock;
 	}
 	ra_used = chunk->readahead;
-	err = ma_chunk_make_raw(chunk, MA_ACCESS_FAULT);
+	err = ma_chunk_make_raw(chunk, MA_ACCESS_FAULT, NULL);
 	if (err < 0) {
 		ret = vmf_error(err);
 		goto out_unlock;

@@ -207,6 +207,56 @@ TEST_F(arena, touch_counts_hits)
 }
 
 /*
+ * A pass times one codec call in 16 and counts each group of calls at its
+ * next timed call or at the pass's end: a pass of 1, 16 and 17 chunks
+ * (one group closed only by the end; a second group opened by the 17th)
+ * each adds to compress_ns, to decompress_ns by TOUCH and again by
+ * MADV_WILLNEED, by the time its call returns.
+ */
+TEST_F(arena, codec_time_counted_by_every_pass)
+{
+	static const unsigned int pass_chunks[] = { 1, 16, 17 };
+	size_t cs = self->cs, len = 34 * cs, off = 0;
+	struct mem_arena_stats before, after;
+	unsigned int i, n;
+	__u64 done;
+	__u32 id;
+	char *p;
+
+	p = ma_region_map(self->fd, len, &id);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < 34; i++)
+		ma_fill_text(p + i * cs, cs, i);
+	for (i = 0; i < ARRAY_SIZE(pass_chunks); off += n * cs, i++) {
+		n = pass_chunks[i];
+		ASSERT_EQ(0, ma_stats(self->fd, &before));
+		ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, off,
+				      n * cs, &done));
+		ASSERT_EQ(n, done);
+		ASSERT_EQ(0, ma_stats(self->fd, &after));
+		EXPECT_EQ(n, after.compress_ops - before.compress_ops);
+		EXPECT_LT(before.compress_ns, after.compress_ns) TH_LOG("%u chunks", n);
+
+		ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_TOUCH, id, off,
+				      n * cs, &done));
+		ASSERT_EQ(0, ma_stats(self->fd, &before));
+		EXPECT_EQ(n, before.decompress_ops - after.decompress_ops);
+		EXPECT_LT(after.decompress_ns, before.decompress_ns) TH_LOG("%u chunks", n);
+
+		ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, off,
+				      n * cs, &done));
+		ASSERT_EQ(0, madvise(p + off, n * cs, MADV_WILLNEED));
+		ASSERT_EQ(0, ma_stats(self->fd, &after));
+		EXPECT_EQ(n, after.readahead_chunks - before.readahead_chunks);
+		EXPECT_LT(before.decompress_ns, after.decompress_ns) TH_LOG("%u chunks", n);
+	}
+	for (i = 0; i < 34; i++) {
+		ma_fill_text(self->scratch, cs, i);
+		ASSERT_EQ(0, memcmp(p + i * cs, self->scratch, cs)) TH_LOG("chunk %u", i);
+	}
+}
+
+/*
  * IDLE_ONLY compresses only the chunks nobody accessed since the previous
  * idle-only pass: the first pass finds every chunk written since it was
  * made, so it marks them all and compresses none.  A read fault, a write
