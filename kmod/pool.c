@@ -119,8 +119,9 @@ void ma_block_unlist(struct ma_pool *pool, struct ma_block *block)
 }
 
 /*
- * Re-file @block under its largest free extent; full and claimed blocks
- * are not listed.
+ * Re-file @block under its largest free extent, first in its class; full
+ * and claimed blocks are not listed.  A block already first in that class
+ * stays: so a run of takes or frees in one block moves no list entry.
  */
 static void ma_block_file(struct ma_pool *pool, struct ma_block *block,
 			  unsigned int largest_free)
@@ -128,6 +129,11 @@ static void ma_block_file(struct ma_pool *pool, struct ma_block *block,
 	unsigned int class;
 
 	lockdep_assert_held(&pool->lock);
+	if (largest_free &&
+	    pool->classes[ma_class(largest_free)].next == &block->node) {
+		block->largest_free = largest_free;
+		return;
+	}
 	ma_block_unlist(pool, block);
 	block->largest_free = largest_free;
 	if (!block->largest_free || block->claimed)
