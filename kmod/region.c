@@ -332,34 +332,45 @@ static u64 ma_readahead_bytes(const struct ma_arena *arena)
 }
 
 /*
- * Read @chunk ahead and, in an arena with MEM_ARENA_CONFIG_MAP_AHEAD, map
- * its pages into the faulting mapping (those inside it) at once, under the
- * chunk lock as a fault would: the reader takes no fault for it.  Only a
- * chunk this call decompressed: a raw one may be idle, and its next use
- * must be seen.  A page already mapped (-EBUSY) or a page table that
- * cannot be had is left to fault.
+ * Map the raw pages of @chunk that lie inside @vma, but the one at file
+ * page @skip, under the chunk lock.  A page already mapped (-EBUSY) or a
+ * page table that cannot be had is left to fault.  True if any was mapped:
+ * the caller records it (ma_chunk_mapped*()) before it drops the lock.
  */
-static int ma_chunk_readahead_map(struct ma_chunk *chunk, struct ma_pass *pass)
+static bool ma_chunk_map_pages(struct ma_chunk *chunk, struct vm_area_struct *vma,
+			       pgoff_t skip)
 {
-	struct vm_area_struct *vma = pass->vma;
 	struct ma_region *region = chunk->region;
 	unsigned int i, order = region->arena->chunk_order;
 	pgoff_t pg = region->pgoff + ((pgoff_t)chunk->index << order);
 	bool mapped = false;
-	int ret;
 
-	ret = ma_chunk_readahead(chunk, pass);
-	if (ret <= 0 || !vma)
-		return ret;
+	ma_chunk_assert_locked(chunk);
 	for (i = 0; i < 1U << order; i++, pg++) {
-		if (pg < vma->vm_pgoff || pg - vma->vm_pgoff >= vma_pages(vma))
+		if (pg == skip || pg < vma->vm_pgoff ||
+		    pg - vma->vm_pgoff >= vma_pages(vma))
 			continue;
 		if (!vm_insert_page(vma, vma->vm_start +
 				    ((pg - vma->vm_pgoff) << PAGE_SHIFT),
 				    chunk->pages[i]))
 			mapped = true;
 	}
-	if (mapped)
+	return mapped;
+}
+
+/*
+ * Read @chunk ahead and, in an arena with MEM_ARENA_CONFIG_MAP_AHEAD, map
+ * its pages into the faulting mapping (those inside it) at once, under the
+ * chunk lock as a fault would: the reader takes no fault for it.  Only a
+ * chunk this call decompressed: a raw one may be idle, and its next use
+ * must be seen.
+ */
+static int ma_chunk_readahead_map(struct ma_chunk *chunk, struct ma_pass *pass)
+{
+	int ret;
+
+	ret = ma_chunk_readahead(chunk, pass);
+	if (ret > 0 && pass->vma && ma_chunk_map_pages(chunk, pass->vma, ULONG_MAX))
 		ma_chunk_mapped_ahead(chunk);
 	return ret;
 }
@@ -465,7 +476,10 @@ static bool ma_fault_sequential(struct vm_area_struct *vma,
  * The PTE is installed here, under the chunk lock, not by the core after
  * we return (VM_FAULT_NOPAGE): compress and region free unmap under the
  * same lock, so once they hold it no new mapping of the chunk can appear.
- * Readahead runs after the chunk lock is dropped (one chunk lock at a time).
+ * The chunk's other pages in this mapping are mapped with it: its data is
+ * resident as a whole, and a use is counted per chunk, so their faults
+ * would only cost.  Readahead runs after the chunk lock is dropped (one
+ * chunk lock at a time).
  */
 static vm_fault_t ma_vm_fault(struct vm_fault *vmf)
 {
@@ -498,6 +512,9 @@ static vm_fault_t ma_vm_fault(struct vm_fault *vmf)
 			     chunk->pages[pg & ((1UL << arena->chunk_order) - 1)]);
 	/* -EBUSY: another thread's fault mapped it first. */
 	ret = !err || err == -EBUSY ? VM_FAULT_NOPAGE : vmf_error(err);
+	if (ret == VM_FAULT_NOPAGE && arena->chunk_order &&
+	    ma_chunk_map_pages(chunk, vmf->vma, vmf->pgoff))
+		err = 0;
 	if (!err)
 		ma_chunk_mapped(chunk);
 out_unlock:
