@@ -64,7 +64,7 @@ FIXTURE_VARIANT(arena) {
 	__u32 chunk_size;
 };
 
-FIXTURE_VARIANT_ADD(arena, chunk_4k) { .chunk_size = 4096 };
+FIXTURE_VARIANT_ADD(arena, chunk_page) { .chunk_size = 0 };
 FIXTURE_VARIANT_ADD(arena, chunk_16k) { .chunk_size = 16384 };
 FIXTURE_VARIANT_ADD(arena, chunk_64k) { .chunk_size = 65536 };
 
@@ -74,7 +74,7 @@ FIXTURE_SETUP(arena)
 	if (self->fd < 0)
 		SKIP(return, "%s: %s (module not loaded)", MEM_ARENA_DEVICE,
 		     strerror(errno));
-	self->cs = variant->chunk_size;
+	self->cs = ma_chunk_at_least(variant->chunk_size);
 	self->scratch = malloc(self->cs);
 	ASSERT_NE(NULL, self->scratch);
 	ASSERT_EQ(0, ma_set_config(self->fd, self->cs, 0, 0));
@@ -813,10 +813,10 @@ TEST_F(arena, free_region_sigbus_on_stale_mapping)
 /* vmsplice() pins a page in a pipe: a compress pass must skip its chunk. */
 TEST(pinned_chunk_is_busy_skipped)
 {
-	const size_t cs = 4096;
+	const size_t cs = getpagesize();
 	struct mem_arena_stats s;
 	struct iovec iov;
-	char want[4096], got[4096];
+	char want[64 * KiB], got[64 * KiB];
 	int fd, pfd[2];
 	__u64 done;
 	__u32 id;
@@ -859,7 +859,7 @@ TEST(pinned_chunk_is_busy_skipped)
 /* A cap below one 64 KiB pool block: nothing fits, same-filled still works. */
 TEST(cap_below_a_block_rejects)
 {
-	const size_t cs = 4096;
+	const size_t cs = getpagesize();
 	struct mem_arena_stats s;
 	__u64 done;
 	__u32 id;
@@ -888,7 +888,7 @@ TEST(cap_below_a_block_rejects)
 /* The module-wide cap binds an uncapped arena; sysfs totals move with it. */
 TEST(module_cap_and_sysfs_totals)
 {
-	const size_t cs = 4096, len = 4 * MiB;
+	const size_t cs = getpagesize(), len = 4 * MiB;
 	long long cap0, ops0, peak_cap = 256 * KiB;
 	struct mem_arena_stats s;
 	__u64 done;

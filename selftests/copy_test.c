@@ -35,7 +35,7 @@ FIXTURE_VARIANT(copy) {
 	__u32 chunk_size;
 };
 
-FIXTURE_VARIANT_ADD(copy, chunk_4k) { .chunk_size = 4096 };
+FIXTURE_VARIANT_ADD(copy, chunk_page) { .chunk_size = 0 };
 FIXTURE_VARIANT_ADD(copy, chunk_16k) { .chunk_size = 16384 };
 
 /*
@@ -52,7 +52,7 @@ FIXTURE_SETUP(copy)
 		     strerror(errno));
 	self->dst = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->dst);
-	self->cs = variant->chunk_size;
+	self->cs = ma_chunk_at_least(variant->chunk_size);
 	self->len = NR_CHUNKS * self->cs;
 	self->scratch = malloc(self->cs);
 	ASSERT_NE(NULL, self->scratch);

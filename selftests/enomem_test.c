@@ -13,7 +13,7 @@
 
 #define CG_ROOT	"/sys/fs/cgroup"
 #define CG	CG_ROOT "/mem_arena_enomem"
-#define CS	4096UL
+#define CS	((size_t)getpagesize())	/* the default chunk */
 #define NR	1024			/* 4 MiB: far beyond the charge batch */
 #define NR2	256
 

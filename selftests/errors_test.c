@@ -11,14 +11,17 @@
 #include "helpers.h"
 #include "kselftest_harness.h"
 
-#define CS 4096UL
+/* One page: the arena's default and smallest chunk, 4 KiB on x86. */
+#define CS ((size_t)getpagesize())
+/* A chunk of two pages where the page leaves room for it (not 64 KiB). */
+#define CS2 (CS < 64 * KiB ? 2 * CS : CS)
 #define REGION_CHUNKS 4
 
 
 /* Alloc, fill, compress, read back: the arena still works. */
 static int arena_works(int fd)
 {
-	char want[CS];
+	char want[64 * KiB];
 	__u64 done;
 	__u32 id;
 	char *p = ma_region_map(fd, 2 * CS, &id);
@@ -230,13 +233,14 @@ TEST(config_values)
 	} table[] = {
 		{ 3000, 0, -EINVAL },	/* not a power of two */
 		{ 2048, 0, -EINVAL },	/* below the page size */
+		{ CS / 2, 0, -EINVAL },
 		{ 131072, 0, -EINVAL },	/* above 64 KiB */
-		{ 4097, 0, -EINVAL },
-		{ 4096, 100, -EINVAL },	/* pct > 99 */
-		{ 4096, ~0U, -EINVAL },
+		{ CS + 1, 0, -EINVAL },
+		{ CS, 100, -EINVAL },	/* pct > 99 */
+		{ CS, ~0U, -EINVAL },
 		{ 0, 99, 0 },		/* 0 = default chunk */
 		{ 65536, 0, 0 },
-		{ 8192, 10, 0 },
+		{ CS2, 10, 0 },
 	};
 	struct mem_arena_cmd_config c = { .size = sizeof(c) };
 	size_t i;
@@ -250,15 +254,15 @@ TEST(config_values)
 						      table[i].pct, 1 * MiB))
 			TH_LOG("row %zu", i);
 	ASSERT_EQ(0, ma_ioc(fd, MEM_ARENA_IOC_GET_CONFIG, &c));
-	EXPECT_EQ(8192, c.chunk_size);
+	EXPECT_EQ(CS2, c.chunk_size);
 	EXPECT_EQ(10, c.min_savings_pct);
 	EXPECT_EQ(1 * MiB, c.cap_bytes);
 	/* The first region freezes the config; bad values still say EINVAL. */
-	ASSERT_NE(NULL, ma_region_map(fd, 8192, &id));
-	EXPECT_EQ(-EBUSY, ma_set_config(fd, 4096, 0, 0));
+	ASSERT_NE(NULL, ma_region_map(fd, CS2, &id));
+	EXPECT_EQ(-EBUSY, ma_set_config(fd, CS, 0, 0));
 	EXPECT_EQ(-EINVAL, ma_set_config(fd, 3000, 0, 0));
 	ASSERT_EQ(0, ma_ioc(fd, MEM_ARENA_IOC_GET_CONFIG, &c));
-	EXPECT_EQ(8192, c.chunk_size);
+	EXPECT_EQ(CS2, c.chunk_size);
 	EXPECT_EQ(0, arena_works(fd));
 	close(fd);
 }
@@ -531,7 +535,7 @@ TEST(failed_region_alloc_keeps_config_open)
 	EXPECT_EQ(-EINVAL, ma_ioc(fd, MEM_ARENA_IOC_REGION_ALLOC, &a));
 	a.length = MEM_ARENA_REGION_SIZE_MAX + 1;
 	EXPECT_EQ(-EINVAL, ma_ioc(fd, MEM_ARENA_IOC_REGION_ALLOC, &a));
-	EXPECT_EQ(0, ma_set_config(fd, 16384, 0, 0));
+	EXPECT_EQ(0, ma_set_config(fd, CS2, 0, 0));
 	EXPECT_EQ(0, ma_set_config(fd, 0, 0, 0));
 	ASSERT_EQ(0, ma_ioc(fd, MEM_ARENA_IOC_GET_CONFIG, &c));
 	EXPECT_EQ(sysconf(_SC_PAGESIZE), c.chunk_size);

@@ -99,6 +99,18 @@ static inline int ma_copy(int fd, __u32 id, __u64 off, int src_fd,
 	return err;
 }
 
+/*
+ * A test's chunk size: @size, or the page if that is larger (0: the page).
+ * An arena takes no chunk below the page: 16 or 64 KiB on some arm64 and
+ * ppc64 kernels, where a 4 KiB variant runs at the page size.
+ */
+static inline size_t ma_chunk_at_least(size_t size)
+{
+	size_t page = getpagesize();
+
+	return size > page ? size : page;
+}
+
 static inline int ma_stats(int fd, struct mem_arena_stats *s)
 {
 	struct mem_arena_cmd_stats c = {

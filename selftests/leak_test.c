@@ -9,13 +9,13 @@
 #include "helpers.h"
 #include "kselftest_harness.h"
 
-#define CS 4096UL
+#define CS ((size_t)getpagesize())	/* the default chunk */
 
 /* One arena's life; returns 0 when every byte came back. */
 static int cycle(unsigned int n)
 {
 	struct mem_arena_cmd_region_free f = { .size = sizeof(f) };
-	char want[CS];
+	char want[64 * KiB];
 	int fd, err = 0;
 	unsigned int i;
 	char *p;

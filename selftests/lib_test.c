@@ -16,7 +16,7 @@
 
 #include "kselftest_harness.h"
 
-#define CS 4096UL
+#define CS ((size_t)getpagesize())	/* the default chunk */
 
 static void fill_text(char *p, size_t len, unsigned int seed)
 {
@@ -54,7 +54,7 @@ TEST(config_init_defaults)
 
 	memset(&cfg, 0xff, sizeof(cfg));
 	mem_arena_config_init(&cfg);
-	EXPECT_EQ(4096, cfg.chunk_size);
+	EXPECT_EQ(CS, cfg.chunk_size);
 	EXPECT_EQ(0, cfg.cap_bytes);
 	EXPECT_EQ(0, cfg.min_savings_pct);
 	EXPECT_EQ(0, cfg.flags);
@@ -65,7 +65,7 @@ TEST(create_rejects_bad_config)
 {
 	const struct { size_t chunk; unsigned pct, flags; } bad[] = {
 		{ 3000, 0, 0 }, { 2048, 0, 0 }, { 131072, 0, 0 },
-		{ 4096, 100, 0 }, { 4096, 0, MEM_ARENA_CONFIG_FLAGS << 1 },
+		{ CS, 100, 0 }, { CS, 0, MEM_ARENA_CONFIG_FLAGS << 1 },
 	};
 	struct mem_arena *arena = (struct mem_arena *)0x1;
 	struct mem_arena_config cfg;

@@ -13,7 +13,7 @@
 
 #define NR_WORKERS	4
 #define NR_CHUNKS	512
-#define CS		4096UL
+#define CS		((size_t)getpagesize())	/* the default chunk */
 
 struct stress {
 	int fd;

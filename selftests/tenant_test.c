@@ -19,6 +19,8 @@
 #include "kselftest_harness.h"
 
 #define NOBODY	65534
+/* One page: the smallest chunk, and the unit of the memlock charge. */
+#define PG	((size_t)getpagesize())
 
 /* RLIMIT_MEMLOCK = @limit, then uid/gid @uid with no groups. */
 static const char *become(uid_t uid, rlim_t limit)
@@ -75,8 +77,8 @@ static __u64 held_pages_bytes(int fd)
 
 	if (ma_stats(fd, &s))
 		return ~0ULL;
-	return (s.raw_bytes + s.slot_bytes_live + s.spare_bytes + 4095) /
-	       4096 * 4096;
+	return (s.raw_bytes + s.slot_bytes_live + s.spare_bytes + PG - 1) /
+	       PG * PG;
 }
 
 /* The spare pages an arena keeps: charged, though no chunk holds them. */
@@ -87,6 +89,19 @@ static __u64 spare(int fd)
 	if (ma_stats(fd, &s))
 		return ~0ULL;
 	return s.spare_bytes;
+}
+
+/*
+ * A memlock limit well above what an arena's spares may keep, so that
+ * compressing gives room back: 4 MiB with 4 KiB pages and the default
+ * spare_pages (256), more with larger pages.
+ */
+static size_t limit_above_spares(void)
+{
+	long long pages = ma_sysfs_read("spare_pages");
+	size_t limit = 4 * (pages > 0 ? pages : 0) * PG;
+
+	return limit > 4 * MiB ? limit : 4 * MiB;
 }
 
 /* Fill [0, len) with @byte a slice at a time, compressing each slice: the
@@ -102,7 +117,7 @@ static int fill_same(int fd, __u32 id, char *p, size_t len, int byte)
 		err = ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, off, 256 * KiB, &n);
 		if (err)
 			return err;
-		if (n != 256 * KiB / 4096)
+		if (n != 256 * KiB / PG)
 			return -EAGAIN;
 	}
 	return 0;
@@ -115,7 +130,7 @@ TEST(root_is_not_charged)
 
 	if (getuid() != 0)
 		SKIP(return, "needs root");
-	fd = open_arena(4096, 0);
+	fd = open_arena(PG, 0);
 	ASSERT_LE(0, fd);
 	i = info_of(fd);
 	EXPECT_EQ(MEM_ARENA_UNLIMITED, i.memlock_limit);
@@ -131,7 +146,7 @@ TEST(limit_is_the_openers_rlimit)
 
 	if (why)
 		SKIP(return, "%s", why);
-	fd = open_arena(4096, 0);
+	fd = open_arena(PG, 0);
 	ASSERT_LE(0, fd);
 	i = info_of(fd);
 	EXPECT_EQ(3 * MiB, i.memlock_limit);
@@ -147,7 +162,7 @@ TEST(limit_is_the_openers_rlimit)
  */
 TEST(touch_stops_at_the_limit)
 {
-	const size_t len = 64 * MiB, limit = 4 * MiB;
+	const size_t len = 64 * MiB, limit = limit_above_spares();
 	const char *why = become_nobody(limit);
 	struct mem_arena_stats s;
 	size_t off, i;
@@ -157,7 +172,7 @@ TEST(touch_stops_at_the_limit)
 
 	if (why)
 		SKIP(return, "%s", why);
-	fd = open_arena(4096, 0);
+	fd = open_arena(PG, 0);
 	ASSERT_LE(0, fd);
 	p = ma_region_map(fd, len, &id);
 	ASSERT_NE(NULL, p);
@@ -169,7 +184,7 @@ TEST(touch_stops_at_the_limit)
 	EXPECT_EQ(limit, s.raw_bytes);
 	EXPECT_EQ(limit, used(fd));
 	EXPECT_EQ(1, s.memlock_rejects);
-	EXPECT_EQ((len - limit) / 4096, s.zero_chunks);
+	EXPECT_EQ((len - limit) / PG, s.zero_chunks);
 
 	/*
 	 * Compressing gives the budget back, but for the spares the TOUCH
@@ -201,7 +216,7 @@ TEST(fault_past_the_limit_is_sigbus)
 
 	if (why)
 		SKIP(return, "%s", why);
-	fd = open_arena(4096, 0);
+	fd = open_arena(PG, 0);
 	ASSERT_LE(0, fd);
 	p = ma_region_map(fd, 2 * MiB, &id);
 	ASSERT_NE(NULL, p);
@@ -243,7 +258,7 @@ TEST(charge_is_raw_pages_slot_bytes_and_spares)
 
 	if (why)
 		SKIP(return, "%s", why);
-	fd = open_arena(4096, 0);
+	fd = open_arena(PG, 0);
 	ASSERT_LE(0, fd);
 	p = ma_region_map(fd, 4 * MiB, &id);
 	ASSERT_NE(NULL, p);
@@ -258,7 +273,7 @@ TEST(charge_is_raw_pages_slot_bytes_and_spares)
 	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_TOUCH, id, 0, 2 * MiB, NULL));
 	EXPECT_EQ(held_pages_bytes(fd), used(fd));
 
-	fd2 = open_arena(4096, 0);
+	fd2 = open_arena(PG, 0);
 	ASSERT_LE(0, fd2);
 	munmap(p, 4 * MiB);
 	close(fd);
@@ -307,7 +322,7 @@ out:
  */
 TEST(eviction_is_refused_at_the_limit)
 {
-	const size_t limit = 4 * MiB, fill = 8 * MiB;
+	const size_t limit = limit_above_spares(), fill = 2 * limit;
 	struct mem_arena_stats s;
 	const char *why;
 	int fd, fd2, k, i;
@@ -338,7 +353,7 @@ TEST(eviction_is_refused_at_the_limit)
 	ASSERT_EQ(0, spare(fd));
 
 	/* Another arena of the same user takes the rest of the budget. */
-	fd2 = open_arena(4096, 0);
+	fd2 = open_arena(PG, 0);
 	ASSERT_LE(0, fd2);
 	q = ma_region_map(fd2, fill, &id2);
 	ASSERT_NE(NULL, q);
@@ -377,7 +392,8 @@ TEST(eviction_is_refused_at_the_limit)
  * A chunk that LZ4 shrinks by a few bytes only would take a slot (header,
  * 8-byte units) larger than itself: it stays raw instead, so compressing
  * never raises what an arena holds, and the charge of a round trip is
- * exact.  Chunks of random bytes with a zero run of 8..71 bytes land on
+ * exact.  Chunks of random bytes with a zero run of 8..71 bytes (per 4 KiB
+ * of page) land on
  * both sides of that edge.
  */
 TEST(slot_is_smaller_than_its_chunk)
@@ -391,39 +407,39 @@ TEST(slot_is_smaller_than_its_chunk)
 
 	if (why)
 		SKIP(return, "%s", why);
-	fd = open_arena(4096, 0);
+	fd = open_arena(PG, 0);
 	ASSERT_LE(0, fd);
-	p = ma_region_map(fd, 64 * 4096, &id);
+	p = ma_region_map(fd, 64 * PG, &id);
 	ASSERT_NE(NULL, p);
 	for (r = 0; r < 64; r++) {
-		ma_fill_random(p + r * 4096, 4096, r);
-		memset(p + r * 4096 + 1000, 0, 8 + r);
+		ma_fill_random(p + r * PG, PG, r);
+		memset(p + r * PG + 1000, 0, (8 + r) * (PG / 4096));
 	}
 	for (r = 0; r < 64; r++) {
 		ASSERT_EQ(0, ma_stats(fd, &s0));
-		ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, r * 4096, 4096, &n));
+		ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, r * PG, PG, &n));
 		ASSERT_EQ(0, ma_stats(fd, &s1));
 		if (!n) {
 			left++;
 			continue;
 		}
-		EXPECT_GT(4096, s1.slot_bytes_live - s0.slot_bytes_live)
+		EXPECT_GT(PG, s1.slot_bytes_live - s0.slot_bytes_live)
 			TH_LOG("zero run %d: %llu bytes of LZ4 in a slot of %llu", 8 + r,
 			       s1.compressed_bytes_live - s0.compressed_bytes_live,
 			       s1.slot_bytes_live - s0.slot_bytes_live);
-		if (s1.compressed_bytes_live - s0.compressed_bytes_live > 4000)
+		if (s1.compressed_bytes_live - s0.compressed_bytes_live > PG - 96)
 			near++;
 	}
-	TH_LOG("%llu chunks compressed to more than 4000 bytes, %llu left raw", near, left);
+	TH_LOG("%llu chunks compressed to within 96 bytes of the chunk, %llu left raw", near, left);
 	EXPECT_LT(0, near);
 	EXPECT_LT(0, left);
 	EXPECT_EQ(held_pages_bytes(fd), used(fd));
-	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_TOUCH, id, 0, 64 * 4096, NULL));
-	EXPECT_EQ(64 * 4096, used(fd));
+	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_TOUCH, id, 0, 64 * PG, NULL));
+	EXPECT_EQ(64 * PG, used(fd));
 
-	fd2 = open_arena(4096, 0);
+	fd2 = open_arena(PG, 0);
 	ASSERT_LE(0, fd2);
-	munmap(p, 64 * 4096);
+	munmap(p, 64 * PG);
 	close(fd);
 	EXPECT_EQ(0, used(fd2));
 	close(fd2);
@@ -464,7 +480,7 @@ out_close:
 TEST(tenant_and_weight_need_cap_sys_resource)
 {
 	const char *why = become_nobody(8 * MiB);
-	struct mem_arena_cmd_config c = { .size = sizeof(c), .chunk_size = 4096 };
+	struct mem_arena_cmd_config c = { .size = sizeof(c), .chunk_size = PG };
 	int fd;
 
 	if (why)
@@ -588,7 +604,7 @@ TEST(huge_regions_as_nobody_are_cheap)
 		SKIP(return, "%s", why);
 	kills0 = oom_kills();
 	ASSERT_LE(0, kills0);
-	fd = open_arena(4096, 0);
+	fd = open_arena(PG, 0);
 	ASSERT_LE(0, fd);
 	slab0 = ma_proc_kb("/proc/meminfo", "Slab");
 	vm0 = ma_proc_kb("/proc/meminfo", "VmallocUsed");
@@ -601,8 +617,8 @@ TEST(huge_regions_as_nobody_are_cheap)
 	vm1 = ma_proc_kb("/proc/meminfo", "VmallocUsed");
 	TH_LOG("8 x 64 GiB, 8 chunks touched: Slab %+ld kB, VmallocUsed %+ld kB",
 	       slab1 - slab0, vm1 - vm0);
-	EXPECT_LT(slab1 - slab0 + vm1 - vm0, 4096);
-	EXPECT_EQ(8 * 4096, used(fd));
+	EXPECT_LT(slab1 - slab0 + vm1 - vm0, 4 * 1024);	/* kB */
+	EXPECT_EQ(8 * PG, used(fd));
 	for (i = 0; i < 8; i++) {
 		EXPECT_EQ(0, ma_range(fd, MEM_ARENA_IOC_TOUCH, id[i], 0, len, NULL));
 		EXPECT_EQ(i, p[i][len / 2]);
