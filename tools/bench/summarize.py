@@ -1,12 +1,41 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """Turn the guest's results.jsonl into summary.csv, a terminal table, a
-gnuplot script (and PNG), and the numbers block of bench/README.md.
+gnuplot script (and PNG), and the numbers block of bench/README.md; and
+issue 14's targets as ratios taken within each run (targets.csv), so that
+a slow window, which slows both sides of one run alike, cancels.
 
 Usage: summarize.py RESULTS_DIR [README]"""
 import csv, json, os, statistics, subprocess, sys
 
 DATASETS = ["repetitive", "text", "binary", "random", "zero", "mixed"]
+
+# Issue 14's targets: name, datasets, (bench, key) over (bench, key), goal,
+# and whether the goal is a floor (">=") or a ceiling ("<=").
+TARGETS = [
+    ("compress / LZ4 limit", ["text", "binary", "mixed"],
+     ("run", "compress_mbps"), ("lz4", "compress_mbps"), 0.85, ">="),
+    ("compress / zram 4 KiB writes", ["text", "binary", "mixed"],
+     ("run", "compress_mbps"), ("zram", "write_mbps_4k"), 1.3, ">="),
+    ("touch / LZ4 decompress", ["text", "binary", "mixed"],
+     ("run", "touch_readback_mbps"), ("lz4", "decompress_mbps"), 0.8, ">="),
+    ("fault readback / LZ4 decompress", ["text", "binary", "mixed"],
+     ("run", "readback_mbps"), ("lz4", "decompress_mbps"), 0.5, ">="),
+    ("readahead / LZ4 decompress", ["text", "binary", "mixed"],
+     ("run", "readback_readahead_mbps"), ("lz4", "decompress_mbps"), 0.7, ">="),
+    ("map-ahead / LZ4 decompress", ["text", "binary", "mixed"],
+     ("run", "readback_mapahead_mbps"), ("lz4", "decompress_mbps"), 0.7, ">="),
+    ("fault readback / zram 4 KiB reads", ["text", "binary", "mixed"],
+     ("run", "readback_mbps"), ("zram", "read_mbps_4k"), 1.3, ">="),
+    ("map-ahead / zram 4 KiB reads", ["text", "binary", "mixed"],
+     ("run", "readback_mapahead_mbps"), ("zram", "read_mbps_4k"), 1.3, ">="),
+    ("random fault p50 / zram read p50", ["text", "binary", "mixed"],
+     ("run", "fault_p50_us"), ("zram", "read_p50_us"), 1.0, "<="),
+    ("random fault p50 / zram random-order read p50", ["text", "binary", "mixed"],
+     ("run", "fault_p50_us"), ("zram", "read_random_p50_us"), 1.0, "<="),
+    ("density / zram's", ["repetitive", "text", "binary", "mixed"],
+     ("run", "density"), ("zram", "density"), 1.0, ">="),
+]
 
 
 def main():
@@ -118,6 +147,62 @@ def main():
         [2 * float(a["max_thread_cpu_s"]) / float(b["max_thread_cpu_s"])
          for a, b in zip(p1, p2) if float(b["max_thread_cpu_s"])], None, None, "ratio")
 
+    # Ratios within each run: run i of every bench ran in the same stretch
+    # of the boot (interleaved), so they share its speed.
+    goals = []      # name, dataset, per-run ratios, goal, sense
+    for name, ds, (bn, bk), (dn, dk), goal, sense in TARGETS:
+        for d in ds:
+            num, den = runs_of(bn, d), runs_of(dn, d)
+            ratios = [a[bk] / b[dk] for a, b in zip(num, den)
+                      if a.get(bk) is not None and b.get(dk)]
+            goals.append((name, d, ratios, goal, sense))
+    if len(scale) >= 2:
+        goals.append(("per-chunk cost %d / %d MiB" % (scale[-1]["region_mb"],
+                      scale[0]["region_mb"]), "mixed",
+                      [scale[-1]["ns_per_chunk_wall"] / scale[0]["ns_per_chunk_wall"]],
+                      0.15, "1 ±"))
+    goals.append(("two threads / one, wall", "mixed",
+                  vals("threads", "mixed", "two_thread_speedup"), 1.8, ">="))
+    goals.append(("two threads / one, CPU time", "mixed",
+                  [2 * float(a["max_thread_cpu_s"]) / float(b["max_thread_cpu_s"])
+                   for a, b in zip(p1, p2) if float(b["max_thread_cpu_s"])], 1.8, ">="))
+
+    def ok(x, goal, sense):
+        if sense == ">=":
+            return x >= goal
+        if sense == "<=":
+            return x <= goal
+        return abs(x - 1) <= goal       # "1 ±"
+
+    def met(x, goal, sense):
+        return "yes" if ok(x, goal, sense) else "no"
+
+    def best_of(ratios, sense):
+        if sense == ">=":
+            return max(ratios)
+        if sense == "<=":
+            return min(ratios)
+        return min(ratios, key=lambda x: abs(x - 1))
+
+    trows = []
+    for name, d, ratios, goal, sense in goals:
+        if not ratios:
+            continue
+        b, m = best_of(ratios, sense), statistics.median(ratios)
+        trows.append([name, d, " ".join("%.2f" % r for r in ratios), "%.2f" % b,
+                      "%.2f" % m, "%s %s" % (sense, goal), met(b, goal, sense),
+                      met(m, goal, sense)])
+    with open(os.path.join(out, "targets.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["target", "dataset", "runs", "best", "median", "goal",
+                    "met_by_best", "met_by_median"])
+        w.writerows(trows)
+    with open(os.path.join(out, "targets.json"), "w") as f:
+        json.dump([{"target": n, "dataset": d, "runs": r, "goal": g, "sense": se,
+                    "met_by_best": t[6] == "yes", "met_by_median": t[7] == "yes"}
+                   for (n, d, r, g, se), t in zip([x for x in goals if x[2]], trows)],
+                  f, indent=1)
+
     with open(os.path.join(out, "summary.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["metric", "dataset", "mem_arena", "zram", "lz4_limit", "unit",
@@ -135,6 +220,11 @@ def main():
               "| --- | --- | ---: | ---: | ---: | --- |"]
     table += ["| %s | %s | %s | %s |" % (r[0], r[1], " | ".join(
         cell(b, m) for b, m in zip(r[2:5], med)), r[5]) for r, med in zip(rows, medians)]
+    if trows:
+        table += ["", "Issue 14's targets, each ratio taken within one run:", "",
+                  "| target | dataset | per run | best | median | goal | met (best / median) |",
+                  "| --- | --- | --- | ---: | ---: | --- | --- |"]
+        table += ["| %s | %s | %s | %s | %s | %s | %s / %s |" % tuple(r) for r in trows]
     print("\n".join(table))
     row = dict(((r[0], r[1]), r) for r in rows)
 
