@@ -241,7 +241,6 @@ static size_t *shuffled(size_t n)
 	return order;
 }
 
-/* Touch one byte of each chunk of @p in @order, timing each fault. */
 /* Touch one byte of each of @pages pages of @p, in order: a fault each. */
 static void fault_in_order(const char *p, size_t pages)
 {
@@ -253,12 +252,14 @@ static void fault_in_order(const char *p, size_t pages)
 	(void)sink;
 }
 
+/* madvise(), or die saying why. */
 static void advise(void *p, size_t len, int advice)
 {
 	if (madvise(p, len, advice))
 		die(1, "madvise: %s", strerror(errno));
 }
 
+/* Touch one byte of each chunk of @p in @order, timing each fault. */
 static void timed_faults(const char *p, const size_t *order, size_t n, double *lat)
 {
 	volatile char sink;
