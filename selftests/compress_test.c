@@ -816,7 +816,7 @@ TEST(pinned_chunk_is_busy_skipped)
 	const size_t cs = getpagesize();
 	struct mem_arena_stats s;
 	struct iovec iov;
-	char want[64 * KiB], got[64 * KiB];
+	char want[MA_PAGE_MAX], got[MA_PAGE_MAX];
 	int fd, pfd[2];
 	__u64 done;
 	__u32 id;

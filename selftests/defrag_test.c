@@ -104,7 +104,7 @@ TEST_F(pool, fragment_then_defrag_exact)
 	struct mem_arena_stats a, b, c;
 	struct mem_arena_cmd_defrag d;
 	__u64 used = 0, slots = 0;
-	char want[64 * KiB], *p;
+	char want[MA_PAGE_MAX], *p;
 	unsigned int i;
 	__u32 id;
 
@@ -175,7 +175,7 @@ TEST_F(pool, compaction_before_eviction)
 	const unsigned int nr = 512, nr_new = 64;
 	const __u64 cap = 8 * BLOCK;
 	struct mem_arena_stats b, c;
-	char want[64 * KiB], *p, *q;
+	char want[MA_PAGE_MAX], *p, *q;
 	unsigned int i;
 	__u32 id, id2;
 	int fd;
@@ -361,7 +361,7 @@ TEST_F(pool, background_compaction_above_threshold)
 	EXPECT_LT(0, s.defrag_pages_released);
 	EXPECT_GT(s.pool_bytes * pct, s.pool_free_bytes * 100);
 	for (i = 1; i < nr; i += 2) {
-		char want[64 * KiB];
+		char want[MA_PAGE_MAX];
 
 		fill_sized(want, i, mixed_size(i));
 		ASSERT_EQ(0, memcmp(p + i * CS, want, CS)) TH_LOG("chunk %u", i);
@@ -388,7 +388,7 @@ TEST_F(pool, background_compaction_waits_out_a_readback)
 	ASSERT_EQ(0, write_threshold(pct));
 	/* Every chunk once, in a scattered order (577 is prime to 1024). */
 	for (i = 0, k = 0; i < nr; i++, k = (k + 577) % nr) {
-		char want[64 * KiB];
+		char want[MA_PAGE_MAX];
 
 		fill_sized(want, k, mixed_size(k));
 		ASSERT_EQ(0, memcmp(p + k * CS, want, CS)) TH_LOG("chunk %u", k);

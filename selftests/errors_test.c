@@ -14,14 +14,14 @@
 /* One page: the arena's default and smallest chunk, 4 KiB on x86. */
 #define CS ((size_t)getpagesize())
 /* A chunk of two pages where the page leaves room for it (not 64 KiB). */
-#define CS2 (CS < 64 * KiB ? 2 * CS : CS)
+#define CS2 (2 * CS <= MEM_ARENA_CHUNK_SIZE_MAX ? 2 * CS : CS)
 #define REGION_CHUNKS 4
 
 
 /* Alloc, fill, compress, read back: the arena still works. */
 static int arena_works(int fd)
 {
-	char want[64 * KiB];
+	char want[MA_PAGE_MAX];
 	__u64 done;
 	__u32 id;
 	char *p = ma_region_map(fd, 2 * CS, &id);

@@ -99,6 +99,9 @@ static inline int ma_copy(int fd, __u32 id, __u64 off, int src_fd,
 	return err;
 }
 
+/* The largest page a test may meet (64 KiB): on-stack buffers of a page. */
+#define MA_PAGE_MAX	(64 * KiB)
+
 /*
  * A test's chunk size: @size, or the page if that is larger (0: the page).
  * An arena takes no chunk below the page: 16 or 64 KiB on some arm64 and

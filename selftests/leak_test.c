@@ -15,7 +15,7 @@
 static int cycle(unsigned int n)
 {
 	struct mem_arena_cmd_region_free f = { .size = sizeof(f) };
-	char want[64 * KiB];
+	char want[MA_PAGE_MAX];
 	int fd, err = 0;
 	unsigned int i;
 	char *p;

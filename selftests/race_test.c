@@ -40,8 +40,7 @@
 #include "kselftest_harness.h"
 
 /* Chunks of one page, whatever the page size (the arena's default). */
-#define CS		race_cs
-#define CS_MAX		65536UL	/* the largest page: scratch buffers */
+#define CS		((size_t)getpagesize())
 #define MIN_ITERS	20
 #define MAX_ITERS	100000
 #define MAX_WORKERS	4
@@ -49,13 +48,6 @@
 #define POST_FREE	32	/* accesses a faulting thread makes after a free */
 
 #define barrier()	__asm__ __volatile__("" ::: "memory")
-
-static size_t race_cs;
-
-static void __attribute__((constructor)) race_cs_init(void)
-{
-	race_cs = sysconf(_SC_PAGESIZE);
-}
 
 /* ---- SIGBUS as a return value, per thread ---- */
 
@@ -1039,7 +1031,7 @@ static void __attribute__((noreturn))
 fork_child(int fd, __u32 id, char *base, struct shared *sh, unsigned int owner,
 	   uint64_t rnd)
 {
-	char scratch[CS_MAX];
+	char scratch[MA_PAGE_MAX];
 	unsigned int i, bad;
 	size_t off = (ma_rand(&rnd) % (E_CHUNKS / 64)) * 64 * CS;
 
@@ -1061,7 +1053,7 @@ TEST_F_TIMEOUT(race, fork_shares_region, 120)
 	unsigned long bad_parent = 0, bad_after = 0, children_bad = 0;
 	struct mem_arena_stats s;
 	struct shared *sh;
-	char scratch[CS_MAX];
+	char scratch[MA_PAGE_MAX];
 	unsigned int iter, i;
 	uint64_t rnd = 99;
 	int status;

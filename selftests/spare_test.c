@@ -214,7 +214,7 @@ TEST_F(spare, close_frees_spares)
 TEST_F(spare, pinned_page_is_not_kept)
 {
 	struct mem_arena_stats s;
-	char got[64 * KiB];
+	char got[MA_PAGE_MAX];
 	struct iovec iov = { .iov_base = self->p, .iov_len = PAGE };
 	int pfd[2];
 
