@@ -343,6 +343,7 @@ int ma_charge_quiet(struct ma_arena *arena, s64 delta);
 /* spare.c */
 void ma_spare_init(struct ma_arena *arena);
 bool ma_spare_keep(struct ma_arena *arena, struct page *page);
+bool ma_spare_adopt(struct ma_arena *arena, struct page *page);
 unsigned int ma_spare_take(struct ma_arena *arena, struct page **pages,
 			   unsigned int nr);
 unsigned long ma_spare_drain(struct ma_arena *arena, unsigned long max);

@@ -265,7 +265,7 @@ static u64 ma_pool_release_empty(struct ma_pool *pool)
 	}
 	spin_unlock(&pool->lock);
 	list_for_each_entry_safe(block, tmp, &dead, node) {
-		ma_block_destroy(block);
+		ma_block_destroy(NULL, block);
 		pages += MA_BLOCK_PAGES;
 	}
 	return pages;

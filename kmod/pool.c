@@ -302,13 +302,20 @@ out_free_pages:
 	return NULL;
 }
 
-void ma_block_destroy(struct ma_block *block)
+/*
+ * Free an emptied block.  Its pages become @arena's spares, as many as it
+ * keeps (a readback empties blocks as it goes, and its next faults need
+ * pages); with @arena NULL (compaction, asked to give memory back) they
+ * all go back to the kernel.
+ */
+void ma_block_destroy(struct ma_arena *arena, struct ma_block *block)
 {
 	int i;
 
 	vunmap(block->vaddr);
 	for (i = 0; i < MA_BLOCK_PAGES; i++)
-		__free_page(block->pages[i]);
+		if (!arena || !ma_spare_adopt(arena, block->pages[i]))
+			__free_page(block->pages[i]);
 	kfree(block);
 }
 
@@ -430,7 +437,7 @@ void ma_pool_free(struct ma_pool *pool, struct ma_slot *slot)
 	spin_unlock(&pool->lock);
 	slot->block = NULL;
 	if (release)
-		ma_block_destroy(block);
+		ma_block_destroy(arena, block);
 }
 
 /*

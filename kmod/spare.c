@@ -5,15 +5,17 @@
  * A page allocated for a fault or a touch is zeroed first when the kernel
  * boots with init_on_alloc=1 (Debian's default), though a decompression
  * overwrites all of it.  So an arena keeps up to spare_pages of the pages
- * its compress, discard and region free let go, and hands them to its next
+ * its compress, discard and region free let go, and of its pool's emptied
+ * blocks (a readback empties them as it goes), and hands them to its next
  * allocations: a decompression, a same-filled fill, a copy or a new pool
  * block overwrite a spare whole; an empty chunk's fault clears the one it
  * takes.  A spare
  * held this arena's data only, stays charged to the memory cgroup it was
- * allocated in, and stays charged to the opener's RLIMIT_MEMLOCK
- * (charge.c): an arena holds its raw pages, its slots and its spares.
- * Only a page nobody else references becomes a spare (a pinned one stays
- * its pinner's).
+ * allocated in, and is charged to the opener's RLIMIT_MEMLOCK (charge.c):
+ * an arena holds its raw pages, its slots and its spares.  A pool page is
+ * not charged to the opener, so it becomes a spare only if the limit has
+ * room for it.  Only a page nobody else references becomes a spare (a
+ * pinned one stays its pinner's).
  *
  * Spares go back to the kernel when the arena closes and under memory
  * pressure, through one module-wide shrinker; lowering spare_pages stops
@@ -76,6 +78,27 @@ bool ma_spare_keep(struct ma_arena *arena, struct page *page)
 	if (kept)
 		ma_spare_count(arena, 1);
 	return kept;
+}
+
+/**
+ * ma_spare_adopt - keep a page of an emptied pool block as a spare
+ * @page: allocated for this arena's pool, unmapped, referenced by nobody else
+ *
+ * The pool's pages are not charged to the opener (the pool's own cap bounds
+ * them); a spare is, so the page is kept only if the opener's limit has
+ * room.  Returns true when it was kept, false when the caller must free it.
+ */
+bool ma_spare_adopt(struct ma_arena *arena, struct page *page)
+{
+	/* A racy peek: spares full is the common case of a long readback. */
+	if (data_race(arena->nr_spares) >= READ_ONCE(ma_spare_max))
+		return false;
+	if (ma_charge_quiet(arena, PAGE_SIZE))
+		return false;
+	if (ma_spare_keep(arena, page))
+		return true;
+	ma_charge(arena, -(s64)PAGE_SIZE);
+	return false;
 }
 
 /*

@@ -17,6 +17,7 @@ FIXTURE(spare) {
 	size_t cs, len;
 	unsigned int pages;		/* per chunk */
 	long long spare_pages;		/* to restore */
+	long long defrag_pct;		/* to restore */
 	__u32 id;
 	char *p, *want;
 };
@@ -32,11 +33,14 @@ FIXTURE_VARIANT_ADD(spare, chunk_16k) { .chunk_size = 16384 };
 FIXTURE_SETUP(spare)
 {
 	self->spare_pages = ma_sysfs_read("spare_pages");
+	self->defrag_pct = ma_sysfs_read("defrag_threshold_pct");
 	self->fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
 	if (self->fd < 0)
 		SKIP(return, "%s: %s (module not loaded)", MEM_ARENA_DEVICE,
 		     strerror(errno));
 	ASSERT_LE(0, self->spare_pages) TH_LOG("no /sys/kernel/mem_arena/spare_pages");
+	/* No background compaction: it gives emptied blocks to the kernel. */
+	ASSERT_EQ(0, ma_sysfs_write("defrag_threshold_pct", 0));
 	self->cs = ma_chunk_at_least(variant->chunk_size);
 	self->pages = self->cs / PAGE;
 	self->len = NR_CHUNKS * self->cs;
@@ -53,6 +57,8 @@ FIXTURE_TEARDOWN(spare)
 {
 	if (self->spare_pages >= 0)
 		ma_sysfs_write("spare_pages", self->spare_pages);
+	if (self->defrag_pct >= 0)
+		ma_sysfs_write("defrag_threshold_pct", self->defrag_pct);
 	if (self->fd >= 0)
 		close(self->fd);
 	free(self->want);
@@ -102,29 +108,63 @@ TEST_F(spare, compress_keeps_touch_recycles)
 
 /*
  * Text: the pool's blocks after the first are built from the spares the
- * pass made so far; faults take the rest.  Every page the compress freed
- * is used again, and the bytes read back.
+ * pass made so far.  The readback empties the blocks as it goes, and their
+ * pages are spares again for the faults after.  With a bound no pass
+ * reaches, every page the compress freed and every page of the pool ends
+ * up taken again or kept, and the bytes read back.
  */
 TEST_F(spare, blocks_and_faults_recycle)
 {
 	const __u64 pages = NR_CHUNKS * self->pages;
 	struct mem_arena_stats s;
-	__u64 in_blocks;
+	__u64 in_blocks, pool_pages;
 
-	ASSERT_EQ(0, ma_sysfs_write("spare_pages", pages));
+	ASSERT_EQ(0, ma_sysfs_write("spare_pages", 4 * pages));
 	ASSERT_EQ(0, compress_all(self));
 	ASSERT_EQ(0, ma_stats(self->fd, &s));
 	EXPECT_EQ(NR_CHUNKS, s.compress_ops);
 	in_blocks = s.recycled_pages;
+	pool_pages = s.pool_bytes / PAGE;
 	EXPECT_EQ(pages, in_blocks + s.spare_bytes / PAGE);
 	EXPECT_LT(0, in_blocks) TH_LOG("pool %llu bytes", s.pool_bytes);
-	EXPECT_GE((s.pool_bytes - 64 * KiB) / PAGE, in_blocks);	/* not the first block */
+	EXPECT_GE(pool_pages - 64 * KiB / PAGE, in_blocks);	/* not the first block */
 
 	EXPECT_EQ(0, memcmp(self->p, self->want, self->len));
 	ASSERT_EQ(0, ma_stats(self->fd, &s));
 	EXPECT_EQ(NR_CHUNKS, s.access_hits_decompressed);
-	EXPECT_EQ(pages, s.recycled_pages);
-	EXPECT_EQ(0, s.spare_bytes);
+	EXPECT_EQ(0, s.pool_bytes);
+	EXPECT_EQ(pages + pool_pages, s.recycled_pages + s.spare_bytes / PAGE);
+	/* The faults took pool pages: more than the compress freed. */
+	EXPECT_LT(pages, s.recycled_pages);
+	EXPECT_EQ(self->len, s.raw_bytes);
+}
+
+/*
+ * Freeing a compressed region empties every block: their pages are spares
+ * up to the bound, and the rest goes back to the kernel.
+ */
+TEST_F(spare, region_free_keeps_pool_pages)
+{
+	const __u64 pages = NR_CHUNKS * self->pages;
+	struct mem_arena_cmd_region_free f = { .size = sizeof(f), .id = self->id };
+	struct mem_arena_stats s;
+	__u64 kept, pool_pages;
+
+	ASSERT_EQ(0, ma_sysfs_write("spare_pages", pages));
+	ASSERT_EQ(0, compress_all(self));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	kept = s.spare_bytes / PAGE;
+	pool_pages = s.pool_bytes / PAGE;
+	ASSERT_LT(0, pool_pages);
+	ASSERT_LT(pages, kept + pool_pages);	/* the bound clips */
+
+	ASSERT_EQ(0, munmap(self->p, self->len));
+	self->p = NULL;
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_FREE, &f));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(0, s.pool_bytes);
+	EXPECT_EQ(0, s.raw_bytes);
+	EXPECT_EQ(pages * PAGE, s.spare_bytes);
 }
 
 /* An arena keeps spare_pages at most; 0 keeps none. */
