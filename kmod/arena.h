@@ -138,6 +138,16 @@ struct ma_tenant {
 	atomic64_t pool_bytes;		/* its arenas' pool blocks */
 };
 
+/*
+ * Decompressions outside a pass (faults, evictions), from any task: the
+ * clock is read around one in MA_CLOCK_EVERY, and each other call counts
+ * the last timed call's time (chunk.c).
+ */
+struct ma_shared_clock {
+	atomic_t calls;		/* calls since the first timed one, wrapping */
+	u64 ns;			/* the last timed call; 0: time the next */
+};
+
 struct ma_arena {
 	struct list_head node;		/* in ma_arenas, under ma_arenas_lock */
 	u32 id;				/* constant: unique while loaded */
@@ -156,6 +166,7 @@ struct ma_arena {
 	struct inode *inode;		/* this arena's own address_space */
 	struct ma_pool pool;
 	atomic64_t stats[MEM_ARENA_NR_STATS];
+	struct ma_shared_clock decompress_clock;	/* lockless: chunk.c */
 	spinlock_t charge_lock;
 	struct user_struct *memlock_user; /* constant: charged, NULL if exempt */
 	u64 memlock_limit;		/* constant: bytes, U64_MAX if exempt */
@@ -276,7 +287,8 @@ static inline unsigned long ma_chunk_index(const struct ma_chunk *chunk)
  * around one codec call in MA_CLOCK_EVERY, and that call's time stands for
  * each call of its group (itself and the untimed calls after it), counted
  * when the group closes: at the next timed call or at the end of the pass
- * (ma_region_walk_chunks()).  A call outside a pass is timed itself.
+ * (ma_region_walk_chunks()).  Calls outside a pass sample the same way
+ * per arena (struct ma_shared_clock), each counted as it returns.
  */
 #define MA_CLOCK_EVERY	16
 

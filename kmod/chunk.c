@@ -17,9 +17,12 @@
  * emulated device access).  A pass times one codec call in MA_CLOCK_EVERY
  * (struct ma_clock): neighbouring chunks of a region cost alike, and a
  * reading costs tens of nanoseconds on hardware, several times that under
- * emulation, against a microsecond or more of codec per chunk.  A task
- * that migrates mid-call may read two CPUs' counters; the sums are exact
- * to their small skew.
+ * emulation, against a microsecond or more of codec per chunk.  Faults and
+ * evictions, one call each from any task, share a per-arena sampler
+ * (struct ma_shared_clock): one in MA_CLOCK_EVERY is timed, and each of
+ * the others counts the last timed call's time.  A task that migrates
+ * mid-call may read two CPUs' counters; the sums are exact to their small
+ * skew.
  */
 #define pr_fmt(fmt) "mem_arena: " fmt
 
@@ -41,13 +44,10 @@ static struct ma_arena *chunk_arena(const struct ma_chunk *chunk)
 	return chunk->region->arena;
 }
 
-/*
- * A codec call begins: the clock's reading if the call is timed, else 0.
- * Without a @clock (no pass) every call is timed.
- */
+/* A codec call of a pass begins: the clock's reading if it is timed, else 0. */
 static u64 ma_clock_begin(struct ma_clock *clock)
 {
-	if (clock && clock->calls % MA_CLOCK_EVERY) {
+	if (clock->calls % MA_CLOCK_EVERY) {
 		clock->calls++;
 		return 0;
 	}
@@ -72,13 +72,39 @@ static void ma_clock_end(struct ma_arena *arena, unsigned int stat,
 	if (!t0)
 		return;
 	ns = local_clock() - t0;
-	if (!clock) {
-		ma_stat_add(arena, stat, ns);
-		return;
-	}
 	ma_clock_close(arena, stat, clock);
 	clock->ns = ns;
 	clock->calls = 1;
+}
+
+/*
+ * A decompression outside a pass begins.  Untimed, it counts the last
+ * timed call's time now (nothing can fail between here and its return
+ * that a timed call would not count either) and returns 0; else the
+ * clock's reading.  The arena's first call is timed, and so is the one
+ * after a call the clock stood still across.
+ */
+static u64 ma_shared_clock_begin(struct ma_arena *arena)
+{
+	struct ma_shared_clock *clock = &arena->decompress_clock;
+	u64 ns = READ_ONCE(clock->ns);
+
+	if (ns && atomic_inc_return(&clock->calls) % MA_CLOCK_EVERY) {
+		ma_stat_add(arena, MEM_ARENA_STAT_decompress_ns, ns);
+		return 0;
+	}
+	return local_clock() ?: 1;
+}
+
+static void ma_shared_clock_end(struct ma_arena *arena, u64 t0)
+{
+	u64 ns;
+
+	if (!t0)
+		return;
+	ns = local_clock() - t0;
+	WRITE_ONCE(arena->decompress_clock.ns, ns);
+	ma_stat_add(arena, MEM_ARENA_STAT_decompress_ns, ns);
 }
 
 /* The pass over @arena's chunks has ended: count its open groups. */
@@ -297,7 +323,7 @@ static int ma_chunk_decompress(struct ma_chunk *chunk, struct ma_stream *stream,
 		goto out_raw;
 	}
 
-	t0 = ma_clock_begin(clock);
+	t0 = clock ? ma_clock_begin(clock) : ma_shared_clock_begin(arena);
 	if (nr == 1) {
 		void *dst = kmap_local_page(pages[0]);
 
@@ -317,7 +343,10 @@ static int ma_chunk_decompress(struct ma_chunk *chunk, struct ma_stream *stream,
 		if (own_stream)
 			ma_stream_put(stream);
 	}
-	ma_clock_end(arena, MEM_ARENA_STAT_decompress_ns, clock, t0);
+	if (clock)
+		ma_clock_end(arena, MEM_ARENA_STAT_decompress_ns, clock, t0);
+	else
+		ma_shared_clock_end(arena, t0);
 	if (err) {
 		ma_stat_inc(arena, MEM_ARENA_STAT_decompress_errors);
 		pr_err_ratelimited("chunk %lu of region %u: corrupt slot\n",
