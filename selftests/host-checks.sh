@@ -240,4 +240,17 @@ check bench_latency_targets_take_the_lowest \
 	"$bench/targets.txt"
 rm -rf "$bench"
 
+# make profile's busy samples per LZ4 sample leave idle samples out: 60%
+# busy, of which LZ4 24% and the fault path 36%, is 2.50.
+prof=$(mktemp -d)
+printf '%s\n' '    40.00%  [kernel.kallsyms]  [k] native_safe_halt' \
+	'    24.00%  [kernel.kallsyms]  [k] LZ4_decompress_safe' \
+	'    36.00%  [kernel.kallsyms]  [k] do_user_addr_fault' >"$prof/fault.txt"
+echo '{"dataset":"text","region_mb":8,"seconds":0.5,"chunks":2048}' >"$prof/fault.json"
+echo '1000 [kernel.kallsyms]' >"$prof/fault.samples"
+check profile_busy_per_lz4_leaves_idle_out \
+	sh -c 'python3 "$1/tools/bench/profile_bins.py" "$2" | grep -q "^fault: .*, busy/LZ4 2.50$"' \
+	- "$top" "$prof"
+rm -rf "$prof"
+
 echo "1..$n"

@@ -3,8 +3,12 @@
 """Bin the guest's perf self-time per symbol (profile-guest.sh) into the
 components a researcher asks about, per phase.  Shares are of the busy
 samples (idle CPUs' samples left out); us_per_chunk is the phase's wall
-time per chunk, and each component's share of it.  Writes profile.csv and
-profile.json beside the inputs and prints the table.
+time per chunk, and each component's share of it.  busy_per_lz4 is the
+busy samples per LZ4 sample: a slow window of the host stretches both
+alike, so it compares runs that wall time cannot, and its inverse bounds
+the ratio to the LZ4 limit the phase can reach if its LZ4 runs as fast as
+the limit's.  Writes profile.csv and profile.json beside the inputs and
+prints the table.
 
 Usage: profile_bins.py DIR"""
 import csv
@@ -84,6 +88,8 @@ def phase(d, ph):
     for b, pct in sorted(shares.items(), key=lambda kv: -kv[1]):
         share = pct / busy if busy else 0
         out["components"][b] = {"share_pct": 100 * share, "us_per_chunk": share * us}
+    if shares.get("LZ4"):
+        out["busy_per_lz4"] = busy / shares["LZ4"]
     if "p50_us" in res:
         out["p50_us"], out["p99_us"] = res["p50_us"], res["p99_us"]
     return out
@@ -107,9 +113,11 @@ def main():
             for b, c in r["components"].items():
                 w.writerow([r["phase"], b, "%.1f" % c["share_pct"], "%.2f" % c["us_per_chunk"]])
     for r in res:
-        print("%s: %.1f us per chunk (wall, %s, %d MiB), %d samples, idle %.0f%%%s" %
+        print("%s: %.1f us per chunk (wall, %s, %d MiB), %d samples, idle %.0f%%%s%s" %
               (r["phase"], r["us_per_chunk"], r["dataset"], r["region_mb"], r["samples"],
-               r["idle_pct"], ", p50 %.2f us, p99 %.2f us" % (r["p50_us"], r["p99_us"])
+               r["idle_pct"], ", busy/LZ4 %.2f" % r["busy_per_lz4"]
+               if "busy_per_lz4" in r else "",
+               ", p50 %.2f us, p99 %.2f us" % (r["p50_us"], r["p99_us"])
                if "p50_us" in r else ""))
         for b, c in r["components"].items():
             if c["share_pct"] >= 0.5:
