@@ -90,7 +90,7 @@ bool ma_spare_keep(struct ma_arena *arena, struct page *page)
  */
 bool ma_spare_adopt(struct ma_arena *arena, struct page *page)
 {
-	/* A racy peek: spares full is the common case of a long readback. */
+	/* A racy peek: freeing a large region fills the spares early on. */
 	if (data_race(arena->nr_spares) >= READ_ONCE(ma_spare_max))
 		return false;
 	if (ma_charge_quiet(arena, PAGE_SIZE))
