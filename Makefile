@@ -65,11 +65,14 @@ man:
 	$(MAKE) -C man
 
 # kselftest's harness and checkpatch come from Debian's linux-source
-# tarball at build time; they are never committed.
+# tarball at build time; they are never committed.  So does the kernel's
+# LZ4, which make profile's bench_calib runs in userspace.
 KSRC_FILES := tools/testing/selftests/kselftest_harness.h \
 	tools/testing/selftests/kselftest.h \
 	scripts/checkpatch.pl scripts/spelling.txt scripts/const_structs.checkpatch \
-	Documentation/userspace-api/ioctl/ioctl-number.rst
+	Documentation/userspace-api/ioctl/ioctl-number.rst \
+	include/linux/lz4.h lib/lz4/lz4_compress.c lib/lz4/lz4_decompress.c \
+	lib/lz4/lz4defs.h
 
 $(BUILD)/ksrc/.stamp: $(KSRC_TAR) Makefile
 	@test -r "$(KSRC_TAR)" || { echo "missing linux-source tarball '$(KSRC_TAR)' (make deps)" >&2; exit 1; }
@@ -122,6 +125,7 @@ bench: deps
 # Where the CPU goes, per phase and component, from perf in the guest.
 profile: deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -C tools bin/bench_calib KSRC=$(CURDIR)/$(BUILD)/ksrc
 	@tools/bench/profile $(if $(DATASET),--dataset $(DATASET)) $(if $(REGION_MB),--region-mb $(REGION_MB))
 
 # redis-server, sqlite3 and python3 plain and under memarena-run, in one
