@@ -48,11 +48,12 @@ static void usage(FILE *out)
 "  each step.\n"
 "scale: compress regions of each size; report the per-chunk cost (wall\n"
 "  clock and kernel codec time), median of --runs (default 3).\n"
-"phase compress|fault|mapahead|random|touch|threads|zread|zrandom: one phase\n"
-"  alone, after its setup (mapahead: in-order faults with MAP_AHEAD and\n"
-"  MADV_SEQUENTIAL; random: faults in random order, each timed; zread,\n"
-"  zrandom: 4 KiB O_DIRECT reads of /dev/zram0, set up by the caller, in\n"
-"  order or in the random order, each timed);\n"
+"phase compress|fault|mapahead|random|touch|threads|zread|zrandom|zwrite:\n"
+"  one phase alone, after its setup (mapahead: in-order faults with\n"
+"  MAP_AHEAD and MADV_SEQUENTIAL; random: faults in random order, each\n"
+"  timed; zread, zrandom: 4 KiB O_DIRECT reads of /dev/zram0, set up by\n"
+"  the caller, in order or in the random order, each timed; zwrite: the\n"
+"  4 KiB writes of those bytes, in order);\n"
 "  with MA_PERF_CTL and MA_PERF_ACK (perf record --control fifo:CTL,ACK\n"
 "  -D -1) perf records the phase only (tools/bench/profile).\n"
 "Datasets: %s (default mixed).  One JSON object per line on stdout.\n",
@@ -549,15 +550,16 @@ static void zram_pass(const char *dev, const char *dataset, const char *data,
 
 /*
  * Phases "zread" and "zrandom": 4 KiB O_DIRECT reads of /dev/zram0 in order
- * or in @order, each timed.
+ * or in @order, each timed; "zwrite" (@write): the writes of those bytes,
+ * in order, timed as a whole.  Read back and checked either way.
  */
-static double phase_zread(const char *dataset, size_t len, const size_t *order,
-			  double *lat)
+static double phase_zram(const char *dataset, size_t len, const size_t *order,
+			 double *lat, int write)
 {
 	char err[512], *data = malloc(len), *buf;
 	size_t i, n = len / CS;
 	int fd = open("/dev/zram0", O_RDWR | O_DIRECT);
-	double t0;
+	double t0 = 0;
 
 	if (fd < 0)
 		die(1, "/dev/zram0: %s", strerror(errno));
@@ -566,15 +568,27 @@ static double phase_zread(const char *dataset, size_t len, const size_t *order,
 	if (dataset_fill(dataset, data, len, 1, err, sizeof(err)))
 		die(1, "%s", err);
 	memcpy(buf, data, len);
+	fprintf(stderr, "arena_bench: phase %s, %s, %zu MiB\n",
+		write ? "zwrite" : order ? "zrandom" : "zread", dataset, len >> 20);
+	if (write) {
+		perf_ctl("enable");
+		t0 = now_seconds();
+	}
 	for (i = 0; i < n; i++)
 		if (pwrite(fd, buf + i * CS, CS, i * CS) != (ssize_t)CS)
 			die(1, "/dev/zram0: write: %s", strerror(errno));
+	if (write) {
+		t0 = secs_since(t0);
+		perf_ctl("disable");
+	}
 	memset(buf, 0, len);
-	fprintf(stderr, "arena_bench: phase %s, %s, %zu MiB\n",
-		order ? "zrandom" : "zread", dataset, len >> 20);
-	perf_ctl("enable");
-	t0 = timed_reads(fd, "/dev/zram0", buf, CS, n, order, lat);
-	perf_ctl("disable");
+	if (!write) {
+		perf_ctl("enable");
+		t0 = timed_reads(fd, "/dev/zram0", buf, CS, n, order, lat);
+		perf_ctl("disable");
+	} else if (pread(fd, buf, len, 0) != (ssize_t)len) {
+		die(1, "/dev/zram0: read: %s", strerror(errno));
+	}
 	if (memcmp(buf, data, len))
 		die(1, "/dev/zram0: data read back differs");
 	free(buf);
@@ -600,10 +614,12 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	if (strcmp(phase, "compress") && strcmp(phase, "fault") &&
 	    strcmp(phase, "random") && strcmp(phase, "touch") &&
 	    strcmp(phase, "threads") && strcmp(phase, "zread") &&
-	    strcmp(phase, "zrandom") && strcmp(phase, "mapahead"))
-		die(2, "phase: unknown '%s' (compress, fault, mapahead, random, touch, threads, zread, zrandom)",
+	    strcmp(phase, "zrandom") && strcmp(phase, "mapahead") &&
+	    strcmp(phase, "zwrite"))
+		die(2, "phase: unknown '%s' (compress, fault, mapahead, random, touch, threads, zread, zrandom, zwrite)",
 		    phase);
-	if (!strcmp(phase, "random") || phase[0] == 'z') {
+	if (!strcmp(phase, "random") || !strcmp(phase, "zread") ||
+	    !strcmp(phase, "zrandom")) {
 		lat = malloc(pages * sizeof(*lat));
 		if (!lat)
 			die(1, "out of memory");
@@ -611,7 +627,7 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	if (!strcmp(phase, "random") || !strcmp(phase, "zrandom"))
 		order = shuffled(pages);
 	if (phase[0] == 'z') {
-		t0 = phase_zread(dataset, len, order, lat);
+		t0 = phase_zram(dataset, len, order, lat, !strcmp(phase, "zwrite"));
 		goto out;
 	}
 	arena = make_arena(strcmp(phase, "mapahead") ? 0 : MEM_ARENA_CONFIG_MAP_AHEAD);
