@@ -4,7 +4,8 @@
 # perf record (cpu-clock samples on every CPU, enabled by arena_bench for
 # the phase only, not its setup), then perf report's self time per symbol
 # into $MEM_ARENA_OUT/PHASE.txt and the phase's own figures into
-# PHASE.json.  Usage: profile-guest.sh DATASET REGION_MB
+# PHASE.json; then bench_calib's figures into calib-guest.json.
+# Usage: profile-guest.sh DATASET REGION_MB
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${MEM_ARENA_OUT:-/tmp}
 ds=$1 mb=$2
@@ -12,7 +13,7 @@ command -v perf >/dev/null || { echo "profile: no perf in the guest (linux-perf,
 . "$top/tools/bench/guest-zram.sh"
 echo 0 > /proc/sys/kernel/kptr_restrict
 echo "profile: clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)" >&2
-for ph in compress fault mapahead random touch threads zread zrandom; do
+for ph in compress fault mapahead random touch threads zread zrandom zwrite; do
 	echo "profile: $ph ($ds, $mb MiB)" >&2
 	case $ph in z*) zram_modules; zram_setup "$mb" ;; esac
 	rm -f /tmp/perf.ctl /tmp/perf.ack
@@ -27,3 +28,5 @@ for ph in compress fault mapahead random touch threads zread zrandom; do
 	perf report -i "/tmp/$ph.data" --stdio -q --sort dso -F sample \
 		> "$out/$ph.samples" 2>/dev/null
 done
+echo "profile: bench_calib ($ds)" >&2
+"$top/tools/bin/bench_calib" --dataset "$ds" > "$out/calib-guest.json"
