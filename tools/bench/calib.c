@@ -6,9 +6,11 @@
  * component of a guest profile by its own factor, to see what the same
  * profile implies on the host's CPU.
  *
- * Each probe does a fixed number of operations and reports nanoseconds
- * per operation; all probes run in turn, --rounds times, and each keeps
- * its fastest round (a slow window of the host only subtracts).  The
+ * Each probe repeats batches of its operation for 5 ms and reports
+ * nanoseconds per operation; all probes run in turn, --rounds times, and
+ * each keeps its fastest round (a slow window of the host only
+ * subtracts; one that covers a whole round slows every probe alike, and
+ * the projection uses only their ratios).  The
  * kernel's LZ4 is the kernel's own source (lib/lz4, built without SSE as
  * the kernel builds it); page clearing and copying use the string
  * instructions this CPU's kernel would pick (ERMS: rep stosb/movsb; else
@@ -128,48 +130,57 @@ static void str_copy(void *dst, const void *src)
 	}
 }
 
-static double probe_lz4_decompress(void)
+/*
+ * A probe does one batch of its operations and returns the nanoseconds
+ * they took; *ops says how many.  measure() repeats batches for
+ * BATCHES_NS at least.
+ */
+#define BATCHES_NS	5e6
+
+static double probe_lz4_decompress(unsigned long *ops)
 {
 	double t = now_ns();
 	int i;
 
-	for (i = 0; i < 4 * NR_CHUNKS; i++) {
-		int c = i % NR_CHUNKS;
-
-		if (LZ4_decompress_safe(cbuf + c * PG, out, clen[c], PG) != PG)
+	for (i = 0; i < NR_CHUNKS; i++) {
+		if (LZ4_decompress_safe(cbuf + i * PG, out, clen[i], PG) != PG)
 			abort();
 	}
-	return (now_ns() - t) / (4 * NR_CHUNKS);
+	*ops = NR_CHUNKS;
+	return now_ns() - t;
 }
 
-static double probe_lz4_compress(void)
+static double probe_lz4_compress(unsigned long *ops)
 {
 	double t = now_ns();
 	int i;
 
 	for (i = 0; i < NR_CHUNKS; i++)
 		sink += LZ4_compress_fast(text + i * PG, out, PG, PG, 1, wrkmem);
-	return (now_ns() - t) / NR_CHUNKS;
+	*ops = NR_CHUNKS;
+	return now_ns() - t;
 }
 
-static double probe_clear_page(void)
+static double probe_clear_page(unsigned long *ops)
 {
 	double t = now_ns();
 	int i;
 
 	for (i = 0; i < BUF_PAGES; i++)
 		str_clear(buf + (size_t)i * PG);
-	return (now_ns() - t) / BUF_PAGES;
+	*ops = BUF_PAGES;
+	return now_ns() - t;
 }
 
-static double probe_copy_page(void)
+static double probe_copy_page(unsigned long *ops)
 {
 	double t = now_ns();
 	int i;
 
 	for (i = 0; i < BUF_PAGES; i++)
 		str_copy(buf + (size_t)i * PG, buf2 + (size_t)i * PG);
-	return (now_ns() - t) / BUF_PAGES;
+	*ops = BUF_PAGES;
+	return now_ns() - t;
 }
 
 /*
@@ -177,7 +188,7 @@ static double probe_copy_page(void)
  * page's lookup, the PTE and the return, with no allocation and no fault
  * around (as a fault on an arena's chunk after its readback).
  */
-static double probe_fault(void)
+static double probe_fault(unsigned long *ops)
 {
 	char *p = mmap(NULL, (size_t)BUF_PAGES * PG, PROT_READ | PROT_WRITE,
 		       MAP_SHARED, memfd, 0);
@@ -191,20 +202,22 @@ static double probe_fault(void)
 		p[(size_t)i * PG] = 1;
 	t = now_ns() - t;
 	munmap(p, (size_t)BUF_PAGES * PG);
-	return t / BUF_PAGES;
+	*ops = BUF_PAGES;
+	return t;
 }
 
-static double probe_syscall(void)
+static double probe_syscall(unsigned long *ops)
 {
 	double t = now_ns();
 	int i;
 
 	for (i = 0; i < 1000; i++)
 		sink += syscall(SYS_getppid);
-	return (now_ns() - t) / 1000;
+	*ops = 1000;
+	return now_ns() - t;
 }
 
-static double probe_clock(void)
+static double probe_clock(unsigned long *ops)
 {
 	struct timespec ts;
 	double t = now_ns();
@@ -214,14 +227,15 @@ static double probe_clock(void)
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		sink += ts.tv_nsec;
 	}
-	return (now_ns() - t) / 1000;
+	*ops = 1000;
+	return now_ns() - t;
 }
 
 /*
  * Bookkeeping such as a pool, a page allocator or a list keeps: take a
  * free bit of a bitmap, link a node, count with an atomic, give back.
  */
-static double probe_plain(void)
+static double probe_plain(unsigned long *ops)
 {
 	static unsigned long map[4];
 	static struct node { struct node *prev, *next; } nodes[256], head;
@@ -229,6 +243,7 @@ static double probe_plain(void)
 	double t = now_ns();
 	int i, w, bit;
 
+	memset(map, 0, sizeof(map));
 	head.prev = head.next = &head;
 	for (i = 0; i < 20000; i++) {
 		for (w = 0; w < 4 && !~map[w]; w++)
@@ -255,12 +270,13 @@ static double probe_plain(void)
 		}
 	}
 	sink += count;
-	return (now_ns() - t) / 20000;
+	*ops = 20000;
+	return now_ns() - t;
 }
 
 static const struct probe {
 	const char *name;
-	double (*run)(void);
+	double (*run)(unsigned long *ops);
 } probes[] = {
 	{ "lz4_decompress", probe_lz4_decompress },
 	{ "lz4_compress", probe_lz4_compress },
@@ -272,6 +288,19 @@ static const struct probe {
 	{ "plain", probe_plain },
 };
 #define NR_PROBES (sizeof(probes) / sizeof(probes[0]))
+
+/* ns per operation of @p, over batches of BATCHES_NS at least. */
+static double measure(const struct probe *p)
+{
+	double ns = 0, ops = 0;
+	unsigned long n;
+
+	while (ns < BATCHES_NS) {
+		ns += p->run(&n);
+		ops += n;
+	}
+	return ns / ops;
+}
 
 static int setup(const char *dataset)
 {
@@ -322,8 +351,9 @@ static void usage(FILE *f)
 "cleared and copied with this CPU's kernel string instructions, a write\n"
 "fault on a page already in a shared memfd, a syscall, a clock read, and\n"
 "plain bookkeeping code.  Each probe keeps its fastest of --rounds\n"
-"(default 9) interleaved rounds.  Run it on the host and in the guest;\n"
-"tools/bench/project_native.py compares them.  One JSON object on stdout.\n");
+"(default 15) interleaved rounds of 5 ms.  Run it on the host and in the\n"
+"guest; tools/bench/project_native.py compares them.  One JSON object on\n"
+"stdout.\n");
 }
 
 int main(int argc, char **argv)
@@ -336,7 +366,7 @@ int main(int argc, char **argv)
 	};
 	const char *dataset = "text";
 	double best[NR_PROBES];
-	int c, r, rounds = 9;
+	int c, r, rounds = 15;
 	unsigned int i;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -373,7 +403,7 @@ int main(int argc, char **argv)
 		return 1;
 	for (r = 0; r < rounds; r++) {
 		for (i = 0; i < NR_PROBES; i++) {
-			double ns = probes[i].run();
+			double ns = measure(&probes[i]);
 
 			if (!r || ns < best[i])
 				best[i] = ns;
