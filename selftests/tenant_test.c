@@ -446,6 +446,51 @@ TEST(slot_is_smaller_than_its_chunk)
 	close(fd2);
 }
 
+/*
+ * A readback empties the pool's blocks as it goes, and an emptied block's
+ * pages become spares only if the opener's limit has room for them.  With
+ * the limit at exactly the region's raw size, the readback has room to
+ * finish (every slot is smaller than its chunk), spares kept on the way
+ * are used again, and the last block's pages, emptied when the raw pages
+ * fill the limit, must be freed: the charge ends at the raw pages alone.
+ */
+TEST(pool_pages_become_spares_only_within_the_limit)
+{
+	const size_t len = 128 * PG;
+	const char *why = become_nobody(len);
+	struct mem_arena_stats s;
+	char *p, *want;
+	__u64 n;
+	__u32 id;
+	int fd;
+
+	if (why)
+		SKIP(return, "%s", why);
+	fd = open_arena(PG, 0);
+	ASSERT_LE(0, fd);
+	p = ma_region_map(fd, len, &id);
+	ASSERT_NE(NULL, p);
+	ma_fill_text(p, len, 5);
+	ASSERT_EQ(len, used(fd));
+	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &n));
+	ASSERT_EQ(len / PG, n);
+	EXPECT_EQ(held_pages_bytes(fd), used(fd));
+
+	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_TOUCH, id, 0, len, &n));
+	ASSERT_EQ(0, ma_stats(fd, &s));
+	EXPECT_EQ(len, s.raw_bytes);
+	EXPECT_EQ(0, s.slot_bytes_live);
+	EXPECT_EQ(0, s.spare_bytes);
+	EXPECT_EQ(len, used(fd));
+	want = malloc(len);
+	ASSERT_NE(NULL, want);
+	ma_fill_text(want, len, 5);
+	EXPECT_EQ(0, memcmp(p, want, len));
+	free(want);
+	munmap(p, len);
+	close(fd);
+}
+
 /* Set the module-wide pool cap; the old value in *old. */
 static int set_module_cap(long long cap, long long *old)
 {
