@@ -126,7 +126,8 @@ bench: deps
 profile: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory -C tools bin/bench_calib KSRC=$(CURDIR)/$(BUILD)/ksrc
-	@tools/bench/profile $(if $(DATASET),--dataset $(DATASET)) $(if $(REGION_MB),--region-mb $(REGION_MB))
+	@tools/bench/profile $(if $(DATASET),--dataset $(DATASET)) $(if $(REGION_MB),--region-mb $(REGION_MB)) \
+		$(if $(CHUNK_KB),--chunk-kb $(CHUNK_KB))
 
 # redis-server, sqlite3 and python3 plain and under memarena-run, in one
 # guest: results identical, footprint, throughput, latency.

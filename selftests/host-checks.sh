@@ -115,7 +115,10 @@ for t in process_mem_bench memarena-demo dataset-dump arena_bench \
 		tool_errors "$t" 2 || good=0
 		tool_errors "$t" 2 bogus || good=0
 		tool_errors "$t" 2 run --bogus || good=0
-		tool_errors "$t" 2 run --dataset nope || good=0 ;;
+		tool_errors "$t" 2 run --dataset nope || good=0
+		tool_errors "$t" 2 phase touch --chunk-kb 12 || good=0
+		tool_errors "$t" 2 run --chunk-kb 16 || good=0
+		tool_errors "$t" 2 phase zread --chunk-kb 16 || good=0 ;;
 	dataset-dump)
 		tool_errors "$t" 2 || good=0
 		tool_errors "$t" 2 --bogus x || good=0

@@ -30,11 +30,15 @@
 
 #define CS 4096UL
 
+/* The chunk size of the arenas made (phase --chunk-kb); 0: the page size. */
+static size_t arena_chunk;
+
 static void usage(FILE *out)
 {
 	fprintf(out,
 "Usage: arena_bench run|density|threads|zram [--dataset D] [--region-mb N]\n"
-"       arena_bench scale [--dataset D] [--region-mb N,N,...] [--runs N]\n\n"
+"       arena_bench scale [--dataset D] [--region-mb N,N,...] [--runs N]\n"
+"       arena_bench phase PHASE [--dataset D] [--region-mb N] [--chunk-kb K]\n\n"
 "run: compress throughput, fault readback in order (without and with\n"
 "  MADV_SEQUENTIAL readahead, and with readahead mapped ahead in an arena\n"
 "  with MEM_ARENA_CONFIG_MAP_AHEAD) and in random order (with per-fault\n"
@@ -53,7 +57,8 @@ static void usage(FILE *out)
 "  MAP_AHEAD and MADV_SEQUENTIAL; random: faults in random order, each\n"
 "  timed; zread, zrandom: 4 KiB O_DIRECT reads of /dev/zram0, set up by\n"
 "  the caller, in order or in the random order, each timed; zwrite: the\n"
-"  4 KiB writes of those bytes, in order);\n"
+"  4 KiB writes of those bytes, in order); --chunk-kb: the arena's chunk\n"
+"  size (default the page size; faults touch one byte per chunk);\n"
 "  with MA_PERF_CTL and MA_PERF_ACK (perf record --control fifo:CTL,ACK\n"
 "  -D -1) perf records the phase only (tools/bench/profile).\n"
 "Datasets: %s (default mixed).  One JSON object per line on stdout.\n",
@@ -69,6 +74,7 @@ static struct mem_arena *make_arena(unsigned int flags)
 
 	mem_arena_config_init(&cfg);
 	cfg.flags = flags;
+	cfg.chunk_size = arena_chunk;
 	err = mem_arena_create(&cfg, &arena);
 	if (err)
 		die(1, "%s", mem_arena_strerror(err));
@@ -243,13 +249,14 @@ static size_t *shuffled(size_t n)
 }
 
 /* Touch one byte of each of @pages pages of @p, in order: a fault each. */
-static void fault_in_order(const char *p, size_t pages)
+/* Touch one byte of each of @n chunks of @cs bytes at @p, in order. */
+static void fault_in_order(const char *p, size_t n, size_t cs)
 {
 	volatile char sink;
 	size_t i;
 
-	for (i = 0; i < pages; i++)
-		sink = p[i * CS];
+	for (i = 0; i < n; i++)
+		sink = p[i * cs];
 	(void)sink;
 }
 
@@ -260,8 +267,9 @@ static void advise(void *p, size_t len, int advice)
 		die(1, "madvise: %s", strerror(errno));
 }
 
-/* Touch one byte of each chunk of @p in @order, timing each fault. */
-static void timed_faults(const char *p, const size_t *order, size_t n, double *lat)
+/* Touch one byte of each chunk (@cs bytes) of @p in @order, timing each fault. */
+static void timed_faults(const char *p, const size_t *order, size_t n, size_t cs,
+			 double *lat)
 {
 	volatile char sink;
 	size_t i;
@@ -269,7 +277,7 @@ static void timed_faults(const char *p, const size_t *order, size_t n, double *l
 	for (i = 0; i < n; i++) {
 		double a = now_seconds();
 
-		sink = p[order[i] * CS];
+		sink = p[order[i] * cs];
 		lat[i] = (now_seconds() - a) * 1e6;
 	}
 	(void)sink;
@@ -315,7 +323,7 @@ static void run_map_ahead(json_object *o, const char *dataset, const char *copy,
 	advise(p, len, MADV_SEQUENTIAL);
 	mark_phase("begin", "run/%s/mapahead", dataset);
 	t0 = now_seconds();
-	fault_in_order(p, len / CS);
+	fault_in_order(p, len / CS, CS);
 	json_object_object_add(o, "readback_mapahead_mbps",
 			       json_object_new_double(len / 1048576.0 / secs_since(t0)));
 	mark_phase("end", "run/%s/mapahead", dataset);
@@ -363,7 +371,7 @@ static int cmd_run(const char *dataset, size_t mb)
 
 	mark_phase("begin", "run/%s/readback", dataset);
 	t0 = now_seconds();			/* faults, in order */
-	fault_in_order(p, pages);
+	fault_in_order(p, pages, CS);
 	json_object_object_add(o, "readback_mbps", json_object_new_double(mib / secs_since(t0)));
 	mark_phase("end", "run/%s/readback", dataset);
 
@@ -372,7 +380,7 @@ static int cmd_run(const char *dataset, size_t mb)
 	mem_arena_get_stats(arena, &st);
 	mark_phase("begin", "run/%s/readahead", dataset);
 	t0 = now_seconds();
-	fault_in_order(p, pages);
+	fault_in_order(p, pages, CS);
 	json_object_object_add(o, "readback_readahead_mbps",
 			       json_object_new_double(mib / secs_since(t0)));
 	mark_phase("end", "run/%s/readahead", dataset);
@@ -386,7 +394,7 @@ static int cmd_run(const char *dataset, size_t mb)
 
 	/* Faults in random order, each timed. */
 	t0 = now_seconds();
-	timed_faults(p, order, pages, lat);
+	timed_faults(p, order, pages, CS, lat);
 	json_object_object_add(o, "readback_random_mbps",
 			       json_object_new_double(mib / secs_since(t0)));
 	qsort(lat, pages, sizeof(*lat), cmp_double);
@@ -606,7 +614,8 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	struct compressor c[2];
 	pthread_t t[2];
 	json_object *o = json_object_new_object();
-	size_t len = mb << 20, pages = len / CS, *order = NULL;
+	size_t cs = arena_chunk ? arena_chunk : CS;
+	size_t len = mb << 20, pages = len / cs, *order = NULL;
 	double t0, *lat = NULL;
 	char *p;
 	int k;
@@ -618,6 +627,8 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	    strcmp(phase, "zwrite"))
 		die(2, "phase: unknown '%s' (compress, fault, mapahead, random, touch, threads, zread, zrandom, zwrite)",
 		    phase);
+	if (phase[0] == 'z' && arena_chunk)
+		die(2, "--chunk-kb: zram's phases have 4 KiB requests only");
 	if (!strcmp(phase, "random") || !strcmp(phase, "zread") ||
 	    !strcmp(phase, "zrandom")) {
 		lat = malloc(pages * sizeof(*lat));
@@ -646,9 +657,9 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	if (!strcmp(phase, "compress")) {
 		compress_or_die(r);
 	} else if (!strcmp(phase, "fault") || !strcmp(phase, "mapahead")) {
-		fault_in_order(p, pages);
+		fault_in_order(p, pages, cs);
 	} else if (!strcmp(phase, "random")) {	/* as cmd_run's */
-		timed_faults(p, order, pages, lat);
+		timed_faults(p, order, pages, cs, lat);
 	} else if (!strcmp(phase, "touch")) {
 		if (mem_arena_touch(r, 0, len) < 0)
 			die(1, "touch failed");
@@ -676,7 +687,8 @@ out:
 	json_object_object_add(o, "region_mb", json_object_new_int64(mb));
 	json_object_object_add(o, "seconds", json_object_new_double(t0));
 	json_object_object_add(o, "chunks",
-			       json_object_new_int64((r2 ? 2 : 1) * (len / CS)));
+			       json_object_new_int64((r2 ? 2 : 1) * pages));
+	json_object_object_add(o, "chunk_kb", json_object_new_int64(cs >> 10));
 	if (lat) {
 		qsort(lat, pages, sizeof(*lat), cmp_double);
 		add_pct(o, "p50_us", lat, pages, 0.50);
@@ -722,6 +734,7 @@ int main(int argc, char **argv)
 		{ "dataset", required_argument, NULL, 'd' },
 		{ "region-mb", required_argument, NULL, 'r' },
 		{ "runs", required_argument, NULL, 'n' },
+		{ "chunk-kb", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -744,12 +757,19 @@ int main(int argc, char **argv)
 		case 'd': dataset = optarg; break;
 		case 'r': sizes = optarg; break;
 		case 'n': runs = parse_num(optarg, "--runs", 1, 100); break;
+		case 'c':
+			arena_chunk = parse_num(optarg, "--chunk-kb", 4, 64) << 10;
+			if (arena_chunk & (arena_chunk - 1) || arena_chunk < (size_t)getpagesize())
+				die(2, "--chunk-kb: a power of two from the page size to 64");
+			break;
 		case 'h': usage(stdout); return 0;
 		default:
 			die_bad_option(argv);
 		}
 	}
 	check_extra_args(argc, argv, !strcmp(cmd, "phase"));
+	if (arena_chunk && strcmp(cmd, "phase"))
+		die(2, "--chunk-kb: for phase only");
 	if (!dataset_valid(dataset))
 		die(2, "--dataset: unknown '%s' (%s)", dataset, DATASET_NAMES);
 	if (!strcmp(cmd, "density"))

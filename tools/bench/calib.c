@@ -47,6 +47,7 @@ enum strop { STR_LOOP, STR_REP_Q, STR_REP_B };
 static const char *const strop_name[] = { "loop", "rep_good", "erms" };
 static enum strop strop;
 
+static size_t cs = PG;	/* LZ4's chunks: --chunk-kb */
 static char *text, *cbuf, *out, *wrkmem, *buf, *buf2;
 static int clen[NR_CHUNKS];
 static int memfd;
@@ -143,7 +144,7 @@ static double probe_lz4_decompress(unsigned long *ops)
 	int i;
 
 	for (i = 0; i < NR_CHUNKS; i++) {
-		if (LZ4_decompress_safe(cbuf + i * PG, out, clen[i], PG) != PG)
+		if (LZ4_decompress_safe(cbuf + i * cs, out, clen[i], cs) != (int)cs)
 			abort();
 	}
 	*ops = NR_CHUNKS;
@@ -156,7 +157,7 @@ static double probe_lz4_compress(unsigned long *ops)
 	int i;
 
 	for (i = 0; i < NR_CHUNKS; i++)
-		sink += LZ4_compress_fast(text + i * PG, out, PG, PG, 1, wrkmem);
+		sink += LZ4_compress_fast(text + i * cs, out, cs, cs, 1, wrkmem);
 	*ops = NR_CHUNKS;
 	return now_ns() - t;
 }
@@ -307,9 +308,9 @@ static int setup(const char *dataset)
 	char err[256];
 	int i;
 
-	text = malloc(NR_CHUNKS * PG);
-	cbuf = malloc(NR_CHUNKS * PG);
-	out = malloc(PG);
+	text = malloc(NR_CHUNKS * cs);
+	cbuf = malloc(NR_CHUNKS * cs);
+	out = malloc(cs);
 	wrkmem = malloc(WRKMEM);
 	buf = aligned_alloc(PG, (size_t)BUF_PAGES * PG);
 	buf2 = aligned_alloc(PG, (size_t)BUF_PAGES * PG);
@@ -317,12 +318,12 @@ static int setup(const char *dataset)
 		fprintf(stderr, "bench_calib: out of memory\n");
 		return -1;
 	}
-	if (dataset_fill(dataset, text, NR_CHUNKS * PG, 1, err, sizeof(err))) {
+	if (dataset_fill(dataset, text, NR_CHUNKS * cs, 1, err, sizeof(err))) {
 		fprintf(stderr, "bench_calib: %s\n", err);
 		return -1;
 	}
 	for (i = 0; i < NR_CHUNKS; i++) {
-		clen[i] = LZ4_compress_fast(text + i * PG, cbuf + i * PG, PG, PG, 1,
+		clen[i] = LZ4_compress_fast(text + i * cs, cbuf + i * cs, cs, cs, 1,
 					    wrkmem);
 		if (clen[i] <= 0) {
 			fprintf(stderr, "bench_calib: dataset %s does not compress\n",
@@ -345,15 +346,15 @@ static int setup(const char *dataset)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: bench_calib [--dataset D] [--rounds N]\n\n"
+"Usage: bench_calib [--dataset D] [--rounds N] [--chunk-kb K]\n\n"
 "Nanoseconds per operation of the kinds of work make profile bins: the\n"
-"kernel's LZ4 on 4 KiB chunks of the dataset (default text), a page\n"
-"cleared and copied with this CPU's kernel string instructions, a write\n"
-"fault on a page already in a shared memfd, a syscall, a clock read, and\n"
-"plain bookkeeping code.  Each probe keeps its fastest of --rounds\n"
-"(default 15) interleaved rounds of 5 ms.  Run it on the host and in the\n"
-"guest; tools/bench/project_native.py compares them.  One JSON object on\n"
-"stdout.\n");
+"kernel's LZ4 on chunks of the dataset (default text) of --chunk-kb KiB\n"
+"(default 4), a 4 KiB page cleared and copied with this CPU's kernel\n"
+"string instructions, a write fault on a page already in a shared memfd,\n"
+"a syscall, a clock read, and plain bookkeeping code.  Each probe keeps\n"
+"its fastest of --rounds (default 15) interleaved rounds of 5 ms.  Run\n"
+"it on the host and in the guest; tools/bench/project_native.py compares\n"
+"them.  One JSON object on stdout.\n");
 }
 
 int main(int argc, char **argv)
@@ -361,6 +362,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "dataset", required_argument, NULL, 'd' },
 		{ "rounds", required_argument, NULL, 'r' },
+		{ "chunk-kb", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -378,6 +380,13 @@ int main(int argc, char **argv)
 			rounds = atoi(optarg);
 			if (rounds < 1) {
 				fprintf(stderr, "bench_calib: --rounds needs a number above 0\n");
+				return 2;
+			}
+			break;
+		case 'c':
+			cs = (size_t)atoi(optarg) << 10;
+			if (cs < PG || cs > 64 << 10 || cs & (cs - 1)) {
+				fprintf(stderr, "bench_calib: --chunk-kb needs a power of two from 4 to 64\n");
 				return 2;
 			}
 			break;
@@ -409,8 +418,8 @@ int main(int argc, char **argv)
 				best[i] = ns;
 		}
 	}
-	printf("{\"dataset\": \"%s\", \"rounds\": %d, \"string_ops\": \"%s\"",
-	       dataset, rounds, strop_name[strop]);
+	printf("{\"dataset\": \"%s\", \"chunk_kb\": %zu, \"rounds\": %d, \"string_ops\": \"%s\"",
+	       dataset, cs >> 10, rounds, strop_name[strop]);
 	for (i = 0; i < NR_PROBES; i++)
 		printf(", \"%s_ns\": %.1f", probes[i].name, best[i]);
 	printf("}\n");

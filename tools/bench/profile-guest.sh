@@ -5,23 +5,24 @@
 # the phase only, not its setup), then perf report's self time per symbol
 # into $MEM_ARENA_OUT/PHASE.txt and the phase's own figures into
 # PHASE.json; then bench_calib's figures into calib-guest.json.
-# Usage: profile-guest.sh DATASET REGION_MB
+# Usage: profile-guest.sh DATASET REGION_MB CHUNK_KB
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${MEM_ARENA_OUT:-/tmp}
-ds=$1 mb=$2
+ds=$1 mb=$2 ckb=${3:-4}
 command -v perf >/dev/null || { echo "profile: no perf in the guest (linux-perf, vm-run --host-usr)" >&2; exit 1; }
 . "$top/tools/bench/guest-zram.sh"
 echo 0 > /proc/sys/kernel/kptr_restrict
 echo "profile: clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)" >&2
 for ph in compress fault mapahead random touch threads zread zrandom zwrite; do
 	echo "profile: $ph ($ds, $mb MiB)" >&2
-	case $ph in z*) zram_modules; zram_setup "$mb" ;; esac
+	chunk="--chunk-kb $ckb"
+	case $ph in z*) zram_modules; zram_setup "$mb"; chunk= ;; esac
 	rm -f /tmp/perf.ctl /tmp/perf.ack
 	mkfifo /tmp/perf.ctl /tmp/perf.ack
 	MA_PERF_CTL=/tmp/perf.ctl MA_PERF_ACK=/tmp/perf.ack \
 	perf record -q -a -e cpu-clock -F 1999 -D -1 \
 		--control=fifo:/tmp/perf.ctl,/tmp/perf.ack -o "/tmp/$ph.data" -- \
-		"$top/tools/bin/arena_bench" phase "$ph" --dataset "$ds" --region-mb "$mb" \
+		"$top/tools/bin/arena_bench" phase "$ph" --dataset "$ds" --region-mb "$mb" $chunk \
 		> "$out/$ph.json" || exit 1
 	perf report -i "/tmp/$ph.data" --stdio --no-children --sort dso,sym -q \
 		--percent-limit 0.01 > "$out/$ph.txt" 2> "$out/$ph.err" || exit 1
@@ -29,4 +30,4 @@ for ph in compress fault mapahead random touch threads zread zrandom zwrite; do
 		> "$out/$ph.samples" 2>/dev/null
 done
 echo "profile: bench_calib ($ds)" >&2
-"$top/tools/bin/bench_calib" --dataset "$ds" > "$out/calib-guest.json"
+"$top/tools/bin/bench_calib" --dataset "$ds" --chunk-kb "$ckb" > "$out/calib-guest.json"
