@@ -31,6 +31,7 @@
 #include <linux/pagemap.h>
 #include <linux/sched/clock.h>
 #include <linux/string.h>
+#include <linux/vmalloc.h>
 
 #include "arena.h"
 #include "codec.h"
@@ -256,6 +257,35 @@ static void ma_chunk_set_pages(struct ma_chunk *chunk, struct page **pages)
 	ma_stat_add(arena, MEM_ARENA_STAT_raw_bytes, ma_chunk_size(arena));
 }
 
+/*
+ * A chunk's pages as one buffer for the codec, which reads and writes a
+ * chunk whole: the page itself, or the pages mapped side by side with
+ * vm_map_ram() (as erofs decompresses into a page vector: a per-CPU vmap
+ * block, whose TLB flush is deferred and batched), so that no chunk is
+ * copied through a bounce buffer.  NULL, counted as an allocation
+ * failure, when no virtual space could be had.
+ */
+static void *ma_pages_map(struct ma_arena *arena, struct page **pages,
+			  unsigned int nr)
+{
+	void *addr;
+
+	if (nr == 1)
+		return kmap_local_page(pages[0]);
+	addr = vm_map_ram(pages, nr, NUMA_NO_NODE);
+	if (!addr)
+		ma_stat_inc(arena, MEM_ARENA_STAT_alloc_failures);
+	return addr;
+}
+
+static void ma_pages_unmap(void *addr, unsigned int nr)
+{
+	if (nr == 1)
+		kunmap_local(addr);
+	else
+		vm_unmap_ram(addr, nr);
+}
+
 static bool ma_pages_same_filled(struct page **pages, unsigned int nr,
 				 unsigned long *pattern)
 {
@@ -295,20 +325,19 @@ static void ma_pages_fill(struct page **pages, unsigned int nr,
 
 /*
  * Bring a compressed or same-filled chunk back to raw in fresh pages.
- * @stream: a stream the caller already holds, or NULL.  @pass: the pass
- * over this chunk's arena that this is part of, or NULL.  On failure the
- * chunk is unchanged.
+ * @pass: the pass over this chunk's arena that this is part of, or NULL.
+ * On failure the chunk is unchanged.
  */
-static int ma_chunk_decompress(struct ma_chunk *chunk, struct ma_stream *stream,
-			       enum ma_access how, struct ma_pass *pass)
+static int ma_chunk_decompress(struct ma_chunk *chunk, enum ma_access how,
+			       struct ma_pass *pass)
 {
 	struct ma_arena *arena = chunk_arena(chunk);
-	unsigned int i, nr = 1U << arena->chunk_order;
+	unsigned int nr = 1U << arena->chunk_order;
 	u32 size = ma_chunk_size(arena);
 	struct ma_clock *clock = pass ? &pass->decompress_clock : NULL;
 	struct page *pages[MA_CHUNK_PAGES_MAX];
 	s64 more = (s64)size - ma_chunk_held(chunk);
-	bool own_stream = false;
+	void *dst;
 	u64 t0;
 	int err;
 
@@ -323,30 +352,19 @@ static int ma_chunk_decompress(struct ma_chunk *chunk, struct ma_stream *stream,
 		goto out_raw;
 	}
 
-	t0 = clock ? ma_clock_begin(clock) : ma_shared_clock_begin(arena);
-	if (nr == 1) {
-		void *dst = kmap_local_page(pages[0]);
-
-		err = ma_codec->decompress(ma_slot_data(&chunk->slot),
-					   chunk->slot.len, dst, size);
-		kunmap_local(dst);
-	} else {
-		if (!stream) {
-			stream = ma_stream_get();
-			own_stream = true;
-		}
-		err = ma_codec->decompress(ma_slot_data(&chunk->slot),
-					   chunk->slot.len, stream->bounce, size);
-		for (i = 0; !err && i < nr; i++)
-			memcpy_to_page(pages[i], 0, stream->bounce + i * PAGE_SIZE,
-				       PAGE_SIZE);
-		if (own_stream)
-			ma_stream_put(stream);
+	dst = ma_pages_map(arena, pages, nr);
+	if (!dst) {
+		ma_pages_uncharge_free(arena, pages, nr, more);
+		return -ENOMEM;
 	}
+	t0 = clock ? ma_clock_begin(clock) : ma_shared_clock_begin(arena);
+	err = ma_codec->decompress(ma_slot_data(&chunk->slot), chunk->slot.len,
+				   dst, size);
 	if (clock)
 		ma_clock_end(arena, MEM_ARENA_STAT_decompress_ns, clock, t0);
 	else
 		ma_shared_clock_end(arena, t0);
+	ma_pages_unmap(dst, nr);
 	if (err) {
 		ma_stat_inc(arena, MEM_ARENA_STAT_decompress_errors);
 		pr_err_ratelimited("chunk %lu of region %u: corrupt slot\n",
@@ -372,7 +390,7 @@ out_raw:
  * faults on it raise SIGBUS), so it cannot block eviction forever; the
  * caller may then try the next one.
  */
-static int ma_evict_one(struct ma_arena *arena, struct ma_stream *stream)
+static int ma_evict_one(struct ma_arena *arena)
 {
 	struct ma_chunk *victim = ma_pool_lru_victim(&arena->pool);
 	int err;
@@ -380,7 +398,7 @@ static int ma_evict_one(struct ma_arena *arena, struct ma_stream *stream)
 	if (!victim)
 		return -ENOSPC;
 	/* Still compressed: it leaves the LRU only under its chunk lock. */
-	err = ma_chunk_decompress(victim, stream, MA_ACCESS_EVICT, NULL);
+	err = ma_chunk_decompress(victim, MA_ACCESS_EVICT, NULL);
 	if (!err)
 		ma_stat_inc(arena, MEM_ARENA_STAT_evictions_lru);
 	else if (err == -EIO)
@@ -395,7 +413,7 @@ static int ma_evict_one(struct ma_arena *arena, struct ma_stream *stream)
  * it goes back.  0 when one did; -ENOSPC when nobody is above us (the
  * caller evicts its own), or the victim's error.
  */
-static int ma_reclaim_fair(struct ma_arena *arena, struct ma_stream *stream)
+static int ma_reclaim_fair(struct ma_arena *arena)
 {
 	struct ma_arena *victim = ma_share_victim(arena);
 	u64 reserved;
@@ -410,7 +428,7 @@ static int ma_reclaim_fair(struct ma_arena *arena, struct ma_stream *stream)
 			err = 0;
 			break;
 		}
-		err = ma_evict_one(victim, stream);
+		err = ma_evict_one(victim);
 		if (err == -EIO)
 			continue;
 		if (err)
@@ -425,12 +443,11 @@ static int ma_reclaim_fair(struct ma_arena *arena, struct ma_stream *stream)
  * Store @len bytes of @data in a slot of the pool.  At a cap, compact first
  * if that can free a whole block; at the module-wide cap, have a tenant
  * above its share give room; then evict our own LRU chunks as needed.
- * @stream: one the caller holds (for evictions), or NULL.  -ENOSPC when
- * nothing more can be evicted, -ENOMEM or -EDQUOT when an eviction could
- * not have its pages.
+ * -ENOSPC when nothing more can be evicted, -ENOMEM or -EDQUOT when an
+ * eviction could not have its pages.
  */
 static int ma_chunk_store(struct ma_chunk *chunk, const void *data, u32 len,
-			  struct ma_stream *stream, struct ma_pass *pass)
+			  struct ma_pass *pass)
 {
 	struct ma_arena *arena = chunk_arena(chunk);
 	bool compacted = false;
@@ -445,9 +462,9 @@ static int ma_chunk_store(struct ma_chunk *chunk, const void *data, u32 len,
 			if (ma_pool_compact_for_room(&arena->pool))
 				continue;
 		}
-		if (err == -ENOBUFS && !ma_reclaim_fair(arena, stream))
+		if (err == -ENOBUFS && !ma_reclaim_fair(arena))
 			continue;
-		err = ma_evict_one(arena, stream);
+		err = ma_evict_one(arena);
 		if (!err)
 			pass->evicted++;
 		else if (err != -EIO)
@@ -486,7 +503,7 @@ static int ma_chunk_encode(struct ma_chunk *chunk, struct ma_stream *stream,
 		ma_stat_inc(arena, MEM_ARENA_STAT_compression_reject_small_gain);
 		return 0;
 	}
-	err = ma_chunk_store(chunk, stream->cbuf, len, stream, pass);
+	err = ma_chunk_store(chunk, stream->cbuf, len, pass);
 	if (err == -ENOSPC)
 		ma_stat_inc(arena, MEM_ARENA_STAT_cap_rejects);
 	/* No room without passing a cap, the pool's or the opener's: stay raw. */
@@ -566,18 +583,13 @@ int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass)
 		return 1;
 	}
 
+	src = ma_pages_map(arena, pages, nr);
+	if (!src)
+		return -ENOMEM;
 	stream = ma_stream_get();
-	if (nr == 1) {
-		src = kmap_local_page(pages[0]);
-		ret = ma_chunk_encode(chunk, stream, src, pass);
-		kunmap_local(src);
-	} else {
-		for (i = 0; i < nr; i++)
-			memcpy_from_page(stream->bounce + i * PAGE_SIZE, pages[i],
-					 0, PAGE_SIZE);
-		ret = ma_chunk_encode(chunk, stream, stream->bounce, pass);
-	}
+	ret = ma_chunk_encode(chunk, stream, src, pass);
 	ma_stream_put(stream);
+	ma_pages_unmap((void *)src, nr);
 	if (ret <= 0)
 		return ret;
 
@@ -623,7 +635,7 @@ int ma_chunk_make_raw(struct ma_chunk *chunk, enum ma_access how,
 		ma_chunk_set_pages(chunk, pages);
 		return 0;
 	default:
-		err = ma_chunk_decompress(chunk, NULL, how, pass);
+		err = ma_chunk_decompress(chunk, how, pass);
 		if (err)
 			return err;
 		ma_stat_inc(arena, MEM_ARENA_STAT_access_hits_decompressed);
@@ -749,7 +761,7 @@ int ma_chunk_readahead(struct ma_chunk *chunk, struct ma_pass *pass)
 	ma_chunk_assert_locked(chunk);
 	if (chunk->state != MA_CHUNK_COMPRESSED && chunk->state != MA_CHUNK_SAME)
 		return 0;
-	err = ma_chunk_decompress(chunk, NULL, MA_ACCESS_TOUCH, pass);
+	err = ma_chunk_decompress(chunk, MA_ACCESS_TOUCH, pass);
 	if (err)
 		return err;
 	chunk->readahead = true;
@@ -874,7 +886,7 @@ int ma_chunk_copy_in(struct ma_chunk *chunk, struct ma_chunk_copy *cp,
 		err = ma_charge(arena, held);
 		if (err)
 			return err;
-		err = ma_chunk_store(chunk, cp->data, cp->len, NULL, pass);
+		err = ma_chunk_store(chunk, cp->data, cp->len, pass);
 		if (err) {
 			ma_charge(arena, -held);
 			return err;

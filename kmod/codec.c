@@ -25,7 +25,6 @@ static void ma_stream_free(struct ma_stream *stream)
 {
 	kvfree(stream->wrkmem);
 	kvfree(stream->cbuf);
-	kvfree(stream->bounce);
 }
 
 int ma_streams_init(void)
@@ -41,8 +40,7 @@ int ma_streams_init(void)
 		mutex_init(&stream->lock);
 		stream->wrkmem = kvmalloc(ma_codec->wrkmem_size, GFP_KERNEL);
 		stream->cbuf = kvmalloc(MEM_ARENA_CHUNK_SIZE_MAX, GFP_KERNEL);
-		stream->bounce = kvmalloc(MEM_ARENA_CHUNK_SIZE_MAX, GFP_KERNEL);
-		if (!stream->wrkmem || !stream->cbuf || !stream->bounce)
+		if (!stream->wrkmem || !stream->cbuf)
 			goto out_free_streams;
 	}
 	return 0;

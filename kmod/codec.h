@@ -30,7 +30,6 @@ struct ma_stream {
 	struct mutex lock;
 	void *wrkmem;
 	void *cbuf;		/* compressor output, MEM_ARENA_CHUNK_SIZE_MAX */
-	void *bounce;		/* a whole chunk, MEM_ARENA_CHUNK_SIZE_MAX */
 };
 
 extern const struct ma_codec_ops *ma_codec;

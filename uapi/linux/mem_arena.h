@@ -131,7 +131,7 @@
 	X(cap_rejects,		17, chunks,				\
 	  "Chunks left raw because no room could be made under the cap") \
 	X(alloc_failures,	18, events,				\
-	  "Page allocations that failed (the operation returned -ENOMEM)") \
+	  "Allocations that failed: pages, or a chunk's mapping (the operation returned -ENOMEM)") \
 	X(decompress_errors,	19, events,				\
 	  "Decompressions that failed: data corruption, must stay 0")	\
 	X(pool_free_bytes,	20, bytes,				\
