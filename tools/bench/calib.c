@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "../dataset.h"
+#include "../util.h"
 
 /*
  * The kernel's lib/lz4 (include/linux/lz4.h, which needs the kernel's
@@ -55,33 +56,32 @@ static volatile unsigned long sink;
 
 static double now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
+	return now_seconds() * 1e9;
 }
 
-/* Whether /proc/cpuinfo's first flags line names @flag. */
-static int cpu_has(const char *flag)
+/* The string instructions this CPU's kernel uses, by /proc/cpuinfo's flags. */
+static enum strop cpu_strop(void)
 {
 	char line[8192], *tok, *save;
 	FILE *f = fopen("/proc/cpuinfo", "r");
-	int has = 0;
+	int erms = 0, rep_good = 0;
 
 	if (!f)
-		return 0;
+		return STR_LOOP;
 	while (fgets(line, sizeof(line), f)) {
 		char *colon = strchr(line, ':');
 
 		if (strncmp(line, "flags", 5) || !colon)
 			continue;
 		for (tok = strtok_r(colon + 1, " \n", &save); tok;
-		     tok = strtok_r(NULL, " \n", &save))
-			has |= !strcmp(tok, flag);
+		     tok = strtok_r(NULL, " \n", &save)) {
+			erms |= !strcmp(tok, "erms");
+			rep_good |= !strcmp(tok, "rep_good");
+		}
 		break;
 	}
 	fclose(f);
-	return has;
+	return erms ? STR_REP_B : rep_good ? STR_REP_Q : STR_LOOP;
 }
 
 static void str_clear(void *dst)
@@ -303,7 +303,7 @@ static double measure(const struct probe *p)
 	return ns / ops;
 }
 
-static int setup(const char *dataset)
+static void setup(const char *dataset)
 {
 	char err[256];
 	int i;
@@ -314,33 +314,23 @@ static int setup(const char *dataset)
 	wrkmem = malloc(WRKMEM);
 	buf = aligned_alloc(PG, (size_t)BUF_PAGES * PG);
 	buf2 = aligned_alloc(PG, (size_t)BUF_PAGES * PG);
-	if (!text || !cbuf || !out || !wrkmem || !buf || !buf2) {
-		fprintf(stderr, "bench_calib: out of memory\n");
-		return -1;
-	}
-	if (dataset_fill(dataset, text, NR_CHUNKS * cs, 1, err, sizeof(err))) {
-		fprintf(stderr, "bench_calib: %s\n", err);
-		return -1;
-	}
+	if (!text || !cbuf || !out || !wrkmem || !buf || !buf2)
+		die(1, "out of memory");
+	if (dataset_fill(dataset, text, NR_CHUNKS * cs, 1, err, sizeof(err)))
+		die(1, "%s", err);
 	for (i = 0; i < NR_CHUNKS; i++) {
 		clen[i] = LZ4_compress_fast(text + i * cs, cbuf + i * cs, cs, cs, 1,
 					    wrkmem);
-		if (clen[i] <= 0) {
-			fprintf(stderr, "bench_calib: dataset %s does not compress\n",
-				dataset);
-			return -1;
-		}
+		if (clen[i] <= 0)
+			die(1, "dataset %s does not compress", dataset);
 	}
 	memset(buf, 1, (size_t)BUF_PAGES * PG);
 	memset(buf2, 2, (size_t)BUF_PAGES * PG);
 	memfd = memfd_create("bench_calib", 0);
 	if (memfd < 0 || ftruncate(memfd, (size_t)BUF_PAGES * PG) ||
-	    pwrite(memfd, buf, (size_t)BUF_PAGES * PG, 0) != (ssize_t)BUF_PAGES * PG) {
-		fprintf(stderr, "bench_calib: memfd: %s\n", strerror(errno));
-		return -1;
-	}
-	strop = cpu_has("erms") ? STR_REP_B : cpu_has("rep_good") ? STR_REP_Q : STR_LOOP;
-	return 0;
+	    pwrite(memfd, buf, (size_t)BUF_PAGES * PG, 0) != (ssize_t)BUF_PAGES * PG)
+		die(1, "memfd: %s", strerror(errno));
+	strop = cpu_strop();
 }
 
 static void usage(FILE *f)
@@ -371,45 +361,32 @@ int main(int argc, char **argv)
 	int c, r, rounds = 15;
 	unsigned int i;
 
+	tool_init("bench_calib");
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			dataset = optarg;
 			break;
 		case 'r':
-			rounds = atoi(optarg);
-			if (rounds < 1) {
-				fprintf(stderr, "bench_calib: --rounds needs a number above 0\n");
-				return 2;
-			}
+			rounds = parse_num(optarg, "--rounds", 1, 1000);
 			break;
 		case 'c':
-			cs = (size_t)atoi(optarg) << 10;
-			if (cs < PG || cs > 64 << 10 || cs & (cs - 1)) {
-				fprintf(stderr, "bench_calib: --chunk-kb needs a power of two from 4 to 64\n");
-				return 2;
-			}
+			cs = parse_num(optarg, "--chunk-kb", 4, 64) << 10;
+			if (cs & (cs - 1))
+				die(2, "--chunk-kb: a power of two from 4 to 64");
 			break;
 		case 'h':
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			die_bad_option(argv);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "bench_calib: unexpected argument '%s' (try --help)\n",
-			argv[optind]);
-		return 2;
-	}
-	if (!dataset_valid(dataset)) {
-		fprintf(stderr, "bench_calib: unknown dataset '%s' (%s)\n", dataset,
-			DATASET_NAMES);
-		return 2;
-	}
-	if (setup(dataset))
-		return 1;
+	check_extra_args(argc, argv, 0);
+	if (!dataset_valid(dataset))
+		die(2, "--dataset: unknown '%s' (%s)", dataset, DATASET_NAMES);
+	setup(dataset);
 	for (r = 0; r < rounds; r++) {
 		for (i = 0; i < NR_PROBES; i++) {
 			double ns = measure(&probes[i]);
