@@ -248,8 +248,7 @@ static size_t *shuffled(size_t n)
 	return order;
 }
 
-/* Touch one byte of each of @pages pages of @p, in order: a fault each. */
-/* Touch one byte of each of @n chunks of @cs bytes at @p, in order. */
+/* One byte of each of @n chunks of @cs bytes at @p, in order: a fault each. */
 static void fault_in_order(const char *p, size_t n, size_t cs)
 {
 	volatile char sink;
@@ -281,6 +280,16 @@ static void timed_faults(const char *p, const size_t *order, size_t n, size_t cs
 		lat[i] = (now_seconds() - a) * 1e6;
 	}
 	(void)sink;
+}
+
+/* Write @n requests of @req bytes of @buf to the same places of @fd, in order. */
+static void write_all(int fd, const char *dev, const char *buf, size_t req, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (pwrite(fd, buf + i * req, req, i * req) != (ssize_t)req)
+			die(1, "%s: write: %s", dev, strerror(errno));
 }
 
 /*
@@ -505,7 +514,7 @@ static void zram_pass(const char *dev, const char *dataset, const char *data,
 {
 	char key[64], *buf;
 	double t0, *lat;
-	size_t i, n = len / req;
+	size_t n = len / req;
 	int fd = open(dev, O_RDWR | O_DIRECT);
 
 	if (fd < 0)
@@ -516,9 +525,7 @@ static void zram_pass(const char *dev, const char *dataset, const char *data,
 	memcpy(buf, data, len);
 	mark_phase("begin", "zram/%s/write_%s", dataset, tag);
 	t0 = now_seconds();
-	for (i = 0; i < n; i++)
-		if (pwrite(fd, buf + i * req, req, i * req) != (ssize_t)req)
-			die(1, "%s: write: %s", dev, strerror(errno));
+	write_all(fd, dev, buf, req, n);
 	snprintf(key, sizeof(key), "write_mbps_%s", tag);
 	json_object_object_add(o, key, json_object_new_double(len / 1048576.0 / secs_since(t0)));
 	mark_phase("end", "zram/%s/write_%s", dataset, tag);
@@ -565,9 +572,9 @@ static double phase_zram(const char *dataset, size_t len, const size_t *order,
 			 double *lat, int write)
 {
 	char err[512], *data = malloc(len), *buf;
-	size_t i, n = len / CS;
+	size_t n = len / CS;
 	int fd = open("/dev/zram0", O_RDWR | O_DIRECT);
-	double t0 = 0;
+	double t0;
 
 	if (fd < 0)
 		die(1, "/dev/zram0: %s", strerror(errno));
@@ -581,21 +588,18 @@ static double phase_zram(const char *dataset, size_t len, const size_t *order,
 	if (write) {
 		perf_ctl("enable");
 		t0 = now_seconds();
-	}
-	for (i = 0; i < n; i++)
-		if (pwrite(fd, buf + i * CS, CS, i * CS) != (ssize_t)CS)
-			die(1, "/dev/zram0: write: %s", strerror(errno));
-	if (write) {
+		write_all(fd, "/dev/zram0", buf, CS, n);
 		t0 = secs_since(t0);
 		perf_ctl("disable");
-	}
-	memset(buf, 0, len);
-	if (!write) {
+		memset(buf, 0, len);
+		if (pread(fd, buf, len, 0) != (ssize_t)len)
+			die(1, "/dev/zram0: read: %s", strerror(errno));
+	} else {
+		write_all(fd, "/dev/zram0", buf, CS, n);
+		memset(buf, 0, len);
 		perf_ctl("enable");
 		t0 = timed_reads(fd, "/dev/zram0", buf, CS, n, order, lat);
 		perf_ctl("disable");
-	} else if (pread(fd, buf, len, 0) != (ssize_t)len) {
-		die(1, "/dev/zram0: read: %s", strerror(errno));
 	}
 	if (memcmp(buf, data, len))
 		die(1, "/dev/zram0: data read back differs");
