@@ -92,7 +92,7 @@ lint: $(BUILD)/ksrc/.stamp
 
 check: deps
 	@$(MAKE) --no-print-directory all MA_WERROR=1
-	@$(MAKE) --no-print-directory lint
+	@$(MAKE) -s --no-print-directory lint
 	@$(MAKE) --no-print-directory module-debug MA_WERROR=1
 	@tools/run-check
 
