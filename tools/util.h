@@ -12,11 +12,11 @@
 /* Print "PROG: message" on stderr and exit with @code. */
 void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 void tool_init(const char *prog);
-/* Parse a whole decimal number in [min, max] or die(2) naming @what. */
 /* getopt_long() met an unknown option or a missing value: die(2). */
 void die_bad_option(char **argv) __attribute__((noreturn));
 /* More than @allowed arguments after the options: die(2). */
 void check_extra_args(int argc, char **argv, int allowed);
+/* Parse a whole decimal number in [min, max] or die(2) naming @what. */
 unsigned long long parse_num(const char *s, const char *what,
 			     unsigned long long min, unsigned long long max);
 double parse_seconds(const char *s, const char *what);
