@@ -122,12 +122,13 @@ bench: deps
 	@$(MAKE) --no-print-directory all bench-module
 	@tools/bench/run-bench $(if $(QUICK),--quick) $(if $(RUNS),--runs $(RUNS))
 
-# Where the CPU goes, per phase and component, from perf in the guest.
+# Where the CPU goes, per phase and component, from perf in the guest;
+# INSNS=1: the instructions each phase executes, counted by QEMU.
 profile: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory -C tools bin/bench_calib KSRC=$(CURDIR)/$(BUILD)/ksrc
 	@tools/bench/profile $(if $(DATASET),--dataset $(DATASET)) $(if $(REGION_MB),--region-mb $(REGION_MB)) \
-		$(if $(CHUNK_KB),--chunk-kb $(CHUNK_KB))
+		$(if $(CHUNK_KB),--chunk-kb $(CHUNK_KB)) $(if $(filter 1,$(INSNS)),--insns)
 
 # redis-server, sqlite3 and python3 plain and under memarena-run, in one
 # guest: results identical, footprint, throughput, latency.

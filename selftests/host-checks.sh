@@ -265,6 +265,53 @@ check profile_projects_each_component_by_its_own_factor \
 		grep -Eq "^fault +2.50 +1.50 +1.50 +0.67 +-$"' - "$top" "$prof"
 rm -rf "$prof"
 
+# make profile --insns: QEMU's plugin counts what runs between arena_bench's
+# marks (a loop of 6 instructions run 100000 times), to within the few
+# instructions of the blocks that hold the marks, under QEMU's user mode,
+# which loads plugins as the system emulator does.
+if command -v qemu-x86_64 >/dev/null && [ "$(uname -m)" = x86_64 ]; then
+	ins=$(mktemp -d)
+	cat >"$ins/loop.c" <<'LOOP'
+int main(void)
+{
+	volatile unsigned long x = 0;
+	unsigned long i;
+
+	__asm__ volatile(".byte 0x66, 0x87, 0xdb" ::: "memory");
+	for (i = 0; i < 100000; i++)
+		x += i;
+	__asm__ volatile(".byte 0x66, 0x87, 0xc9" ::: "memory");
+	return 0;
+}
+LOOP
+	check insn_count_counts_between_the_marks \
+		sh -c 'cc -O1 -o "$2/loop" "$2/loop.c" &&
+			make -s -C "$1/tools" bin/insn_count.so &&
+			qemu-x86_64 -plugin "$1/tools/bin/insn_count.so,out=$2" "$2/loop" &&
+			s=$(awk "{ s += \$2 } END { print s }" "$2/insns-00.txt") &&
+			[ "$s" -ge 599984 ] && [ "$s" -le 600016 ]' \
+		- "$top" "$ins"
+	rm -rf "$ins"
+else
+	skip insn_count_counts_between_the_marks "no qemu-x86_64 (qemu-user) on an x86_64 host"
+fi
+# insn_report.py names the blocks from kallsyms and bins them as make
+# profile bins perf's samples, idle left out: 300 LZ4 and 150 fault-path
+# instructions over 3 chunks, 150 per chunk, 1.5 per LZ4 instruction.
+ins=$(mktemp -d)
+printf '%s\n' 'ffffffff81000000 T LZ4_decompress_safe' 'ffffffff81001000 T do_user_addr_fault' \
+	'ffffffff81002000 T native_safe_halt' 'ffffffffc0000000 t ma_vm_fault	[mem_arena]' \
+	>"$ins/kallsyms"
+echo fault >"$ins/insn-phases.txt"
+printf '%s\n' 'ffffffff81000010 200' 'ffffffff81000400 100' 'ffffffff81001008 90' \
+	'ffffffff81002000 5000' 'ffffffffc0000100 60' >"$ins/insns-00.txt"
+echo '{"dataset":"text","region_mb":8,"seconds":0.5,"chunks":3}' >"$ins/fault.json"
+check insn_report_bins_instructions_per_chunk \
+	sh -c 'python3 "$1/tools/bench/insn_report.py" "$2" |
+		grep "^fault: 150 instructions per chunk .*, insns/LZ4 1.500$" >/dev/null' \
+	- "$top" "$ins"
+rm -rf "$ins"
+
 # bench_calib builds from the kernel's own lib/lz4 (make profile builds it
 # on demand, so nothing else would notice it rot) and its LZ4 round-trips
 # (a chunk that does not decompress to its size aborts).

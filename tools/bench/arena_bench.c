@@ -430,23 +430,47 @@ static int cmd_run(const char *dataset, size_t mb)
 }
 
 /*
+ * The phase's bounds for tools/bench/insn_count.c, a QEMU plugin (make
+ * profile --insns): "xchg %bx,%bx" begins, "xchg %cx,%cx" ends; both
+ * change nothing, and no compiler emits them.
+ */
+static void insn_mark(bool begin)
+{
+#ifdef __x86_64__
+	if (begin)
+		__asm__ volatile(".byte 0x66, 0x87, 0xdb" ::: "memory");
+	else
+		__asm__ volatile(".byte 0x66, 0x87, 0xc9" ::: "memory");
+#else
+	(void)begin;
+#endif
+}
+
+/*
  * perf record --control: "enable" before the phase, "disable" after, each
- * acknowledged, when MA_PERF_CTL and MA_PERF_ACK name its FIFOs.
+ * acknowledged, when MA_PERF_CTL and MA_PERF_ACK name its FIFOs; and the
+ * phase's marks for insn_count.
  */
 static void perf_ctl(const char *cmd)
 {
 	static FILE *ctl, *ack;
 	const char *c = getenv("MA_PERF_CTL"), *a = getenv("MA_PERF_ACK");
+	bool enable = !strcmp(cmd, "enable");
 	char line[16];
 
+	if (!enable)
+		insn_mark(false);
 	if (!c || !a)
-		return;
+		goto out;
 	if (!ctl && !(ctl = fopen(c, "w")))
 		die(1, "%s: %s", c, strerror(errno));
 	if (!ack && !(ack = fopen(a, "r")))
 		die(1, "%s: %s", a, strerror(errno));
 	if (fprintf(ctl, "%s\n", cmd) < 0 || fflush(ctl) || !fgets(line, sizeof(line), ack))
 		die(1, "perf control: no answer to '%s'", cmd);
+out:
+	if (enable)
+		insn_mark(true);
 }
 
 struct compressor {
