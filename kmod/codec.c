@@ -39,7 +39,8 @@ int ma_streams_init(void)
 
 		mutex_init(&stream->lock);
 		stream->wrkmem = kvmalloc(ma_codec->wrkmem_size, GFP_KERNEL);
-		stream->cbuf = kvmalloc(MEM_ARENA_CHUNK_SIZE_MAX, GFP_KERNEL);
+		stream->cbuf = kvmalloc(ma_codec->bound(MEM_ARENA_CHUNK_SIZE_MAX),
+				       GFP_KERNEL);
 		if (!stream->wrkmem || !stream->cbuf)
 			goto out_free_streams;
 	}

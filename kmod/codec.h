@@ -15,6 +15,8 @@ struct ma_codec_ops {
 	/* Output length, or 0 when it does not fit in @dst_cap. */
 	unsigned int (*compress)(const void *src, unsigned int src_len,
 				 void *dst, unsigned int dst_cap, void *wrkmem);
+	/* The most @src_len bytes can compress to. */
+	unsigned int (*bound)(unsigned int src_len);
 	/* 0 when exactly @dst_len bytes came out, else -EINVAL. */
 	int (*decompress)(const void *src, unsigned int src_len,
 			  void *dst, unsigned int dst_len);
@@ -29,7 +31,7 @@ extern const struct ma_codec_ops ma_codec_lz4;
 struct ma_stream {
 	struct mutex lock;
 	void *wrkmem;
-	void *cbuf;		/* compressor output, MEM_ARENA_CHUNK_SIZE_MAX */
+	void *cbuf;		/* compressor output, bound(MEM_ARENA_CHUNK_SIZE_MAX) */
 };
 
 extern const struct ma_codec_ops *ma_codec;

@@ -16,6 +16,11 @@ static unsigned int ma_lz4_compress(const void *src, unsigned int src_len,
 	return ret > 0 ? ret : 0;
 }
 
+static unsigned int ma_lz4_bound(unsigned int src_len)
+{
+	return LZ4_COMPRESSBOUND(src_len);
+}
+
 static int ma_lz4_decompress(const void *src, unsigned int src_len,
 			     void *dst, unsigned int dst_len)
 {
@@ -28,5 +33,6 @@ const struct ma_codec_ops ma_codec_lz4 = {
 	.name = "lz4",
 	.wrkmem_size = LZ4_MEM_COMPRESS,
 	.compress = ma_lz4_compress,
+	.bound = ma_lz4_bound,
 	.decompress = ma_lz4_decompress,
 };
