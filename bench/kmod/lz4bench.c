@@ -22,6 +22,8 @@
 #include <linux/vmalloc.h>
 
 #define MA_LZB_CHUNK	4096
+/* Room for any output: LZ4 then skips its bounds checks, as in mem_arena. */
+#define MA_LZB_SLOT	LZ4_COMPRESSBOUND(MA_LZB_CHUNK)
 #define MA_LZB_MAX	(1UL << 30)
 
 static DEFINE_MUTEX(ma_lzb_lock);
@@ -103,9 +105,9 @@ static ssize_t ma_lzb_read(struct file *file, char __user *buf, size_t len,
 	wrkmem = vmalloc(LZ4_MEM_COMPRESS);
 	mutex_lock(&ma_lzb_lock);
 	chunks = ma_lzb_len / MA_LZB_CHUNK;
-	/* Compressed chunks kept apart, each at its own 4 KiB slot. */
+	/* Compressed chunks kept apart, each in its own slot. */
 	if (chunks) {
-		cbuf = vmalloc(chunks * MA_LZB_CHUNK);
+		cbuf = vmalloc(chunks * MA_LZB_SLOT);
 		lens = vmalloc(chunks * sizeof(*lens));
 	}
 	dbuf = vmalloc(MA_LZB_CHUNK);
@@ -121,13 +123,15 @@ static ssize_t ma_lzb_read(struct file *file, char __user *buf, size_t len,
 	t0 = ktime_get_ns();
 	for (i = 0; i < chunks; i++) {
 		lens[i] = LZ4_compress_default(ma_lzb_data + i * MA_LZB_CHUNK,
-					       cbuf + i * MA_LZB_CHUNK, MA_LZB_CHUNK,
-					       MA_LZB_CHUNK - 1, wrkmem);
+					       cbuf + i * MA_LZB_SLOT, MA_LZB_CHUNK,
+					       MA_LZB_SLOT, wrkmem);
 		cond_resched();
 	}
 	t_comp = ktime_get_ns() - t0;
 	/* What mem_arena would store: only chunks that shrink. */
 	for (i = 0; i < chunks; i++) {
+		if (lens[i] >= MA_LZB_CHUNK)
+			lens[i] = 0;
 		if (lens[i] > 0) {
 			out_total += lens[i];
 			stored++;
@@ -136,7 +140,7 @@ static ssize_t ma_lzb_read(struct file *file, char __user *buf, size_t len,
 	t0 = ktime_get_ns();
 	for (i = 0; i < chunks; i++) {
 		if (lens[i] > 0 &&
-		    LZ4_decompress_safe(cbuf + i * MA_LZB_CHUNK, dbuf, lens[i],
+		    LZ4_decompress_safe(cbuf + i * MA_LZB_SLOT, dbuf, lens[i],
 					MA_LZB_CHUNK) != MA_LZB_CHUNK)
 			bad++;
 		cond_resched();
@@ -146,7 +150,7 @@ static ssize_t ma_lzb_read(struct file *file, char __user *buf, size_t len,
 	for (i = 0; i < chunks && !bad; i++) {
 		if (lens[i] <= 0)
 			continue;
-		LZ4_decompress_safe(cbuf + i * MA_LZB_CHUNK, dbuf, lens[i], MA_LZB_CHUNK);
+		LZ4_decompress_safe(cbuf + i * MA_LZB_SLOT, dbuf, lens[i], MA_LZB_CHUNK);
 		bad += !!memcmp(dbuf, ma_lzb_data + i * MA_LZB_CHUNK, MA_LZB_CHUNK);
 		cond_resched();
 	}
