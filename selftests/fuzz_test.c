@@ -4,8 +4,10 @@
  * 65534) drive every ioctl with random structs biased to edge values, map,
  * unmap, mremap and madvise regions, fork, close arenas and free regions
  * under each other, read and write region memory (SIGBUS and SIGSEGV are
- * caught), and send malformed generic netlink messages.  A thread mostly
- * uses its own two arena slots, sometimes anyone's.  Afterwards every open
+ * caught), send malformed generic netlink messages, turn the module's
+ * sysfs knobs to edge values and run the spare-page shrinker (restored
+ * afterwards).  Arenas get random chunk sizes, caps and MAP_AHEAD.  A
+ * thread mostly uses its own two arena slots, sometimes anyone's.  Afterwards every open
  * arena's stats must be consistent, a fresh arena must work, and with
  * everything closed the module-wide gauges must be 0.
  *
@@ -212,8 +214,15 @@ static void slot_open(struct fuzzer *f, struct slot *s)
 	count(f);
 	if (s->fd < 0)
 		return;
-	if (chance(f, 50))
-		ma_set_config(s->fd, PICK(f, chunks), below(f, 60), PICK(f, caps));
+	if (chance(f, 50)) {
+		c.chunk_size = PICK(f, chunks);
+		c.min_savings_pct = below(f, 60);
+		c.cap_bytes = PICK(f, caps);
+		c.flags = chance(f, 40) ? MEM_ARENA_CONFIG_MAP_AHEAD : 0;
+		ma_ioc(s->fd, MEM_ARENA_IOC_SET_CONFIG, &c);
+		memset(&c, 0, sizeof(c));
+		c.size = sizeof(c);
+	}
 	if (!ma_ioc(s->fd, MEM_ARENA_IOC_GET_CONFIG, &c))
 		s->chunk = c.chunk_size;
 	count(f);
@@ -907,6 +916,61 @@ static void op_netlink(struct fuzzer *f)
 	}
 }
 
+/* ---- the module's knobs, and the shrinker ---- */
+
+static const char *const knobs[] = { "spare_pages", "defrag_delay_ms",
+	"defrag_threshold_pct", "pool_cap_bytes" };
+static long long knobs_saved[ARRAY_SIZE(knobs)];
+
+/*
+ * Turn one module-wide knob to an edge value under everyone's feet, or run
+ * the shrinker as memory pressure would (every arena's spares go).  The
+ * unprivileged worker tries too: sysfs must refuse it.
+ */
+static void op_knob(struct fuzzer *f)
+{
+	static const long long spares[] = { 0, 1, 16, 256, 65536 };
+	static const long long delays[] = { 0, 1, 10, 1000 };
+	static const long long pcts[] = { 0, 1, 50, 100 };
+	static const long long caps[] = { 0, 256 * KiB, 4 * MiB, 64 * MiB };
+	int i = below(f, ARRAY_SIZE(knobs) + 1), err;
+	long long v;
+
+	if (i == ARRAY_SIZE(knobs)) {
+		err = ma_file_write("/proc/sys/vm/drop_caches", "2");
+	} else {
+		v = i == 0 ? PICK(f, spares) : i == 1 ? PICK(f, delays) :
+		    i == 2 ? PICK(f, pcts) : PICK(f, caps);
+		if (i == 3 && !v)	/* the cap at load */
+			v = knobs_saved[3];
+		err = ma_sysfs_write(knobs[i], v);
+	}
+	if (!err != !geteuid())
+		bad("knob %d as uid %d: %d", i, geteuid(), err);
+	count(f);
+}
+
+static int knobs_save(void)
+{
+	int i;
+
+	for (i = 0; i < (int)ARRAY_SIZE(knobs); i++) {
+		knobs_saved[i] = ma_sysfs_read(knobs[i]);
+		if (knobs_saved[i] < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int knobs_restore(void)
+{
+	int i, err = 0;
+
+	for (i = 0; i < (int)ARRAY_SIZE(knobs); i++)
+		err = ma_sysfs_write(knobs[i], knobs_saved[i]) ?: err;
+	return err;
+}
+
 /* ---- the run ---- */
 
 static const struct {
@@ -916,6 +980,7 @@ static const struct {
 	{ op_ioctl, 30 }, { op_range, 8 }, { op_check, 2 }, { op_access, 20 },
 	{ op_mmap, 8 }, { op_munmap, 5 }, { op_mremap, 3 }, { op_madvise, 8 },
 	{ op_fork, 1 }, { op_close, 2 }, { op_free, 3 }, { op_netlink, 8 },
+	{ op_knob, 1 },
 };
 
 static void *worker(void *arg)
@@ -1072,6 +1137,7 @@ TEST(fuzz)
 	char why[512];
 
 	ASSERT_EQ(0, setup());
+	ASSERT_EQ(0, knobs_save()) TH_LOG("cannot read the module's knobs");
 	if (nl_resolve())
 		TH_LOG("no generic netlink family %s: no netlink fuzzing",
 		       MEM_ARENA_GENL_NAME);
@@ -1091,6 +1157,8 @@ TEST(fuzz)
 		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
 			TH_LOG("unprivileged worker: status %#x", status);
 	}
+	if (geteuid() == 0)
+		EXPECT_EQ(0, knobs_restore());
 	secs = now() - t0;
 	calls = total(g.sh->calls);
 	printf("# fuzz: %lu calls in %.1f s: %.0f calls/s, %lu faults caught, workers: %d%s\n",
