@@ -121,6 +121,8 @@ static void ma_slot_relocate(struct ma_chunk *owner, struct ma_block *dst,
 		units * MA_SLOT_ALIGN);
 	bitmap_clear(src->used, from, units);
 	bitmap_set(dst->used, to, units);
+	src->freed_end = 0;	/* their last free's run may have changed */
+	dst->freed_end = 0;
 	if (src != dst) {
 		src->used_units -= units;
 		src->nr_slots--;

@@ -148,24 +148,41 @@ void ma_block_reclass(struct ma_pool *pool, struct ma_block *block)
 	ma_block_file(pool, block, ma_block_largest_free(block));
 }
 
+/* Where the free run that ends at @unit starts: scanned backwards. */
+static unsigned int ma_block_run_start(const struct ma_block *block,
+				       unsigned int unit)
+{
+	unsigned int prev = find_last_bit(block->used, unit);	/* @unit if none */
+
+	return prev == unit ? 0 : prev + 1;
+}
+
 /*
  * @units at @unit were just freed in @block: only the free run around them
  * changed, and it can only have grown, so the largest free extent is the
- * larger of the old one and that run; no rescan of the whole bitmap.  A
- * claimed block is being rewritten by compaction: rescan it.
+ * larger of the old one and that run; no rescan of the whole bitmap.  Slots
+ * freed in the order they were taken (a readback in order) each start
+ * where the last free's run ended, so that run's start is known without
+ * scanning back over it.  A claimed block is being rewritten by
+ * compaction: rescan it.
  */
 static void ma_block_freed(struct ma_pool *pool, struct ma_block *block,
 			   unsigned int unit, unsigned int units)
 {
-	unsigned int prev, start, end;
+	unsigned int start, end;
 
 	if (block->claimed) {
 		ma_block_reclass(pool, block);
 		return;
 	}
-	prev = find_last_bit(block->used, unit);	/* @unit if none */
-	start = prev == unit ? 0 : prev + 1;
+	if (unit && unit == block->freed_end)
+		start = block->freed_start;
+	else
+		start = ma_block_run_start(block, unit);
+	VM_WARN_ON_ONCE(start != ma_block_run_start(block, unit));
 	end = find_next_bit(block->used, MA_BLOCK_UNITS, unit + units);
+	block->freed_start = start;
+	block->freed_end = end;
 	ma_block_file(pool, block, max(block->largest_free, end - start));
 	VM_WARN_ON_ONCE(block->largest_free != ma_block_largest_free(block));
 }
@@ -247,6 +264,7 @@ static void ma_slot_take(struct ma_pool *pool, struct ma_block *block,
 
 	lockdep_assert_held(&pool->lock);
 	bitmap_set(block->used, unit, units);
+	block->freed_end = 0;
 	block->used_units += units;
 	block->nr_slots++;
 	pool->used_units += units;

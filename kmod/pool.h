@@ -49,6 +49,12 @@ struct ma_block {
 	unsigned int used_units;	/* protected by ma_pool.lock */
 	unsigned int largest_free;	/* protected by ma_pool.lock, units */
 	unsigned int nr_slots;		/* protected by ma_pool.lock */
+	/*
+	 * protected by ma_pool.lock: the free run the last free left,
+	 * [freed_start, freed_end); freed_end 0 once anything else changed
+	 * the bitmap.
+	 */
+	unsigned int freed_start, freed_end;
 	bool claimed;			/* protected by ma_pool.lock: compaction works on it */
 	struct page *pages[MA_BLOCK_PAGES];	/* constant */
 	DECLARE_BITMAP(used, MA_BLOCK_UNITS);	/* protected by ma_pool.lock */
