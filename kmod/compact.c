@@ -123,6 +123,8 @@ static void ma_slot_relocate(struct ma_chunk *owner, struct ma_block *dst,
 	bitmap_set(dst->used, to, units);
 	src->freed_end = 0;	/* their last free's run may have changed */
 	dst->freed_end = 0;
+	src->free_from = min(src->free_from, from);	/* pool.h's bounds */
+	dst->used_end = max(dst->used_end, to + units);
 	if (src != dst) {
 		src->used_units -= units;
 		src->nr_slots--;

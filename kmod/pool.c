@@ -89,19 +89,44 @@ static unsigned int ma_class(unsigned int units)
 	return MA_CLASS_LINEAR + ilog2(units - 1) - ilog2(MA_CLASS_LINEAR);
 }
 
+/* The end of the free run of @block that @unit (free) is in. */
+static unsigned int ma_block_run_end(const struct ma_block *block,
+				     unsigned int unit)
+{
+	unsigned int end;
+
+	VM_WARN_ON_ONCE(find_next_bit(block->used, MA_BLOCK_UNITS, block->used_end) <
+			MA_BLOCK_UNITS);
+	if (unit >= block->used_end)
+		return MA_BLOCK_UNITS;
+	end = find_next_bit(block->used, block->used_end, unit);
+	return end == block->used_end ? MA_BLOCK_UNITS : end;	/* free from there on */
+}
+
+/*
+ * The first free run of @block at or after @from, [*start, *end); false
+ * when there is none.  The scans begin at free_from and end at used_end.
+ */
+static bool ma_block_next_run(const struct ma_block *block, unsigned int from,
+			      unsigned int *start, unsigned int *end)
+{
+	VM_WARN_ON_ONCE(find_first_zero_bit(block->used, MA_BLOCK_UNITS) < block->free_from);
+	*start = find_next_zero_bit(block->used, MA_BLOCK_UNITS,
+				    max(from, block->free_from));
+	if (*start >= MA_BLOCK_UNITS)
+		return false;
+	*end = ma_block_run_end(block, *start);
+	return true;
+}
+
 /* Longest run of free units in @block. */
 static unsigned int ma_block_largest_free(const struct ma_block *block)
 {
-	unsigned int start = 0, end, best = 0;
+	unsigned int start, end = 0, best = 0;
 
-	for (;;) {
-		start = find_next_zero_bit(block->used, MA_BLOCK_UNITS, start);
-		if (start >= MA_BLOCK_UNITS)
-			return best;
-		end = find_next_bit(block->used, MA_BLOCK_UNITS, start);
+	while (ma_block_next_run(block, end, &start, &end))
 		best = max(best, end - start);
-		start = end;
-	}
+	return best;
 }
 
 /* Take @block off the class lists: no new slot will land in it. */
@@ -180,7 +205,7 @@ static void ma_block_freed(struct ma_pool *pool, struct ma_block *block,
 	else
 		start = ma_block_run_start(block, unit);
 	VM_WARN_ON_ONCE(start != ma_block_run_start(block, unit));
-	end = find_next_bit(block->used, MA_BLOCK_UNITS, unit + units);
+	end = ma_block_run_end(block, unit);
 	block->freed_start = start;
 	block->freed_end = end;
 	ma_block_file(pool, block, max(block->largest_free, end - start));
@@ -196,14 +221,10 @@ static void ma_block_freed(struct ma_pool *pool, struct ma_block *block,
 static int ma_block_fit(const struct ma_block *block, unsigned int units,
 			unsigned int *largest_after)
 {
-	unsigned int start = 0, end, len, best = UINT_MAX, best_len = UINT_MAX;
+	unsigned int start, end = 0, len, best = UINT_MAX, best_len = UINT_MAX;
 	unsigned int max1 = 0, max2 = 0;	/* the two longest runs */
 
-	for (;;) {
-		start = find_next_zero_bit(block->used, MA_BLOCK_UNITS, start);
-		if (start >= MA_BLOCK_UNITS)
-			break;
-		end = find_next_bit(block->used, MA_BLOCK_UNITS, start);
+	while (ma_block_next_run(block, end, &start, &end)) {
 		len = end - start;
 		if (len >= max1) {
 			max2 = max1;
@@ -215,7 +236,6 @@ static int ma_block_fit(const struct ma_block *block, unsigned int units,
 			best = start;
 			best_len = len;
 		}
-		start = end;
 	}
 	if (best == UINT_MAX)
 		return -1;
@@ -265,6 +285,9 @@ static void ma_slot_take(struct ma_pool *pool, struct ma_block *block,
 	lockdep_assert_held(&pool->lock);
 	bitmap_set(block->used, unit, units);
 	block->freed_end = 0;
+	if (unit == block->free_from)
+		block->free_from = unit + units;
+	block->used_end = max(block->used_end, unit + units);
 	block->used_units += units;
 	block->nr_slots++;
 	pool->used_units += units;
@@ -440,6 +463,7 @@ void ma_pool_free(struct ma_pool *pool, struct ma_slot *slot)
 	spin_lock(&pool->lock);
 	list_del_init(&ma_slot_hdr(block, slot->unit)->owner->lru);
 	bitmap_clear(block->used, slot->unit, units);
+	block->free_from = min(block->free_from, slot->unit);
 	block->used_units -= units;
 	block->nr_slots--;
 	pool->used_units -= units;

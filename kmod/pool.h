@@ -55,6 +55,13 @@ struct ma_block {
 	 * the bitmap.
 	 */
 	unsigned int freed_start, freed_end;
+	/*
+	 * protected by ma_pool.lock: every unit below free_from is used and
+	 * none from used_end on, so scans for free runs skip a full head and
+	 * an empty tail.  Bounds, not exact: a free (or compaction's move
+	 * out) lowers free_from, a take (or a move in) raises used_end.
+	 */
+	unsigned int free_from, used_end;
 	bool claimed;			/* protected by ma_pool.lock: compaction works on it */
 	struct page *pages[MA_BLOCK_PAGES];	/* constant */
 	DECLARE_BITMAP(used, MA_BLOCK_UNITS);	/* protected by ma_pool.lock */
