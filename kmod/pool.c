@@ -197,6 +197,7 @@ static void ma_block_freed(struct ma_pool *pool, struct ma_block *block,
 	unsigned int start, end;
 
 	if (block->claimed) {
+		block->freed_end = 0;
 		ma_block_reclass(pool, block);
 		return;
 	}
