@@ -11,13 +11,12 @@ Writes insns.csv and insns.json beside the inputs and prints the table.
 
 Usage: insn_report.py DIR"""
 import bisect
-import csv
 import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from profile_bins import IDLE, bin_of  # noqa: E402
+from profile_bins import IDLE, bin_of, write_results  # noqa: E402
 
 KERNEL = 0xffff800000000000
 
@@ -89,14 +88,7 @@ def main():
                   file=sys.stderr)
             return 1
         res.append(phase(d, ph, nr, addrs, syms))
-    with open(os.path.join(d, "insns.json"), "w") as f:
-        json.dump(res, f, indent=1)
-    with open(os.path.join(d, "insns.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["phase", "component", "share_pct", "insns_per_chunk"])
-        for r in res:
-            for b, c in r["components"].items():
-                w.writerow([r["phase"], b, "%.1f" % c["share_pct"], "%.0f" % c["insns_per_chunk"]])
+    write_results(d, "insns", res, "insns_per_chunk", "%.0f")
     for r in res:
         print("%s: %.0f instructions per chunk (%s, %d MiB, %d KiB chunks)%s" %
               (r["phase"], r["insns_per_chunk"], r["dataset"], r["region_mb"], r["chunk_kb"],

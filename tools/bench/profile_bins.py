@@ -95,6 +95,19 @@ def phase(d, ph):
     return out
 
 
+def write_results(d, name, res, unit, fmt):
+    """NAME.json and NAME.csv in @d: per phase, each component's share and
+    its @unit (a key of the component, formatted with @fmt)."""
+    with open(os.path.join(d, name + ".json"), "w") as f:
+        json.dump(res, f, indent=1)
+    with open(os.path.join(d, name + ".csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["phase", "component", "share_pct", unit])
+        for r in res:
+            for b, c in r["components"].items():
+                w.writerow([r["phase"], b, "%.1f" % c["share_pct"], fmt % c[unit]])
+
+
 def main():
     if len(sys.argv) != 2 or sys.argv[1] in ("-h", "--help"):
         print(__doc__)
@@ -104,14 +117,7 @@ def main():
     if not res:
         print("profile: no phase results in %s" % d, file=sys.stderr)
         return 1
-    with open(os.path.join(d, "profile.json"), "w") as f:
-        json.dump(res, f, indent=1)
-    with open(os.path.join(d, "profile.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["phase", "component", "share_pct", "us_per_chunk"])
-        for r in res:
-            for b, c in r["components"].items():
-                w.writerow([r["phase"], b, "%.1f" % c["share_pct"], "%.2f" % c["us_per_chunk"]])
+    write_results(d, "profile", res, "us_per_chunk", "%.2f")
     for r in res:
         print("%s: %.1f us per chunk (wall, %s, %d MiB), %d samples, idle %.0f%%%s%s" %
               (r["phase"], r["us_per_chunk"], r["dataset"], r["region_mb"], r["samples"],
