@@ -11,6 +11,7 @@
 
 #include "helpers.h"
 #include "kselftest_harness.h"
+#include "ma_harness.h"
 
 #define NR_CHUNKS	40
 #define PER_KIND	(NR_CHUNKS / MA_KINDS)
@@ -88,8 +89,8 @@ FIXTURE_SETUP(arena)
 {
 	self->fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
 	if (self->fd < 0)
-		SKIP(return, "%s: %s (module not loaded)", MEM_ARENA_DEVICE,
-		     strerror(errno));
+		MA_SETUP_SKIP("%s: %s (module not loaded)", MEM_ARENA_DEVICE,
+		      strerror(errno));
 	self->cs = ma_chunk_at_least(variant->chunk_size);
 	self->scratch = malloc(self->cs);
 	ASSERT_NE(NULL, self->scratch);

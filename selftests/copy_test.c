@@ -7,6 +7,7 @@
  */
 #include "helpers.h"
 #include "kselftest_harness.h"
+#include "ma_harness.h"
 
 #define NR_CHUNKS	40
 
@@ -48,8 +49,8 @@ FIXTURE_SETUP(copy)
 
 	self->src = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
 	if (self->src < 0)
-		SKIP(return, "%s: %s (module not loaded)", MEM_ARENA_DEVICE,
-		     strerror(errno));
+		MA_SETUP_SKIP("%s: %s (module not loaded)", MEM_ARENA_DEVICE,
+		      strerror(errno));
 	self->dst = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->dst);
 	self->cs = ma_chunk_at_least(variant->chunk_size);

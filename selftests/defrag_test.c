@@ -10,6 +10,7 @@
 
 #include "helpers.h"
 #include "kselftest_harness.h"
+#include "ma_harness.h"
 
 #define CS	((size_t)getpagesize())	/* the default chunk */
 #define BLOCK	(64 * KiB)
@@ -77,7 +78,7 @@ FIXTURE_SETUP(pool)
 	self->saved_delay = -1;
 	self->fd = open(MEM_ARENA_DEVICE, O_RDWR);
 	if (self->fd < 0)
-		SKIP(return, "module not loaded");
+		MA_SETUP_SKIP("module not loaded");
 	/* Background compaction off, so every figure here is deterministic. */
 	self->saved_threshold = read_threshold();
 	ASSERT_LE(0, self->saved_threshold);

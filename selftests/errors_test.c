@@ -10,6 +10,7 @@
 
 #include "helpers.h"
 #include "kselftest_harness.h"
+#include "ma_harness.h"
 
 /* One page: the arena's default and smallest chunk, 4 KiB on x86. */
 #define CS ((size_t)getpagesize())
@@ -45,8 +46,8 @@ FIXTURE_SETUP(errors)
 {
 	self->fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
 	if (self->fd < 0)
-		SKIP(return, "%s: %s (module not loaded)", MEM_ARENA_DEVICE,
-		     strerror(errno));
+		MA_SETUP_SKIP("%s: %s (module not loaded)", MEM_ARENA_DEVICE,
+		      strerror(errno));
 	self->p = ma_region_map(self->fd, REGION_CHUNKS * CS, &self->id);
 	ASSERT_NE(NULL, self->p);
 }

@@ -8,6 +8,7 @@
  */
 #include "helpers.h"
 #include "kselftest_harness.h"
+#include "ma_harness.h"
 
 #define CS ((size_t)getpagesize())	/* the default chunk */
 
@@ -78,7 +79,7 @@ TEST_F_TIMEOUT(leak, thousand_cycles_leave_nothing, 600)
 	int failures = 0;
 
 	if (access(MEM_ARENA_DEVICE, R_OK | W_OK))
-		SKIP(return, "module not loaded");
+		MA_SETUP_SKIP("module not loaded");
 	for (i = 0; i < 50; i++)		/* warm caches and pcp lists */
 		ASSERT_EQ(0, cycle(i));
 	settle();

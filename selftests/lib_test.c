@@ -15,6 +15,7 @@
 #include <mem_arena.h>
 
 #include "kselftest_harness.h"
+#include "ma_harness.h"
 
 #define CS ((size_t)getpagesize())	/* the default chunk */
 
@@ -39,7 +40,7 @@ FIXTURE_SETUP(lib)
 {
 	self->arena = NULL;
 	if (!module_loaded())
-		SKIP(return, "module not loaded");
+		MA_SETUP_SKIP("module not loaded");
 	ASSERT_EQ(0, mem_arena_create(NULL, &self->arena));
 }
 

@@ -11,6 +11,7 @@
 #include "helpers.h"
 #include <mem_arena.h>
 #include "kselftest_harness.h"
+#include "ma_harness.h"
 
 #define NCHUNKS 8
 
@@ -21,7 +22,7 @@ static size_t page_size(void)
 
 /*
  * FNV-1a of a page (as helpers.h's ma_fnv1a(), which older trees lack:
- * this test is also built against the tree before the fix).
+ * this test was also built against the tree before the fix).
  */
 static uint64_t page_sum(const void *p, size_t len)
 {
@@ -85,8 +86,8 @@ FIXTURE_SETUP(pagesize)
 {
 	self->fd = open(MEM_ARENA_DEVICE, O_RDWR);
 	if (self->fd < 0)
-		SKIP(return, "%s: %s (module not loaded?)", MEM_ARENA_DEVICE,
-		     strerror(errno));
+		MA_SETUP_SKIP("%s: %s (module not loaded?)", MEM_ARENA_DEVICE,
+		      strerror(errno));
 	TH_LOG("page size %zu", page_size());
 }
 

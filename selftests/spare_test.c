@@ -7,6 +7,7 @@
  */
 #include "helpers.h"
 #include "kselftest_harness.h"
+#include "ma_harness.h"
 
 #define PAGE	((size_t)getpagesize())
 
@@ -36,8 +37,8 @@ FIXTURE_SETUP(spare)
 	self->defrag_pct = ma_sysfs_read("defrag_threshold_pct");
 	self->fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
 	if (self->fd < 0)
-		SKIP(return, "%s: %s (module not loaded)", MEM_ARENA_DEVICE,
-		     strerror(errno));
+		MA_SETUP_SKIP("%s: %s (module not loaded)", MEM_ARENA_DEVICE,
+		      strerror(errno));
 	ASSERT_LE(0, self->spare_pages) TH_LOG("no /sys/kernel/mem_arena/spare_pages");
 	/* No background compaction: it gives emptied blocks to the kernel. */
 	ASSERT_EQ(0, ma_sysfs_write("defrag_threshold_pct", 0));

@@ -10,6 +10,7 @@
 
 #include "helpers.h"
 #include "kselftest_harness.h"
+#include "ma_harness.h"
 
 #define NR_WORKERS	4
 #define NR_CHUNKS	512
@@ -92,7 +93,7 @@ TEST_F_TIMEOUT(stress, four_rw_threads_against_repeated_compress, 600)
 	ASSERT_NE(NULL, st);
 	st->fd = open(MEM_ARENA_DEVICE, O_RDWR);
 	if (st->fd < 0)
-		SKIP(return, "module not loaded");
+		MA_SETUP_SKIP("module not loaded");
 	/* The cap holds about a quarter of the region's compressed chunks. */
 	ASSERT_EQ(0, ma_set_config(st->fd, CS, 0, 256 * KiB));
 	st->base = ma_region_map(st->fd, NR_CHUNKS * CS, &st->id);

@@ -17,6 +17,9 @@
 
 #include "helpers.h"
 #include "kselftest_harness.h"
+#include "ma_harness.h"
+
+MA_NEEDS_MODULE(MEM_ARENA_DEVICE)
 
 #define NOBODY	65534
 /* One page: the smallest chunk, and the unit of the memlock charge. */
@@ -572,9 +575,9 @@ FIXTURE_SETUP(share)
 {
 	self->cap0 = -1;
 	if (getuid() != 0)
-		SKIP(return, "needs root (the module-wide cap, setuid)");
+		MA_SETUP_SKIP("needs root (the module-wide cap, setuid)");
 	if (ma_sysfs_read("pool_bytes") != 0)
-		SKIP(return, "another arena holds pool memory");
+		MA_SETUP_SKIP("another arena holds pool memory");
 	ASSERT_EQ(0, set_module_cap(SHARE_CAP, &self->cap0));
 }
 
