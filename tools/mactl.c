@@ -69,37 +69,48 @@ static bool is_arena_fd(int fd)
 	       !fstat(fd, &st) && S_ISCHR(st.st_mode) && st.st_rdev == dev.st_rdev;
 }
 
-static int arena_fd_from(const char *spec)
+/* An arena of another process: its descriptor here, and where it is there. */
+struct arena_ref {
+	int fd;			/* ours, from pidfd_getfd() */
+	unsigned long long pid, target_fd;
+	char name[48];		/* "PID:FD" */
+};
+
+/* Open the arena @pid holds as @target_fd, or die saying why. */
+static void arena_ref_open(struct arena_ref *ref, unsigned long long pid,
+			   unsigned long long target_fd)
 {
-	unsigned long long pid, fd;
+	struct mem_arena_cmd_info info = { .size = sizeof(info) };
+	int pidfd, afd;
+
+	pidfd = syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	if (pidfd < 0)
+		die(1, "process %llu: %s", pid, strerror(errno));
+	afd = syscall(SYS_pidfd_getfd, pidfd, (int)target_fd, 0);
+	if (afd < 0)
+		die(1, "fd %llu of process %llu: %s", target_fd, pid, strerror(errno));
+	close(pidfd);
+	if (!is_arena_fd(afd) || ioctl(afd, MEM_ARENA_IOC_GET_INFO, &info) ||
+	    info.api != MEM_ARENA_API)
+		die(1, "fd %llu of process %llu is not a mem_arena arena", target_fd, pid);
+	ref->fd = afd;
+	ref->pid = pid;
+	ref->target_fd = target_fd;
+	snprintf(ref->name, sizeof(ref->name), "%llu:%llu", pid, target_fd);
+}
+
+/* The same for an ARENA given as "PID:FD". */
+static void arena_ref_parse(struct arena_ref *ref, const char *spec)
+{
 	const char *colon = strchr(spec, ':');
 	char pidstr[32];
-	int pidfd, afd;
-	struct mem_arena_cmd_info info = { .size = sizeof(info) };
 
 	if (!colon || (size_t)(colon - spec) >= sizeof(pidstr))
 		die(2, "'%s': expected PID:FD", spec);
 	snprintf(pidstr, sizeof(pidstr), "%.*s", (int)(colon - spec), spec);
-	pid = parse_num(pidstr, "PID", 1, 1ULL << 31);
-	fd = parse_num(colon + 1, "FD", 0, 1 << 30);
-	pidfd = syscall(SYS_pidfd_open, (pid_t)pid, 0);
-	if (pidfd < 0)
-		die(1, "process %llu: %s", pid, strerror(errno));
-	afd = syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
-	if (afd < 0)
-		die(1, "fd %llu of process %llu: %s", fd, pid, strerror(errno));
-	close(pidfd);
-	if (!is_arena_fd(afd) || ioctl(afd, MEM_ARENA_IOC_GET_INFO, &info) ||
-	    info.api != MEM_ARENA_API)
-		die(1, "fd %llu of process %llu is not a mem_arena arena", fd, pid);
-	return afd;
+	arena_ref_open(ref, parse_num(pidstr, "PID", 1, 1ULL << 31),
+		       parse_num(colon + 1, "FD", 0, 1 << 30));
 }
-
-/* An arena of another process: its descriptor here, and its name. */
-struct arena_ref {
-	int fd;
-	char name[48];		/* "PID:FD" */
-};
 
 /*
  * ARENA: "PID:FD", or "PID" for every arena the process has open (found by
@@ -116,8 +127,7 @@ static size_t arena_fds(const char *spec, struct arena_ref *refs, size_t max)
 	struct dirent *de;
 
 	if (strchr(spec, ':')) {
-		refs[0].fd = arena_fd_from(spec);
-		snprintf(refs[0].name, sizeof(refs[0].name), "%s", spec);
+		arena_ref_parse(&refs[0], spec);
 		return 1;
 	}
 	pid = parse_num(spec, "PID", 1, 1ULL << 31);
@@ -128,7 +138,7 @@ static size_t arena_fds(const char *spec, struct arena_ref *refs, size_t max)
 	if (!dir)
 		die(1, "process %llu: %s", pid, strerror(errno));
 	while ((de = readdir(dir)) && n < max) {
-		char fdpath[96], one[48], *end;
+		char fdpath[96], *end;
 		unsigned long fd = strtoul(de->d_name, &end, 10);
 
 		if (de->d_name[0] < '0' || de->d_name[0] > '9' || *end)
@@ -136,10 +146,7 @@ static size_t arena_fds(const char *spec, struct arena_ref *refs, size_t max)
 		snprintf(fdpath, sizeof(fdpath), "%s/%lu", path, fd);
 		if (stat(fdpath, &st) || !S_ISCHR(st.st_mode) || st.st_rdev != dev.st_rdev)
 			continue;
-		snprintf(one, sizeof(one), "%llu:%lu", pid, fd);
-		refs[n].fd = arena_fd_from(one);
-		snprintf(refs[n].name, sizeof(refs[n].name), "%s", one);
-		n++;
+		arena_ref_open(&refs[n++], pid, fd);
 	}
 	closedir(dir);
 	if (!n)
@@ -255,10 +262,9 @@ static void sysfs_stats(struct mem_arena_stats *s)
 static json_object *arena_ref_json(const struct arena_ref *ref)
 {
 	json_object *o = json_object_new_object();
-	unsigned long pid = strtoul(ref->name, NULL, 10);
 
-	json_object_object_add(o, "pid", json_object_new_int64(pid));
-	json_object_object_add(o, "fd", json_object_new_int64(atoi(strchr(ref->name, ':') + 1)));
+	json_object_object_add(o, "pid", json_object_new_int64(ref->pid));
+	json_object_object_add(o, "fd", json_object_new_int64(ref->target_fd));
 	return o;
 }
 
@@ -568,6 +574,7 @@ static int demo_arena(struct mem_arena **arena)
 static int cmd_map(const char *spec, bool demo, bool json, bool do_defrag)
 {
 	struct mem_arena *arena = NULL;
+	struct arena_ref ref;
 	int fd;
 
 	if (demo) {
@@ -584,12 +591,12 @@ static int cmd_map(const char *spec, bool demo, bool json, bool do_defrag)
 	}
 	if (!spec)
 		die(2, "%s needs PID:FD or --demo (try --help)", do_defrag ? "defrag" : "map");
-	fd = arena_fd_from((char *)spec);
+	arena_ref_parse(&ref, spec);
 	if (do_defrag)
-		defrag(fd, spec, json);
+		defrag(ref.fd, ref.name, json);
 	else
-		show_map(fd, spec, json);
-	close(fd);
+		show_map(ref.fd, ref.name, json);
+	close(ref.fd);
 	return 0;
 }
 
