@@ -30,6 +30,7 @@
 
 #include "helpers.h"
 #include "kselftest_harness.h"
+#include "ma_harness.h"
 
 #define DEBUGFS		"/sys/kernel/debug"
 #define FAILSLAB	DEBUGFS "/failslab"
@@ -598,7 +599,6 @@ static const char *gauge_not_zero(long long *v)
 }
 
 FIXTURE(inject) {
-	const char *why;		/* skip reason */
 	int saved, events;
 	struct ctx c;
 	long free0, slab0;
@@ -614,14 +614,14 @@ FIXTURE_VARIANT_ADD(inject, p50) { .pct = 50 };
 
 FIXTURE_SETUP(inject)
 {
+	const char *why;
+
 	self->c.fd_a = self->c.fd_b = self->events = -1;
-	if (access(MEM_ARENA_DEVICE, R_OK | W_OK)) {
-		self->why = "module not loaded";
-		return;
-	}
-	self->why = fi_available();
-	if (self->why)
-		return;
+	if (access(MEM_ARENA_DEVICE, R_OK | W_OK))
+		MA_SETUP_SKIP("module not loaded");
+	why = fi_available();
+	if (why)
+		MA_SETUP_SKIP("%s", why);
 	fi_save();
 	self->saved = 1;
 	self->free0 = ma_proc_kb("/proc/meminfo", "MemFree");
@@ -710,8 +710,6 @@ TEST_F_TIMEOUT(inject, every_op_succeeds_or_enomem, 300)
 	unsigned int i;
 	pid_t pid;
 
-	if (self->why)
-		SKIP(return, "%s", self->why);
 	ASSERT_EQ(0, make_arenas(c));
 	if (!nl_resolve(&family, &group)) {
 		c->nl_family = family;
@@ -1010,23 +1008,22 @@ static int nth_make_arenas(struct nth *t)
 }
 
 FIXTURE(nth) {
-	const char *why;
 	int saved;
 	struct nth t;
 };
 
 FIXTURE_SETUP(nth)
 {
+	const char *why;
+
 	self->t.fd_x = self->t.fd_y = self->t.nth_fd = -1;
-	if (access(MEM_ARENA_DEVICE, R_OK | W_OK)) {
-		self->why = "module not loaded";
-		return;
-	}
-	self->why = fi_available();
-	if (!self->why && access("/proc/self/fail-nth", W_OK))
-		self->why = "kernel without fail-nth";
-	if (self->why)
-		return;
+	if (access(MEM_ARENA_DEVICE, R_OK | W_OK))
+		MA_SETUP_SKIP("module not loaded");
+	why = fi_available();
+	if (why)
+		MA_SETUP_SKIP("%s", why);
+	if (access("/proc/self/fail-nth", W_OK))
+		MA_SETUP_SKIP("kernel without fail-nth");
 	fi_save();
 	self->saved = 1;
 }
@@ -1056,8 +1053,6 @@ TEST_F_TIMEOUT(nth, every_failure_point_fails_once, 600)
 	long long v;
 	const char *g;
 
-	if (self->why)
-		SKIP(return, "%s", self->why);
 	ASSERT_EQ(0, nth_make_arenas(t));
 	/* Probability 0: only fail-nth fails, with the filters opened. */
 	ASSERT_EQ(0, fi_configure(0));
