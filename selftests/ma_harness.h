@@ -17,11 +17,11 @@
 
 /*
  * Skip from a FIXTURE_SETUP: the test ends there, reported as skipped with
- * the reason.  Harnesses that stop after a setup's skip (6.9's on, which
- * also brought FIXTURE_TEARDOWN_PARENT) take SKIP(return, ...).  Older
- * ones are left as their own ASSERTs leave a setup, by longjmp() to the
- * test's wrapper, which then runs neither the body nor (the setup not
- * completed) the teardown.
+ * the reason.  A harness that stops after a setup's skip by itself
+ * (mainline's, which also has FIXTURE_TEARDOWN_PARENT) takes
+ * SKIP(return, ...).  6.1's is left as its own ASSERTs leave a setup, by
+ * longjmp() to the test's wrapper, which then runs neither the body nor
+ * (the setup not completed) the teardown.
  */
 #ifdef FIXTURE_TEARDOWN_PARENT
 #define MA_SETUP_SKIP(fmt, ...) SKIP(return, fmt, ##__VA_ARGS__)
