@@ -103,13 +103,14 @@ static void arena_ref_open(struct arena_ref *ref, unsigned long long pid,
 static void arena_ref_parse(struct arena_ref *ref, const char *spec)
 {
 	const char *colon = strchr(spec, ':');
+	unsigned long long pid;
 	char pidstr[32];
 
 	if (!colon || (size_t)(colon - spec) >= sizeof(pidstr))
 		die(2, "'%s': expected PID:FD", spec);
 	snprintf(pidstr, sizeof(pidstr), "%.*s", (int)(colon - spec), spec);
-	arena_ref_open(ref, parse_num(pidstr, "PID", 1, 1ULL << 31),
-		       parse_num(colon + 1, "FD", 0, 1 << 30));
+	pid = parse_num(pidstr, "PID", 1, 1ULL << 31);	/* its error first */
+	arena_ref_open(ref, pid, parse_num(colon + 1, "FD", 0, 1 << 30));
 }
 
 /*
