@@ -22,7 +22,7 @@ static size_t page_size(void)
 
 /*
  * FNV-1a of a page (as helpers.h's ma_fnv1a(), which older trees lack:
- * this test was also built against the tree before the fix).
+ * this test is also built against older trees: vm-run-arm64 --add-test).
  */
 static uint64_t page_sum(const void *p, size_t len)
 {
