@@ -119,12 +119,9 @@ static void ma_slot_relocate(struct ma_chunk *owner, struct ma_block *dst,
 
 	memmove(dst->vaddr + to * MA_SLOT_ALIGN, src->vaddr + from * MA_SLOT_ALIGN,
 		units * MA_SLOT_ALIGN);
-	bitmap_clear(src->used, from, units);
-	bitmap_set(dst->used, to, units);
-	src->freed_end = 0;	/* their last free's run may have changed */
-	dst->freed_end = 0;
-	src->free_from = min(src->free_from, from);	/* pool.h's bounds */
-	dst->used_end = max(dst->used_end, to + units);
+	ma_block_set_free(src, from, units);
+	ma_block_set_used(dst, to, units);
+	src->freed_end = 0;	/* its last free's run may have changed */
 	if (src != dst) {
 		src->used_units -= units;
 		src->nr_slots--;

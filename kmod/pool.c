@@ -284,11 +284,7 @@ static void ma_slot_take(struct ma_pool *pool, struct ma_block *block,
 	unsigned int units = ma_slot_units(len);
 
 	lockdep_assert_held(&pool->lock);
-	bitmap_set(block->used, unit, units);
-	block->freed_end = 0;
-	if (unit == block->free_from)
-		block->free_from = unit + units;
-	block->used_end = max(block->used_end, unit + units);
+	ma_block_set_used(block, unit, units);
 	block->used_units += units;
 	block->nr_slots++;
 	pool->used_units += units;
@@ -463,8 +459,7 @@ void ma_pool_free(struct ma_pool *pool, struct ma_slot *slot)
 
 	spin_lock(&pool->lock);
 	list_del_init(&ma_slot_hdr(block, slot->unit)->owner->lru);
-	bitmap_clear(block->used, slot->unit, units);
-	block->free_from = min(block->free_from, slot->unit);
+	ma_block_set_free(block, slot->unit, units);
 	block->used_units -= units;
 	block->nr_slots--;
 	pool->used_units -= units;

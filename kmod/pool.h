@@ -59,7 +59,8 @@ struct ma_block {
 	 * protected by ma_pool.lock: every unit below free_from is used and
 	 * none from used_end on, so scans for free runs skip a full head and
 	 * an empty tail.  Bounds, not exact: a free (or compaction's move
-	 * out) lowers free_from, a take (or a move in) raises used_end.
+	 * out) lowers free_from, a take (or a move in) raises used_end; both
+	 * go through ma_block_set_used() / ma_block_set_free().
 	 */
 	unsigned int free_from, used_end;
 	bool claimed;			/* protected by ma_pool.lock: compaction works on it */
