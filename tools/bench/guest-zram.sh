@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # Sourced in the guest by the benchmarks that compare with zram
-# (guest-bench.sh, profile-guest.sh, zram_density.sh).
+# (guest-bench.sh, profile-guest.sh).
 
 # Load the modules vm-run staged but its init left out: zram, zsmalloc.
 zram_modules() {
