@@ -11,6 +11,16 @@ out=${MEM_ARENA_OUT:-/tmp}/results.jsonl
 mb=256 scale=32,512 threads_mb=128 runs=1
 while [ $# -gt 0 ]; do
 	case $1 in
+	-h|--help)
+		cat <<USAGE
+Usage: guest-bench.sh [--quick] [--runs N]
+
+Runs in the guest of tools/bench/run-bench (make bench): every benchmark
+in one boot, one JSON object per line in \$MEM_ARENA_OUT/results.jsonl
+(default /tmp), progress on stderr.  --quick: small regions; --runs N:
+every comparison N times, interleaved.
+USAGE
+		exit 0 ;;
 	--quick) mb=32 scale=8,32 threads_mb=16; shift ;;
 	--runs) runs=$2; shift 2 ;;
 	*) echo "guest-bench: unknown option '$1'" >&2; exit 2 ;;

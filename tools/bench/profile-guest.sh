@@ -10,6 +10,20 @@
 # and this writes the phases' order (insn-phases.txt) and the kernel's
 # symbols (kallsyms).
 # Usage: profile-guest.sh DATASET REGION_MB CHUNK_KB [insns]
+case ${1:-} in
+-h|--help)
+	cat <<USAGE
+Usage: profile-guest.sh DATASET REGION_MB CHUNK_KB [insns]
+
+Runs in the guest of tools/bench/profile (make profile): each phase under
+perf record, its per-symbol report in \$MEM_ARENA_OUT/PHASE.txt (default
+/tmp); with insns, no perf: the host's QEMU counts instructions.
+USAGE
+	exit 0 ;;
+-*) echo "profile-guest.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+esac
+[ $# = 3 ] || [ $# = 4 ] ||
+	{ echo "profile-guest.sh: usage: profile-guest.sh DATASET REGION_MB CHUNK_KB [insns]" >&2; exit 2; }
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${MEM_ARENA_OUT:-/tmp}
 ds=$1 mb=$2 ckb=${3:-4} insns=${4:-}

@@ -40,8 +40,17 @@ TARGETS = [
 
 
 def main():
-    out = sys.argv[1]
-    readme = sys.argv[2] if len(sys.argv) > 2 else None
+    args = sys.argv[1:]
+    if args[:1] in (["-h"], ["--help"]):
+        usage, _, about = __doc__.rpartition("\n\n")
+        print(about + "\n\n" + usage)
+        sys.exit(0)
+    if not 1 <= len(args) <= 2 or args[0].startswith("-"):
+        print("summarize.py: usage: summarize.py RESULTS_DIR [README] (try --help)",
+              file=sys.stderr)
+        sys.exit(2)
+    out = args[0]
+    readme = args[1] if len(args) > 1 else None
     res = [json.loads(l) for l in open(os.path.join(out, "results.jsonl")) if l.strip()]
     by = {}
     for r in res:

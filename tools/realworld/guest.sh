@@ -15,6 +15,20 @@
 # for tools/phase-meter on the host: its host CPU time is a throughput
 # measure that host load does not distort.
 # Writes $MEM_ARENA_OUT/realworld.csv; exits 1 if a result differs.
+case ${1:-} in
+-h|--help)
+	cat <<USAGE
+Usage: guest.sh
+
+Runs in the guest of tools/realworld/run-realworld (make realworld):
+redis-server, sqlite3 and python3, plain and under memarena-run
+(REALWORLD_MODES, default "plain jemalloc arena compress idle"), on the
+redis load file REALWORLD_DATA.  Writes \$MEM_ARENA_OUT/realworld.csv.
+USAGE
+	exit 0 ;;
+?*) echo "guest.sh: takes no arguments, only REALWORLD_DATA and REALWORLD_MODES (try --help)" >&2
+	exit 2 ;;
+esac
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${MEM_ARENA_OUT:-/tmp}
 run=$top/tools/bin/memarena-run
