@@ -50,6 +50,7 @@
 #include <linux/spinlock.h>
 #include <linux/uidgid.h>
 #include <linux/wait_bit.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <linux/mem_arena.h>
 
@@ -97,6 +98,8 @@ struct ma_chunk {
 	struct page *pages[];		/* protected by the chunk lock: MA_CHUNK_RAW */
 };
 
+struct mem_cgroup;
+
 struct ma_region {
 	struct kref ref;		/* the xarray, each VMA, lookups */
 	struct rcu_head rcu;		/* lookups may still read ref */
@@ -117,6 +120,16 @@ struct ma_region {
 					 * what it mapped ahead (arenas with
 					 * a readahead_kib)
 					 */
+	/*
+	 * Asynchronous readahead (MEM_ARENA_CONFIG_READAHEAD_ASYNC): one
+	 * window at a time.  The MA_RA_QUEUED bit of ra_flags owns the rest:
+	 * its setter fills them, takes a region reference and queues
+	 * ra_work, and the work clears it when done.
+	 */
+	unsigned long ra_flags;
+	struct work_struct ra_work;
+	unsigned long ra_from, ra_to;	/* protected by MA_RA_QUEUED */
+	struct mem_cgroup *ra_memcg;	/* protected by MA_RA_QUEUED: charged */
 };
 
 struct ma_config {
@@ -377,6 +390,8 @@ struct ma_region *ma_region_next(struct ma_arena *arena, u32 id);
 void ma_region_put(struct ma_region *region);
 int ma_region_free(struct ma_arena *arena, u32 id);
 void ma_region_free_all(struct ma_arena *arena);
+int ma_readahead_init(void);
+void ma_readahead_exit(void);
 int ma_region_mmap(struct ma_arena *arena, struct vm_area_struct *vma);
 int ma_region_willneed(struct ma_arena *arena, loff_t offset, loff_t len);
 typedef int (*ma_chunk_fn)(struct ma_chunk *chunk, struct ma_pass *pass);

@@ -190,9 +190,12 @@ static int __init ma_init(void)
 	err = ma_spare_shrinker_init();
 	if (err)
 		goto out_free_streams;
-	err = ma_sysfs_init();
+	err = ma_readahead_init();
 	if (err)
 		goto out_free_shrinker;
+	err = ma_sysfs_init();
+	if (err)
+		goto out_destroy_readahead;
 	err = ma_netlink_init();
 	if (err)
 		goto out_remove_sysfs;
@@ -207,6 +210,8 @@ out_unregister_netlink:
 	ma_netlink_exit();
 out_remove_sysfs:
 	ma_sysfs_exit();
+out_destroy_readahead:
+	ma_readahead_exit();
 out_free_shrinker:
 	ma_spare_shrinker_exit();
 out_free_streams:
@@ -219,6 +224,7 @@ static void __exit ma_exit(void)
 	misc_deregister(&ma_misc);
 	ma_netlink_exit();
 	ma_sysfs_exit();
+	ma_readahead_exit();
 	ma_spare_shrinker_exit();
 	ma_streams_exit();
 }

@@ -16,15 +16,26 @@
  *   lock and reads dead under it too, so a fault either maps the page
  *   before region free empties that chunk (whose unmap then removes the
  *   PTE) or sees dead and raises SIGBUS.
+ *   Asynchronous readahead: MA_RA_QUEUED in ma_region.ra_flags (a bit
+ *   lock, test_and_set_bit_lock) owns the window fields and ra_work; the
+ *   queued work holds a region reference.  The work only trylocks chunk
+ *   locks, so it never waits for a fault, and stops at a dead region.
+ *   Every queued work of an arena has ended before the arena is freed
+ *   (ma_region_free_all() flushes ma_readahead_wq): works are queued by
+ *   faults only, and no fault can come once the last mapping, which
+ *   holds the file, is gone.
  */
 #define pr_fmt(fmt) "mem_arena: " fmt
 
 #include <linux/fs.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/rcupdate.h>
 #include <linux/sizes.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "arena.h"
 #include "compat.h"
@@ -33,6 +44,12 @@
 #define MA_UNMAP_WINDOW		SZ_2M
 /* What a sequential fault stream keeps decompressed ahead of itself. */
 #define MA_READAHEAD_BYTES	SZ_128K
+
+/* ma_region.ra_flags */
+#define MA_RA_QUEUED		0
+
+static struct workqueue_struct *ma_readahead_wq;
+static void ma_region_readahead_work(struct work_struct *work);
 
 /* mmap offset of region @id: ids own disjoint 64 GiB windows. */
 #define MA_REGION_SHIFT		36
@@ -136,6 +153,7 @@ struct ma_region *ma_region_alloc(struct ma_arena *arena, u64 length)
 	region->nr_chunks = length / chunk_size;
 	xa_init(&region->chunks);
 	mutex_init(&region->unmap_lock);
+	INIT_WORK(&region->ra_work, ma_region_readahead_work);
 
 	err = xa_alloc_cyclic(&arena->regions, &region->id, region,
 			      XA_LIMIT(1, MA_REGION_ID_MAX),
@@ -199,6 +217,11 @@ void ma_region_free_all(struct ma_arena *arena)
 		xa_erase(&arena->regions, id);
 		ma_region_destroy(region);
 	}
+	/*
+	 * A readahead work stops at its next chunk now that its region is
+	 * dead, but it still holds the region, which points to the arena.
+	 */
+	flush_workqueue(ma_readahead_wq);
 }
 
 /**
@@ -376,6 +399,74 @@ static int ma_chunk_readahead_map(struct ma_chunk *chunk, struct ma_pass *pass)
 }
 
 /*
+ * The window [ra_from, ra_to) of an asynchronous readahead, read from its
+ * far end back: the faulting task, which goes on meanwhile, comes from the
+ * near end, and the walk stops where the two meet (a chunk locked, or raw
+ * already), so neither waits for the other and both decompress.  Its pages
+ * are charged to the faulting task's memory cgroup; an error ends it
+ * quietly, as a synchronous readahead ends: the faults that follow say it.
+ */
+static void ma_region_readahead_work(struct work_struct *work)
+{
+	struct ma_region *region = container_of(work, struct ma_region, ra_work);
+	struct mem_cgroup *memcg = region->ra_memcg, *old;
+	unsigned long index = region->ra_to;
+	struct ma_pass pass = {};
+	struct ma_chunk *chunk;
+	bool met;
+	int err;
+
+	old = set_active_memcg(memcg);
+	while (index-- > region->ra_from) {
+		chunk = xa_load(&region->chunks, index);
+		if (!chunk)
+			continue;
+		if (!ma_chunk_trylock(chunk))
+			break;			/* the reader's, or a pass's */
+		met = READ_ONCE(region->dead) || chunk->state == MA_CHUNK_RAW;
+		err = met ? 0 : ma_chunk_readahead(chunk, &pass);
+		ma_chunk_unlock(chunk);
+		if (met || err < 0)
+			break;
+		cond_resched();
+	}
+	ma_pass_clock_close(region->arena, &pass);
+	set_active_memcg(old);
+	mem_cgroup_put(memcg);
+	clear_bit_unlock(MA_RA_QUEUED, &region->ra_flags);
+	ma_region_put(region);
+}
+
+/*
+ * Queue the asynchronous readahead of chunks [@from, @to), unless one of
+ * the region's is queued or running: then the stream's next fault asks
+ * again.  False if it was not queued.
+ */
+static bool ma_region_readahead_queue(struct ma_region *region,
+				      unsigned long from, unsigned long to)
+{
+	if (test_and_set_bit_lock(MA_RA_QUEUED, &region->ra_flags))
+		return false;
+	kref_get(&region->ref);
+	region->ra_from = from;
+	region->ra_to = to;
+	region->ra_memcg = get_mem_cgroup_from_mm(current->mm);
+	queue_work(ma_readahead_wq, &region->ra_work);
+	return true;
+}
+
+int ma_readahead_init(void)
+{
+	ma_readahead_wq = alloc_workqueue("mem_arena_readahead", WQ_UNBOUND, 0);
+	return ma_readahead_wq ? 0 : -ENOMEM;
+}
+
+void ma_readahead_exit(void)
+{
+	destroy_workqueue(ma_readahead_wq);
+}
+
+/*
  * Readahead of a sequential fault stream at chunk @index: after a miss,
  * decompress the next ma_readahead_bytes() worth of chunks (two at least);
  * after the first use of a chunk read ahead, go on once the stream is past
@@ -384,7 +475,8 @@ static int ma_chunk_readahead_map(struct ma_chunk *chunk, struct ma_pass *pass)
  *
  * With MEM_ARENA_CONFIG_MAP_AHEAD the chunks read are mapped into @vma as
  * well, so no fault uses them: the stream's next fault is the miss at the
- * chunk after them, and it must count as sequential (ra_miss).
+ * chunk after them, and it must count as sequential (ra_miss).  With
+ * MEM_ARENA_CONFIG_READAHEAD_ASYNC a worker reads them.
  */
 static void ma_region_readahead(struct ma_region *region, unsigned long index,
 				bool missed, struct vm_area_struct *vma)
@@ -406,6 +498,11 @@ static void ma_region_readahead(struct ma_region *region, unsigned long index,
 	to = min(index + win + 1, region->nr_chunks);	/* exclusive */
 	if (from >= to)
 		return;
+	if (arena->config.flags & MEM_ARENA_CONFIG_READAHEAD_ASYNC) {
+		if (ma_region_readahead_queue(region, from, to))
+			WRITE_ONCE(region->ra_next, to);
+		return;
+	}
 	WRITE_ONCE(region->ra_next, to);
 	if (pass.vma)
 		WRITE_ONCE(region->ra_miss, to);

@@ -4,6 +4,7 @@
  * touch, same-filled, incompressible, min savings, cap + LRU eviction.
  * Every expected figure is derived from the data the test wrote.
  */
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
@@ -555,6 +556,47 @@ TEST_F(arena, map_ahead_faults_once_per_window)
 	EXPECT_EQ(0, s.readahead_wasted);
 	EXPECT_EQ(0, s.raw_bytes);
 	ASSERT_EQ(-1, text_differs(p, cs, self->scratch));
+}
+
+/*
+ * MEM_ARENA_CONFIG_READAHEAD_ASYNC: a miss of a sequential stream hands its
+ * window to a worker and returns.  Left alone, the worker reads all of it
+ * (polled in readahead_chunks: nothing here waits a set time), and the
+ * reader's faults there are not hits.  Read on in order, each chunk is
+ * decompressed once, by the reader (a miss) or the worker, whichever comes
+ * first, and every byte is back.  Not together with MAP_AHEAD.
+ */
+TEST_F(arena, async_readahead_reads_the_window)
+{
+	size_t cs = self->cs, win = 4, len = NR_CHUNKS * cs;
+	struct mem_arena_stats s;
+	double deadline;
+	__u32 id;
+	char *p;
+
+	EXPECT_EQ(-EINVAL, set_readahead(self->fd, cs, 0, MEM_ARENA_CONFIG_MAP_AHEAD |
+					 MEM_ARENA_CONFIG_READAHEAD_ASYNC));
+	ASSERT_EQ(0, set_readahead(self->fd, cs, win * cs / KiB,
+				   MEM_ARENA_CONFIG_READAHEAD_ASYNC));
+	p = text_region(self->fd, cs, &id, 1);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, madvise(p, len, MADV_SEQUENTIAL));
+
+	(void)*(volatile char *)p;		/* the miss */
+	deadline = ma_now_s() + 60;
+	do {
+		ASSERT_EQ(0, ma_stats(self->fd, &s));
+	} while (s.readahead_chunks < win && ma_now_s() < deadline && !sched_yield());
+	EXPECT_EQ(win, s.readahead_chunks);
+	EXPECT_EQ(1, s.access_hits_decompressed);
+	EXPECT_EQ(1 + win, s.decompress_ops);
+
+	ASSERT_EQ(-1, text_differs(p, cs, self->scratch));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(NR_CHUNKS, s.decompress_ops);
+	EXPECT_EQ(NR_CHUNKS, s.access_hits_decompressed + s.readahead_chunks);
+	EXPECT_EQ(0, s.readahead_wasted);
+	EXPECT_EQ(len, s.raw_bytes);
 }
 
 /*

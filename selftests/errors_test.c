@@ -76,6 +76,7 @@ TEST_F(errors, get_info_handshake)
 	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_IDLE_ONLY);
 	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_READAHEAD);
 	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_MAP_AHEAD);
+	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_READAHEAD_ASYNC);
 	EXPECT_EQ(sysconf(_SC_PAGESIZE), info.chunk_size_min);
 	EXPECT_EQ(MEM_ARENA_CHUNK_SIZE_MAX, info.chunk_size_max);
 	EXPECT_EQ(MEM_ARENA_NR_STATS, info.nr_stats);
@@ -185,11 +186,11 @@ TEST_F(errors, flags_and_reserved_are_einval)
 	for (i = 0; i < MA_NR_IOCTLS; i++) {
 		memset(&c, 0, sizeof(c));
 		c.info.size = ma_ioctls[i].size;
-		c.info.flags = 2;	/* every struct: size, then flags */
+		c.info.flags = 4;	/* every struct: size, then flags */
 		EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ma_ioctls[i].cmd, &c))
 			TH_LOG("flags, ioctl %zu", i);
 		c.info.flags = MEM_ARENA_COMPRESS_IDLE_ONLY;
-		/* Bit 0 is also MEM_ARENA_CONFIG_MAP_AHEAD. */
+		/* Bit 0 is also MEM_ARENA_CONFIG_MAP_AHEAD; 1 READAHEAD_ASYNC. */
 		if (ma_ioctls[i].cmd != MEM_ARENA_IOC_COMPRESS &&
 		    ma_ioctls[i].cmd != MEM_ARENA_IOC_SET_CONFIG)
 			EXPECT_EQ(-EINVAL, ma_ioc(self->fd, ma_ioctls[i].cmd, &c))

@@ -3,7 +3,8 @@
  * Races between the operations of one arena, each checked on the data:
  *   free_vs_*              REGION_FREE against COMPRESS, TOUCH, faults
  *                          (also in a MADV_SEQUENTIAL mapping, with
- *                          WILLNEED: readahead; and mapping ahead) and
+ *                          WILLNEED: readahead; mapping ahead; readahead
+ *                          in a worker) and
  *                          mmap of the same region in other threads;
  *   stale_mapping_sigbus   after REGION_FREE returns, every byte of the
  *                          old mapping raises SIGBUS, even with faults in
@@ -15,6 +16,8 @@
  *                          all compressed;
  *   close_during_ioctl     close() of the arena (and munmap) while a
  *                          thread is inside a long COMPRESS;
+ *   close_during_async_readahead  the same while its readahead worker
+ *                          reads a window;
  *   fork_shares_region     parent and child both read, compress and write
  *                          one MAP_SHARED region;
  *   pool_leak_on_close     concurrent compress and touch, then close: the
@@ -683,6 +686,27 @@ TEST_F_TIMEOUT(race, free_vs_map_ahead, 120)
 	free_race(_metadata, self, &fr);
 }
 
+/*
+ * MEM_ARENA_CONFIG_READAHEAD_ASYNC: the misses of the sequential faults
+ * hand windows to a worker, which decompresses while COMPRESS unmaps and
+ * the free comes: the worker must stop at the free and leave nothing.
+ */
+TEST_F_TIMEOUT(race, free_vs_async_readahead, 120)
+{
+	const struct free_race fr = {
+		.nr = 64, .compress_first = 1, .spin = 64,
+		.nr_roles = 3, .roles = { role_fault_seq, role_fault_seq, role_compress },
+	};
+	struct mem_arena_cmd_config c = {
+		.size = sizeof(c), .flags = MEM_ARENA_CONFIG_READAHEAD_ASYNC,
+		.chunk_size = CS,
+	};
+
+	NEED_MODULE();
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_SET_CONFIG, &c));
+	free_race(_metadata, self, &fr);
+}
+
 TEST_F_TIMEOUT(race, free_vs_mmap, 120)
 {
 	const struct free_race fr = {
@@ -993,6 +1017,66 @@ TEST_F_TIMEOUT(race, close_during_ioctl, 120)
 	EXPECT_EQ(0, unexpected);
 	EXPECT_EQ(0, bad_data);
 	EXPECT_LT(0, inside);
+	free(want);
+	check_gauges(_metadata, self);
+}
+
+/*
+ * The last close of an arena (close, then munmap, or the other way) while
+ * its readahead worker may be inside a window (MEM_ARENA_CONFIG_READAHEAD_ASYNC,
+ * the window the whole region): the release stops and waits for the
+ * worker, which never reads more than its window, and nothing leaks.
+ */
+TEST_F_TIMEOUT(race, close_during_async_readahead, 120)
+{
+	long long arenas0 = self->base[0] + 1, ra0, ra;
+	size_t len = D_CHUNKS * CS;
+	char *want = malloc(len);
+	unsigned long cut = 0;
+	unsigned int iter, spin, i;
+	uint64_t rnd = 11;
+	__u32 id;
+	char *p;
+	int fd;
+
+	NEED_MODULE();
+	ASSERT_NE(NULL, want);
+	for (i = 0; i < D_CHUNKS; i++)
+		ma_fill_text(want + i * CS, CS, i);
+	for (iter = 0; more(self, iter); iter++) {
+		struct mem_arena_cmd_config c = {
+			.size = sizeof(c), .flags = MEM_ARENA_CONFIG_READAHEAD_ASYNC,
+			.chunk_size = CS, .readahead_kib = len / KiB,
+		};
+
+		fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, ma_ioc(fd, MEM_ARENA_IOC_SET_CONFIG, &c));
+		p = ma_region_map(fd, len, &id);
+		ASSERT_NE(NULL, p);
+		memcpy(p, want, len);
+		ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, NULL));
+		ASSERT_EQ(0, madvise(p, len, MADV_SEQUENTIAL));
+		ra0 = ma_sysfs_read("readahead_chunks");
+		ASSERT_EQ(0, memcmp(p, want, CS));	/* the miss: the worker starts */
+		for (spin = ma_rand(&rnd) % 4096; spin; spin--)
+			barrier();
+		if (iter & 1) {
+			ASSERT_EQ(0, close(fd));
+			ASSERT_EQ(0, munmap(p, len));
+		} else {
+			ASSERT_EQ(0, munmap(p, len));
+			ASSERT_EQ(0, close(fd));
+		}
+		/* Gone, and its worker's counts are the module's now. */
+		ASSERT_EQ(arenas0, ma_sysfs_read("arenas")) TH_LOG("iteration %u", iter);
+		ra = ma_sysfs_read("readahead_chunks") - ra0;
+		ASSERT_GE(D_CHUNKS - 1, ra) TH_LOG("iteration %u", iter);
+		cut += ra < D_CHUNKS - 1;
+	}
+	TH_LOG("%u iterations: the arena went before its worker had read the window %lu times",
+	       iter, cut);
+	EXPECT_LT(0, cut);
 	free(want);
 	check_gauges(_metadata, self);
 }

@@ -222,6 +222,8 @@ static int cmd_info(void)
 		printf(" readahead");
 	if (info.features & MEM_ARENA_FEATURE_MAP_AHEAD)
 		printf(" map-ahead");
+	if (info.features & MEM_ARENA_FEATURE_READAHEAD_ASYNC)
+		printf(" readahead-async");
 	printf("\nioctls            %d of %d (mask 0x%llx)\n",
 	       __builtin_popcountll(info.ioctls), 64,
 	       (unsigned long long)info.ioctls);

@@ -221,6 +221,7 @@ enum {
 #define MEM_ARENA_FEATURE_IDLE_ONLY		(1ULL << 5)
 #define MEM_ARENA_FEATURE_READAHEAD		(1ULL << 6)
 #define MEM_ARENA_FEATURE_MAP_AHEAD		(1ULL << 7)	/* the config flag */
+#define MEM_ARENA_FEATURE_READAHEAD_ASYNC	(1ULL << 8)	/* the config flag */
 
 /**
  * struct mem_arena_cmd_info - MEM_ARENA_IOC_GET_INFO
@@ -262,11 +263,18 @@ struct mem_arena_cmd_info {
 /**
  * struct mem_arena_cmd_config - MEM_ARENA_IOC_SET_CONFIG, _GET_CONFIG
  * @size: sizeof(struct mem_arena_cmd_config)
- * @flags: MEM_ARENA_CONFIG_MAP_AHEAD or 0.  MAP_AHEAD: the chunks a fault
- *	reads ahead are also mapped at once into the faulting mapping, so a
- *	sequential reader takes one fault per readahead window instead of one
- *	per chunk.  The module then sees no first use of them: they count in
+ * @flags: MEM_ARENA_CONFIG_MAP_AHEAD, MEM_ARENA_CONFIG_READAHEAD_ASYNC or 0
+ *	(not both).  MAP_AHEAD: the chunks a fault reads ahead are also
+ *	mapped at once into the faulting mapping, so a sequential reader
+ *	takes one fault per readahead window instead of one per chunk.  The
+ *	module then sees no first use of them: they count in
  *	readahead_mapped, never as access hits nor in readahead_wasted.
+ *	READAHEAD_ASYNC: a sequential fault stream's readahead runs in a
+ *	worker, on another CPU if one is idle, while the faulting task goes
+ *	on; the worker reads its window from the far end back and stops where
+ *	it meets the reader, so which of the two decompresses a chunk (and
+ *	so readahead_chunks) depends on timing.  Its pages are charged to the
+ *	faulting task's memory cgroup.  MADV_WILLNEED stays synchronous.
  * @chunk_size: power of two, page size .. MEM_ARENA_CHUNK_SIZE_MAX;
  *	0 on SET means the page size (the default; MEM_ARENA_CHUNK_SIZE_DEFAULT
  *	is that value only where pages are 4 KiB)
@@ -302,7 +310,9 @@ struct mem_arena_cmd_config {
 	__u32 __reserved;
 };
 #define MEM_ARENA_CONFIG_MAP_AHEAD	(1U << 0)
-#define MEM_ARENA_CONFIG_FLAGS		MEM_ARENA_CONFIG_MAP_AHEAD
+#define MEM_ARENA_CONFIG_READAHEAD_ASYNC (1U << 1)
+#define MEM_ARENA_CONFIG_FLAGS		(MEM_ARENA_CONFIG_MAP_AHEAD |	\
+					 MEM_ARENA_CONFIG_READAHEAD_ASYNC)
 #define MEM_ARENA_WEIGHT_MAX		1000
 #define MEM_ARENA_READAHEAD_KIB_MAX	16384
 #define MEM_ARENA_IOC_SET_CONFIG _IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_SET_CONFIG)
