@@ -40,8 +40,9 @@ static void usage(FILE *out)
 "       arena_bench scale [--dataset D] [--region-mb N,N,...] [--runs N]\n"
 "       arena_bench phase PHASE [--dataset D] [--region-mb N] [--chunk-kb K]\n\n"
 "run: compress throughput, fault readback in order (without and with\n"
-"  MADV_SEQUENTIAL readahead, and with readahead mapped ahead in an arena\n"
-"  with MEM_ARENA_CONFIG_MAP_AHEAD) and in random order (with per-fault\n"
+"  MADV_SEQUENTIAL readahead, with readahead mapped ahead in an arena\n"
+"  with MEM_ARENA_CONFIG_MAP_AHEAD, and from a worker in an arena with\n"
+"  MEM_ARENA_CONFIG_READAHEAD_ASYNC) and in random order (with per-fault\n"
 "  latency), touch readback, density; every byte checked.\n"
 "threads: two threads compressing two regions at once, against one.\n"
 "zram: the same bytes written to and read from /dev/zram0 with O_DIRECT\n"
@@ -52,9 +53,11 @@ static void usage(FILE *out)
 "  each step.\n"
 "scale: compress regions of each size; report the per-chunk cost (wall\n"
 "  clock and kernel codec time), median of --runs (default 3).\n"
-"phase compress|fault|mapahead|random|touch|threads|zread|zrandom|zwrite:\n"
-"  one phase alone, after its setup (mapahead: in-order faults with\n"
-"  MAP_AHEAD and MADV_SEQUENTIAL; random: faults in random order, each\n"
+"phase compress|fault|readahead|rasync|mapahead|random|touch|threads|\n"
+"      zread|zrandom|zwrite:\n"
+"  one phase alone, after its setup (readahead: in-order faults with\n"
+"  MADV_SEQUENTIAL; rasync: the same in an arena with READAHEAD_ASYNC;\n"
+"  mapahead: with MAP_AHEAD; random: faults in random order, each\n"
 "  timed; zread, zrandom: 4 KiB O_DIRECT reads of /dev/zram0, set up by\n"
 "  the caller, in order or in the random order, each timed; zwrite: the\n"
 "  4 KiB writes of those bytes, in order); --chunk-kb: the arena's chunk\n"
@@ -314,32 +317,39 @@ static double timed_reads(int fd, const char *dev, char *buf, size_t req,
 }
 
 /*
- * In-order fault readback again, in an arena with MEM_ARENA_CONFIG_MAP_AHEAD
- * (MADV_SEQUENTIAL): what a miss reads ahead is mapped at once, so only
- * the misses fault.  The same bytes as @copy, checked.
+ * In-order fault readback again (MADV_SEQUENTIAL), in an arena with config
+ * flag @flags: MEM_ARENA_CONFIG_MAP_AHEAD (phase "mapahead": what a miss
+ * reads ahead is mapped at once, so only the misses fault) or
+ * MEM_ARENA_CONFIG_READAHEAD_ASYNC ("rasync": a worker reads ahead while
+ * the faults go on).  The same bytes as @copy, checked.
  */
-static void run_map_ahead(json_object *o, const char *dataset, const char *copy,
-			  size_t len)
+static void run_ahead(json_object *o, const char *dataset, const char *copy,
+		      size_t len, unsigned int flags, const char *phase)
 {
-	struct mem_arena *arena = make_arena(MEM_ARENA_CONFIG_MAP_AHEAD);
+	struct mem_arena *arena = make_arena(flags);
 	struct mem_arena_region *r;
 	struct mem_arena_stats st;
+	char key[64];
 	double t0;
 	char *p;
 
 	p = make_region(arena, len, &r, dataset);
 	compress_or_die(r);
 	advise(p, len, MADV_SEQUENTIAL);
-	mark_phase("begin", "run/%s/mapahead", dataset);
+	mark_phase("begin", "run/%s/%s", dataset, phase);
 	t0 = now_seconds();
 	fault_in_order(p, len / CS, CS);
-	json_object_object_add(o, "readback_mapahead_mbps",
-			       json_object_new_double(len / 1048576.0 / secs_since(t0)));
-	mark_phase("end", "run/%s/mapahead", dataset);
+	snprintf(key, sizeof(key), "readback_%s_mbps", phase);
+	json_object_object_add(o, key, json_object_new_double(len / 1048576.0 / secs_since(t0)));
+	mark_phase("end", "run/%s/%s", dataset, phase);
 	mem_arena_get_stats(arena, &st);
-	json_object_object_add(o, "readahead_mapped", json_object_new_int64(st.readahead_mapped));
+	snprintf(key, sizeof(key), "%s_readahead_chunks", phase);
+	json_object_object_add(o, key, json_object_new_int64(st.readahead_chunks));
+	if (flags & MEM_ARENA_CONFIG_MAP_AHEAD)
+		json_object_object_add(o, "readahead_mapped",
+				       json_object_new_int64(st.readahead_mapped));
 	if (memcmp(p, copy, len))
-		die(1, "%s: data read back with map-ahead differs", dataset);
+		die(1, "%s: data read back in phase %s differs", dataset, phase);
 	mem_arena_destroy(arena);
 }
 
@@ -399,7 +409,8 @@ static int cmd_run(const char *dataset, size_t mb)
 			       json_object_new_int64(st.readahead_chunks - ra));
 	advise(p, len, MADV_NORMAL);
 	compress_or_die(r);	/* for the random faults; small meanwhile */
-	run_map_ahead(o, dataset, copy, len);
+	run_ahead(o, dataset, copy, len, MEM_ARENA_CONFIG_MAP_AHEAD, "mapahead");
+	run_ahead(o, dataset, copy, len, MEM_ARENA_CONFIG_READAHEAD_ASYNC, "rasync");
 
 	/* Faults in random order, each timed. */
 	t0 = now_seconds();
@@ -652,8 +663,9 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	    strcmp(phase, "random") && strcmp(phase, "touch") &&
 	    strcmp(phase, "threads") && strcmp(phase, "zread") &&
 	    strcmp(phase, "zrandom") && strcmp(phase, "mapahead") &&
+	    strcmp(phase, "readahead") && strcmp(phase, "rasync") &&
 	    strcmp(phase, "zwrite"))
-		die(2, "phase: unknown '%s' (compress, fault, mapahead, random, touch, threads, zread, zrandom, zwrite)",
+		die(2, "phase: unknown '%s' (compress, fault, readahead, rasync, mapahead, random, touch, threads, zread, zrandom, zwrite)",
 		    phase);
 	if (phase[0] == 'z' && arena_chunk)
 		die(2, "--chunk-kb: zram's phases have 4 KiB requests only");
@@ -669,13 +681,15 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 		t0 = phase_zram(dataset, len, order, lat, !strcmp(phase, "zwrite"));
 		goto out;
 	}
-	arena = make_arena(strcmp(phase, "mapahead") ? 0 : MEM_ARENA_CONFIG_MAP_AHEAD);
+	arena = make_arena(!strcmp(phase, "mapahead") ? MEM_ARENA_CONFIG_MAP_AHEAD :
+			   !strcmp(phase, "rasync") ? MEM_ARENA_CONFIG_READAHEAD_ASYNC : 0);
 	p = make_region(arena, len, &r, dataset);
 	if (!strcmp(phase, "threads"))
 		make_region(arena, len, &r2, dataset);
 	if (strcmp(phase, "compress") && strcmp(phase, "threads"))
 		compress_or_die(r);
-	if (!strcmp(phase, "mapahead"))
+	if (!strcmp(phase, "mapahead") || !strcmp(phase, "readahead") ||
+	    !strcmp(phase, "rasync"))
 		advise(p, len, MADV_SEQUENTIAL);
 	fprintf(stderr, "arena_bench: phase %s, %s, %zu MiB\n", phase, dataset, mb);
 	mem_arena_get_stats(arena, &st0);
@@ -684,7 +698,8 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	t0 = now_seconds();
 	if (!strcmp(phase, "compress")) {
 		compress_or_die(r);
-	} else if (!strcmp(phase, "fault") || !strcmp(phase, "mapahead")) {
+	} else if (!strcmp(phase, "fault") || !strcmp(phase, "mapahead") ||
+		   !strcmp(phase, "readahead") || !strcmp(phase, "rasync")) {
 		fault_in_order(p, pages, cs);
 	} else if (!strcmp(phase, "random")) {	/* as cmd_run's */
 		timed_faults(p, order, pages, cs, lat);
