@@ -37,6 +37,8 @@
  *                            the program cannot advise its heap)
  *   MEMARENA_MAP_AHEAD       1: the arena maps what it reads ahead
  *                            (MEM_ARENA_CONFIG_MAP_AHEAD; default 0)
+ *   MEMARENA_READAHEAD_ASYNC 1: it reads ahead from a worker
+ *                            (MEM_ARENA_CONFIG_READAHEAD_ASYNC; default 0)
  *   MEMARENA_STATS_JSON      file written at exit with the arena's stats ...
  *   MEMARENA_STATS_PID       ... by the process with this pid only
  * When the arena cannot be created (no module, no memory) everything is
@@ -647,7 +649,9 @@ __attribute__((constructor)) static void heap_init(void)
 	heap.page = sysconf(_SC_PAGESIZE);
 	heap.readahead_kib = strtoul(getenv("MEMARENA_READAHEAD_KIB") ?: "0", NULL, 10);
 	if (strtoul(getenv("MEMARENA_MAP_AHEAD") ?: "0", NULL, 10))
-		heap.config_flags = MEM_ARENA_CONFIG_MAP_AHEAD;
+		heap.config_flags |= MEM_ARENA_CONFIG_MAP_AHEAD;
+	if (strtoul(getenv("MEMARENA_READAHEAD_ASYNC") ?: "0", NULL, 10))
+		heap.config_flags |= MEM_ARENA_CONFIG_READAHEAD_ASYNC;
 	if (!size || size > MEM_ARENA_REGION_SIZE_MAX) {
 		heap.err = -EINVAL;
 		return;

@@ -51,6 +51,9 @@ static void usage(FILE *f)
 "  --map-ahead            with --readahead: also map what is read ahead, one\n"
 "                         fault per window instead of one per page (its use\n"
 "                         is then not seen: readahead_mapped)\n"
+"  --readahead-async      with --readahead: read ahead from a worker, on\n"
+"                         another CPU, while the program goes on (not with\n"
+"                         --map-ahead)\n"
 "  --stats-json PATH      write the arena's stats and VmRSS there at exit\n"
 "  -h, --help             this text\n"
 "\n"
@@ -106,6 +109,7 @@ int main(int argc, char **argv)
 		{ "stats-json", required_argument, NULL, 'j' },
 		{ "readahead", required_argument, NULL, 'r' },
 		{ "map-ahead", no_argument, NULL, 'a' },
+		{ "readahead-async", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -113,7 +117,7 @@ int main(int argc, char **argv)
 	const char *idle = "0", *readahead = "0", *heap, *alloc = NULL, *old;
 	char heap_buf[PATH_MAX], lib_buf[PATH_MAX], pid[16];
 	char *preload;
-	int c, fd, map_ahead = 0;
+	int c, fd, map_ahead = 0, ra_async = 0;
 
 	tool_init(prog);
 	opterr = 0;
@@ -145,6 +149,9 @@ int main(int argc, char **argv)
 		case 'a':
 			map_ahead = 1;
 			break;
+		case 'A':
+			ra_async = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -156,6 +163,10 @@ int main(int argc, char **argv)
 		die(2, "no COMMAND to run (see --help)");
 	if (map_ahead && !strcmp(readahead, "0"))
 		die(2, "--map-ahead needs --readahead KIB (nothing is read ahead without it)");
+	if (ra_async && !strcmp(readahead, "0"))
+		die(2, "--readahead-async needs --readahead KIB (nothing is read ahead without it)");
+	if (ra_async && map_ahead)
+		die(2, "--readahead-async and --map-ahead exclude each other (a worker cannot map)");
 
 	fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
@@ -189,6 +200,7 @@ int main(int argc, char **argv)
 	    setenv("MEMARENA_IDLE_COMPRESS", idle, 1) ||
 	    setenv("MEMARENA_READAHEAD_KIB", readahead, 1) ||
 	    setenv("MEMARENA_MAP_AHEAD", map_ahead ? "1" : "0", 1) ||
+	    setenv("MEMARENA_READAHEAD_ASYNC", ra_async ? "1" : "0", 1) ||
 	    (stats && (setenv("MEMARENA_STATS_JSON", stats, 1) ||
 		       setenv("MEMARENA_STATS_PID", pid, 1))))
 		die(127, "%s", strerror(errno));
