@@ -72,8 +72,8 @@ static int ma_cmd_set_config(struct ma_ucmd *ucmd)
 
 	if (cmd->flags & ~MEM_ARENA_CONFIG_FLAGS ||
 	    (cmd->flags & MEM_ARENA_CONFIG_MAP_AHEAD &&
-	     cmd->flags & MEM_ARENA_CONFIG_READAHEAD_ASYNC) || !is_power_of_2(chunk_size) ||
-	    chunk_size < PAGE_SIZE || chunk_size > MEM_ARENA_CHUNK_SIZE_MAX ||
+	     cmd->flags & MEM_ARENA_CONFIG_READAHEAD_ASYNC) ||
+	    !is_power_of_2(chunk_size) || chunk_size < PAGE_SIZE || chunk_size > MEM_ARENA_CHUNK_SIZE_MAX ||
 	    cmd->min_savings_pct > 99 || weight > MEM_ARENA_WEIGHT_MAX ||
 	    cmd->readahead_kib > MEM_ARENA_READAHEAD_KIB_MAX || cmd->__reserved)
 		return -EINVAL;

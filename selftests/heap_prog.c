@@ -214,17 +214,15 @@ static int readahead_run(void)
 	check(is_text(a, MB, 5), "readahead_reads_back");
 	if (map_ahead)	/* the first miss, then one per window and page */
 		misses = 1 + (pages - 1 + win) / (win + 1);
-	if (ra_async) {
-		hits = stat_of(fd, MEM_ARENA_STAT_access_hits_decompressed) - hits;
-		ra = stat_of(fd, MEM_ARENA_STAT_readahead_chunks) - ra;
+	hits = stat_of(fd, MEM_ARENA_STAT_access_hits_decompressed) - hits;
+	ra = stat_of(fd, MEM_ARENA_STAT_readahead_chunks) - ra;
+	if (ra_async)
 		check(hits >= 2 && hits + ra == pages,
 		      "readahead_async_each_page_a_miss_or_read_ahead");
-	} else {
-		check(stat_of(fd, MEM_ARENA_STAT_access_hits_decompressed) - hits == misses &&
-		      stat_of(fd, MEM_ARENA_STAT_readahead_chunks) - ra == pages - misses,
+	else
+		check(hits == misses && ra == pages - misses,
 		      map_ahead ? "readahead_in_order_misses_once_per_window"
 				: "readahead_in_order_misses_twice");
-	}
 	check(stat_of(fd, MEM_ARENA_STAT_readahead_mapped) - mapped ==
 	      (map_ahead ? pages - misses : 0), "readahead_mapped_only_with_map_ahead");
 	printf("1..%d\n", n);

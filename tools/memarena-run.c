@@ -161,10 +161,9 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		die(2, "no COMMAND to run (see --help)");
-	if (map_ahead && !strcmp(readahead, "0"))
-		die(2, "--map-ahead needs --readahead KIB (nothing is read ahead without it)");
-	if (ra_async && !strcmp(readahead, "0"))
-		die(2, "--readahead-async needs --readahead KIB (nothing is read ahead without it)");
+	if ((map_ahead || ra_async) && !strcmp(readahead, "0"))
+		die(2, "--%s needs --readahead KIB (nothing is read ahead without it)",
+		    map_ahead ? "map-ahead" : "readahead-async");
 	if (ra_async && map_ahead)
 		die(2, "--readahead-async and --map-ahead exclude each other (a worker cannot map)");
 

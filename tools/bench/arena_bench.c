@@ -657,6 +657,7 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	size_t len = mb << 20, pages = len / cs, *order = NULL;
 	double t0, *lat = NULL;
 	char *p;
+	int seq;
 	int k;
 
 	if (strcmp(phase, "compress") && strcmp(phase, "fault") &&
@@ -681,6 +682,9 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 		t0 = phase_zram(dataset, len, order, lat, !strcmp(phase, "zwrite"));
 		goto out;
 	}
+	/* The sequential phases: in-order faults in a MADV_SEQUENTIAL mapping. */
+	seq = !strcmp(phase, "mapahead") || !strcmp(phase, "readahead") ||
+	      !strcmp(phase, "rasync");
 	arena = make_arena(!strcmp(phase, "mapahead") ? MEM_ARENA_CONFIG_MAP_AHEAD :
 			   !strcmp(phase, "rasync") ? MEM_ARENA_CONFIG_READAHEAD_ASYNC : 0);
 	p = make_region(arena, len, &r, dataset);
@@ -688,8 +692,7 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 		make_region(arena, len, &r2, dataset);
 	if (strcmp(phase, "compress") && strcmp(phase, "threads"))
 		compress_or_die(r);
-	if (!strcmp(phase, "mapahead") || !strcmp(phase, "readahead") ||
-	    !strcmp(phase, "rasync"))
+	if (seq)
 		advise(p, len, MADV_SEQUENTIAL);
 	fprintf(stderr, "arena_bench: phase %s, %s, %zu MiB\n", phase, dataset, mb);
 	mem_arena_get_stats(arena, &st0);
@@ -698,8 +701,7 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	t0 = now_seconds();
 	if (!strcmp(phase, "compress")) {
 		compress_or_die(r);
-	} else if (!strcmp(phase, "fault") || !strcmp(phase, "mapahead") ||
-		   !strcmp(phase, "readahead") || !strcmp(phase, "rasync")) {
+	} else if (!strcmp(phase, "fault") || seq) {
 		fault_in_order(p, pages, cs);
 	} else if (!strcmp(phase, "random")) {	/* as cmd_run's */
 		timed_faults(p, order, pages, cs, lat);
