@@ -37,7 +37,8 @@ struct ma_ucmd {
 		     MEM_ARENA_FEATURE_IDLE_ONLY |			\
 		     MEM_ARENA_FEATURE_READAHEAD |			\
 		     MEM_ARENA_FEATURE_MAP_AHEAD |			\
-		     MEM_ARENA_FEATURE_READAHEAD_ASYNC)
+		     MEM_ARENA_FEATURE_READAHEAD_ASYNC |		\
+		     MEM_ARENA_FEATURE_ASYNC_MAP_AHEAD)
 
 static u64 ma_ioctl_mask(void);
 
@@ -71,8 +72,6 @@ static int ma_cmd_set_config(struct ma_ucmd *ucmd)
 	int err = 0;
 
 	if (cmd->flags & ~MEM_ARENA_CONFIG_FLAGS ||
-	    (cmd->flags & MEM_ARENA_CONFIG_MAP_AHEAD &&
-	     cmd->flags & MEM_ARENA_CONFIG_READAHEAD_ASYNC) ||
 	    !is_power_of_2(chunk_size) || chunk_size < PAGE_SIZE || chunk_size > MEM_ARENA_CHUNK_SIZE_MAX ||
 	    cmd->min_savings_pct > 99 || weight > MEM_ARENA_WEIGHT_MAX ||
 	    cmd->readahead_kib > MEM_ARENA_READAHEAD_KIB_MAX || cmd->__reserved)

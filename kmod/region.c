@@ -467,6 +467,39 @@ void ma_readahead_exit(void)
 }
 
 /*
+ * Asynchronous readahead with MEM_ARENA_CONFIG_MAP_AHEAD: map into @vma the
+ * chunks after @index that the worker read and nobody has used yet, as far
+ * as they run unbroken inside the stream's window and the mapping, so the
+ * stream takes no fault for them.  A chunk locked (the worker's, a pass's),
+ * not raw or raw but used already ends the run: it is left to fault, and
+ * its use is seen.  Returns the last chunk of the run, or @index.
+ */
+static unsigned long ma_region_map_ready(struct ma_region *region,
+					 unsigned long index,
+					 struct vm_area_struct *vma)
+{
+	unsigned long end = min(READ_ONCE(region->ra_next), region->nr_chunks);
+	struct ma_chunk *chunk;
+	bool mapped;
+
+	while (index + 1 < end) {
+		chunk = xa_load(&region->chunks, index + 1);
+		if (!chunk || !ma_chunk_trylock(chunk))
+			break;
+		mapped = !READ_ONCE(region->dead) &&
+			 chunk->state == MA_CHUNK_RAW && chunk->readahead &&
+			 ma_chunk_map_pages(chunk, vma, ULONG_MAX);
+		if (mapped)
+			ma_chunk_mapped_ahead(chunk);
+		ma_chunk_unlock(chunk);
+		if (!mapped)
+			break;
+		index++;
+	}
+	return index;
+}
+
+/*
  * Readahead of a sequential fault stream at chunk @index: after a miss,
  * decompress the next ma_readahead_bytes() worth of chunks (two at least);
  * after the first use of a chunk read ahead, go on once the stream is past
@@ -476,7 +509,8 @@ void ma_readahead_exit(void)
  * With MEM_ARENA_CONFIG_MAP_AHEAD the chunks read are mapped into @vma as
  * well, so no fault uses them: the stream's next fault is the miss at the
  * chunk after them, and it must count as sequential (ra_miss).  With
- * MEM_ARENA_CONFIG_READAHEAD_ASYNC a worker reads them.
+ * MEM_ARENA_CONFIG_READAHEAD_ASYNC a worker reads them, and with both the
+ * stream's faults map what the worker has read (ma_region_map_ready()).
  */
 static void ma_region_readahead(struct ma_region *region, unsigned long index,
 				bool missed, struct vm_area_struct *vma)
@@ -487,8 +521,18 @@ static void ma_region_readahead(struct ma_region *region, unsigned long index,
 	unsigned long next = READ_ONCE(region->ra_next), from, to;
 	struct ma_pass pass = {};
 
-	if (arena->config.flags & MEM_ARENA_CONFIG_MAP_AHEAD)
+	if (arena->config.flags & MEM_ARENA_CONFIG_READAHEAD_ASYNC &&
+	    arena->config.flags & MEM_ARENA_CONFIG_MAP_AHEAD) {
+		unsigned long last = ma_region_map_ready(region, index, vma);
+
+		if (last != index) {
+			WRITE_ONCE(region->ra_miss, last + 1);
+			index = last;
+			missed = false;
+		}
+	} else if (arena->config.flags & MEM_ARENA_CONFIG_MAP_AHEAD) {
 		pass.vma = vma;
+	}
 	if (missed)
 		from = index + 1;
 	else if (index + win / 2 >= next)

@@ -564,7 +564,7 @@ TEST_F(arena, map_ahead_faults_once_per_window)
  * (polled in readahead_chunks: nothing here waits a set time), and the
  * reader's faults there are not hits.  Read on in order, each chunk is
  * decompressed once, by the reader (a miss) or the worker, whichever comes
- * first, and every byte is back.  Not together with MAP_AHEAD.
+ * first, and every byte is back.
  */
 TEST_F(arena, async_readahead_reads_the_window)
 {
@@ -574,8 +574,6 @@ TEST_F(arena, async_readahead_reads_the_window)
 	__u32 id;
 	char *p;
 
-	EXPECT_EQ(-EINVAL, set_readahead(self->fd, cs, 0, MEM_ARENA_CONFIG_MAP_AHEAD |
-					 MEM_ARENA_CONFIG_READAHEAD_ASYNC));
 	ASSERT_EQ(0, set_readahead(self->fd, cs, win * cs / KiB,
 				   MEM_ARENA_CONFIG_READAHEAD_ASYNC));
 	p = text_region(self->fd, cs, &id, 1);
@@ -597,6 +595,68 @@ TEST_F(arena, async_readahead_reads_the_window)
 	EXPECT_EQ(NR_CHUNKS, s.access_hits_decompressed + s.readahead_chunks);
 	EXPECT_EQ(0, s.readahead_wasted);
 	EXPECT_EQ(len, s.raw_bytes);
+}
+
+/* Wait (60 s at most, polling) until @n chunks were read ahead. */
+static void wait_readahead(int fd, __u64 n, struct mem_arena_stats *s)
+{
+	double deadline = ma_now_s() + 60;
+
+	while (!ma_stats(fd, s) && s->readahead_chunks < n && ma_now_s() < deadline)
+		sched_yield();
+}
+
+/*
+ * READAHEAD_ASYNC with MAP_AHEAD: once the worker has read a window, the
+ * stream's fault on its first chunk maps the rest of it, which then reads
+ * without a fault (getrusage) and counts as mapped ahead, not as hits.
+ * Read on in order, each chunk is still decompressed once and every byte
+ * is back; a compress takes every page mapped so (no busy skip).
+ */
+TEST_F(arena, async_map_ahead_maps_what_the_worker_read)
+{
+	size_t cs = self->cs, win = 4, len = NR_CHUNKS * cs, i;
+	struct mem_arena_stats s;
+	struct rusage ru0, ru1;
+	__u64 done;
+	__u32 id;
+	char *p;
+
+	ASSERT_EQ(0, set_readahead(self->fd, cs, win * cs / KiB,
+				   MEM_ARENA_CONFIG_READAHEAD_ASYNC |
+				   MEM_ARENA_CONFIG_MAP_AHEAD));
+	p = text_region(self->fd, cs, &id, 1);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, madvise(p, len, MADV_SEQUENTIAL));
+
+	(void)*(volatile char *)p;		/* the miss: chunks 1..win queued */
+	wait_readahead(self->fd, win, &s);
+	ASSERT_EQ(win, s.readahead_chunks);
+	(void)*(volatile char *)(p + cs);	/* maps chunks 2..win */
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(win - 1, s.readahead_mapped);
+	EXPECT_EQ(1, s.access_hits_decompressed);
+	ASSERT_EQ(0, getrusage(RUSAGE_SELF, &ru0));
+	for (i = 2 * cs; i < (win + 1) * cs; i += getpagesize())
+		(void)*(volatile char *)(p + i);
+	ASSERT_EQ(0, getrusage(RUSAGE_SELF, &ru1));
+	EXPECT_EQ(0, ru1.ru_minflt - ru0.ru_minflt);
+
+	ASSERT_EQ(-1, text_differs(p, cs, self->scratch));
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(NR_CHUNKS, s.decompress_ops);
+	EXPECT_EQ(NR_CHUNKS, s.access_hits_decompressed + s.readahead_chunks);
+	EXPECT_LE(win - 1, s.readahead_mapped);
+	EXPECT_GE(s.readahead_chunks, s.readahead_mapped);
+	EXPECT_EQ(0, s.readahead_wasted);
+	EXPECT_EQ(len, s.raw_bytes);
+
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
+	EXPECT_EQ(NR_CHUNKS, done);
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(0, s.busy_skips);
+	EXPECT_EQ(0, s.raw_bytes);
+	ASSERT_EQ(-1, text_differs(p, cs, self->scratch));
 }
 
 /*

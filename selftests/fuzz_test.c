@@ -6,9 +6,9 @@
  * under each other, read and write region memory (SIGBUS and SIGSEGV are
  * caught), send malformed generic netlink messages, turn the module's
  * sysfs knobs to edge values and run the spare-page shrinker (restored
- * afterwards).  Arenas get random chunk sizes, caps, MAP_AHEAD or
- * READAHEAD_ASYNC.  A
- * thread mostly uses its own two arena slots, sometimes anyone's.  Afterwards every open
+ * afterwards).  Arenas get random chunk sizes, caps, MAP_AHEAD,
+ * READAHEAD_ASYNC or both.  A thread mostly uses its own two arena slots,
+ * sometimes anyone's.  Afterwards every open
  * arena's stats must be consistent, a fresh arena must work, and with
  * everything closed the module-wide gauges must be 0.
  *
@@ -219,8 +219,8 @@ static void slot_open(struct fuzzer *f, struct slot *s)
 		c.chunk_size = PICK(f, chunks);
 		c.min_savings_pct = below(f, 60);
 		c.cap_bytes = PICK(f, caps);
-		c.flags = chance(f, 30) ? MEM_ARENA_CONFIG_MAP_AHEAD :
-			  chance(f, 40) ? MEM_ARENA_CONFIG_READAHEAD_ASYNC : 0;
+		c.flags = (chance(f, 40) ? MEM_ARENA_CONFIG_MAP_AHEAD : 0) |
+			  (chance(f, 40) ? MEM_ARENA_CONFIG_READAHEAD_ASYNC : 0);
 		ma_ioc(s->fd, MEM_ARENA_IOC_SET_CONFIG, &c);
 		memset(&c, 0, sizeof(c));
 		c.size = sizeof(c);

@@ -690,21 +690,41 @@ TEST_F_TIMEOUT(race, free_vs_map_ahead, 120)
  * MEM_ARENA_CONFIG_READAHEAD_ASYNC: the misses of the sequential faults
  * hand windows to a worker, which decompresses while COMPRESS unmaps and
  * the free comes: the worker must stop at the free and leave nothing.
+ * With MAP_AHEAD too, the faults map what the worker read: those pages
+ * must go with every unmap like faulted ones.
  */
-TEST_F_TIMEOUT(race, free_vs_async_readahead, 120)
+static void async_free_race(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(race) *self, __u32 flags)
 {
 	const struct free_race fr = {
 		.nr = 64, .compress_first = 1, .spin = 64,
 		.nr_roles = 3, .roles = { role_fault_seq, role_fault_seq, role_compress },
 	};
 	struct mem_arena_cmd_config c = {
-		.size = sizeof(c), .flags = MEM_ARENA_CONFIG_READAHEAD_ASYNC,
-		.chunk_size = CS,
+		.size = sizeof(c), .flags = flags, .chunk_size = CS,
 	};
 
-	NEED_MODULE();
 	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_SET_CONFIG, &c));
 	free_race(_metadata, self, &fr);
+}
+
+TEST_F_TIMEOUT(race, free_vs_async_readahead, 120)
+{
+	NEED_MODULE();
+	async_free_race(_metadata, self, MEM_ARENA_CONFIG_READAHEAD_ASYNC);
+}
+
+TEST_F_TIMEOUT(race, free_vs_async_map_ahead, 120)
+{
+	long long mapped;
+
+	NEED_MODULE();
+	mapped = ma_sysfs_read("readahead_mapped");
+	async_free_race(_metadata, self, MEM_ARENA_CONFIG_READAHEAD_ASYNC |
+			MEM_ARENA_CONFIG_MAP_AHEAD);
+	mapped = ma_sysfs_read("readahead_mapped") - mapped;
+	TH_LOG("%lld chunks the worker read mapped by the faults", mapped);
+	EXPECT_LT(0, mapped);	/* the race reached the mapping */
 }
 
 TEST_F_TIMEOUT(race, free_vs_mmap, 120)

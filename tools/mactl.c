@@ -224,6 +224,8 @@ static int cmd_info(void)
 		printf(" map-ahead");
 	if (info.features & MEM_ARENA_FEATURE_READAHEAD_ASYNC)
 		printf(" readahead-async");
+	if (info.features & MEM_ARENA_FEATURE_ASYNC_MAP_AHEAD)
+		printf(" async-map-ahead");
 	printf("\nioctls            %d of %d (mask 0x%llx)\n",
 	       __builtin_popcountll(info.ioctls), 64,
 	       (unsigned long long)info.ioctls);

@@ -27,7 +27,7 @@ struct mem_arena_config {
 	size_t   chunk_size;      /* 0 = the page size; power of two, page size .. 64 KiB */
 	size_t   cap_bytes;       /* bound on the arena's compressed pool; 0 = module-wide bound only */
 	unsigned min_savings_pct; /* 0..99 */
-	unsigned flags;           /* 0, MEM_ARENA_CONFIG_MAP_AHEAD or _READAHEAD_ASYNC */
+	unsigned flags;           /* MEM_ARENA_CONFIG_MAP_AHEAD, _READAHEAD_ASYNC */
 };
 
 void   mem_arena_config_init(struct mem_arena_config *cfg);

@@ -222,6 +222,7 @@ enum {
 #define MEM_ARENA_FEATURE_READAHEAD		(1ULL << 6)
 #define MEM_ARENA_FEATURE_MAP_AHEAD		(1ULL << 7)	/* the config flag */
 #define MEM_ARENA_FEATURE_READAHEAD_ASYNC	(1ULL << 8)	/* the config flag */
+#define MEM_ARENA_FEATURE_ASYNC_MAP_AHEAD	(1ULL << 9)	/* both flags at once */
 
 /**
  * struct mem_arena_cmd_info - MEM_ARENA_IOC_GET_INFO
@@ -263,8 +264,8 @@ struct mem_arena_cmd_info {
 /**
  * struct mem_arena_cmd_config - MEM_ARENA_IOC_SET_CONFIG, _GET_CONFIG
  * @size: sizeof(struct mem_arena_cmd_config)
- * @flags: MEM_ARENA_CONFIG_MAP_AHEAD, MEM_ARENA_CONFIG_READAHEAD_ASYNC or 0
- *	(not both).  MAP_AHEAD: the chunks a fault reads ahead are also
+ * @flags: MEM_ARENA_CONFIG_MAP_AHEAD, MEM_ARENA_CONFIG_READAHEAD_ASYNC,
+ *	both or 0.  MAP_AHEAD: the chunks a fault reads ahead are also
  *	mapped at once into the faulting mapping, so a sequential reader
  *	takes one fault per readahead window instead of one per chunk.  The
  *	module then sees no first use of them: they count in
@@ -275,6 +276,10 @@ struct mem_arena_cmd_info {
  *	it meets the reader, so which of the two decompresses a chunk (and
  *	so readahead_chunks) depends on timing.  Its pages are charged to the
  *	faulting task's memory cgroup.  MADV_WILLNEED stays synchronous.
+ *	Both: a fault of the stream also maps the chunks after it that the
+ *	worker has read and nobody used yet, as far as they run unbroken
+ *	(readahead_mapped).  Kernels without MEM_ARENA_FEATURE_ASYNC_MAP_AHEAD
+ *	refuse the two together with -EINVAL.
  * @chunk_size: power of two, page size .. MEM_ARENA_CHUNK_SIZE_MAX;
  *	0 on SET means the page size (the default; MEM_ARENA_CHUNK_SIZE_DEFAULT
  *	is that value only where pages are 4 KiB)
