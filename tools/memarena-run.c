@@ -164,8 +164,6 @@ int main(int argc, char **argv)
 	if ((map_ahead || ra_async) && !strcmp(readahead, "0"))
 		die(2, "--%s needs --readahead KIB (nothing is read ahead without it)",
 		    map_ahead ? "map-ahead" : "readahead-async");
-	if (ra_async && map_ahead)
-		die(2, "--readahead-async and --map-ahead exclude each other (a worker cannot map)");
 
 	fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
