@@ -42,7 +42,8 @@ static void usage(FILE *out)
 "run: compress throughput, fault readback in order (without and with\n"
 "  MADV_SEQUENTIAL readahead, with readahead mapped ahead in an arena\n"
 "  with MEM_ARENA_CONFIG_MAP_AHEAD, and from a worker in an arena with\n"
-"  MEM_ARENA_CONFIG_READAHEAD_ASYNC) and in random order (with per-fault\n"
+"  MEM_ARENA_CONFIG_READAHEAD_ASYNC, without and with MAP_AHEAD) and in\n"
+"  random order (with per-fault\n"
 "  latency), touch readback, density; every byte checked.\n"
 "threads: two threads compressing two regions at once, against one.\n"
 "zram: the same bytes written to and read from /dev/zram0 with O_DIRECT\n"
@@ -53,10 +54,11 @@ static void usage(FILE *out)
 "  each step.\n"
 "scale: compress regions of each size; report the per-chunk cost (wall\n"
 "  clock and kernel codec time), median of --runs (default 3).\n"
-"phase compress|fault|readahead|rasync|mapahead|random|touch|threads|\n"
-"      zread|zrandom|zwrite:\n"
+"phase compress|fault|readahead|rasync|rasyncmap|mapahead|random|touch|\n"
+"      threads|zread|zrandom|zwrite:\n"
 "  one phase alone, after its setup (readahead: in-order faults with\n"
 "  MADV_SEQUENTIAL; rasync: the same in an arena with READAHEAD_ASYNC;\n"
+"  rasyncmap: with READAHEAD_ASYNC and MAP_AHEAD;\n"
 "  mapahead: with MAP_AHEAD; random: faults in random order, each\n"
 "  timed; zread, zrandom: 4 KiB O_DIRECT reads of /dev/zram0, set up by\n"
 "  the caller, in order or in the random order, each timed; zwrite: the\n"
@@ -345,9 +347,10 @@ static void run_ahead(json_object *o, const char *dataset, const char *copy,
 	mem_arena_get_stats(arena, &st);
 	snprintf(key, sizeof(key), "%s_readahead_chunks", phase);
 	json_object_object_add(o, key, json_object_new_int64(st.readahead_chunks));
-	if (flags & MEM_ARENA_CONFIG_MAP_AHEAD)
-		json_object_object_add(o, "readahead_mapped",
-				       json_object_new_int64(st.readahead_mapped));
+	if (flags & MEM_ARENA_CONFIG_MAP_AHEAD) {
+		snprintf(key, sizeof(key), "%s_readahead_mapped", phase);
+		json_object_object_add(o, key, json_object_new_int64(st.readahead_mapped));
+	}
 	if (memcmp(p, copy, len))
 		die(1, "%s: data read back in phase %s differs", dataset, phase);
 	mem_arena_destroy(arena);
@@ -411,6 +414,8 @@ static int cmd_run(const char *dataset, size_t mb)
 	compress_or_die(r);	/* for the random faults; small meanwhile */
 	run_ahead(o, dataset, copy, len, MEM_ARENA_CONFIG_MAP_AHEAD, "mapahead");
 	run_ahead(o, dataset, copy, len, MEM_ARENA_CONFIG_READAHEAD_ASYNC, "rasync");
+	run_ahead(o, dataset, copy, len, MEM_ARENA_CONFIG_READAHEAD_ASYNC |
+		  MEM_ARENA_CONFIG_MAP_AHEAD, "rasyncmap");
 
 	/* Faults in random order, each timed. */
 	t0 = now_seconds();
@@ -665,8 +670,8 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	    strcmp(phase, "threads") && strcmp(phase, "zread") &&
 	    strcmp(phase, "zrandom") && strcmp(phase, "mapahead") &&
 	    strcmp(phase, "readahead") && strcmp(phase, "rasync") &&
-	    strcmp(phase, "zwrite"))
-		die(2, "phase: unknown '%s' (compress, fault, readahead, rasync, mapahead, random, touch, threads, zread, zrandom, zwrite)",
+	    strcmp(phase, "rasyncmap") && strcmp(phase, "zwrite"))
+		die(2, "phase: unknown '%s' (compress, fault, readahead, rasync, rasyncmap, mapahead, random, touch, threads, zread, zrandom, zwrite)",
 		    phase);
 	if (phase[0] == 'z' && arena_chunk)
 		die(2, "--chunk-kb: zram's phases have 4 KiB requests only");
@@ -684,9 +689,10 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	}
 	/* The sequential phases: in-order faults in a MADV_SEQUENTIAL mapping. */
 	seq = !strcmp(phase, "mapahead") || !strcmp(phase, "readahead") ||
-	      !strcmp(phase, "rasync");
-	arena = make_arena(!strcmp(phase, "mapahead") ? MEM_ARENA_CONFIG_MAP_AHEAD :
-			   !strcmp(phase, "rasync") ? MEM_ARENA_CONFIG_READAHEAD_ASYNC : 0);
+	      !strcmp(phase, "rasync") || !strcmp(phase, "rasyncmap");
+	arena = make_arena((!strcmp(phase, "mapahead") || !strcmp(phase, "rasyncmap") ?
+			    MEM_ARENA_CONFIG_MAP_AHEAD : 0) |
+			   (!strncmp(phase, "rasync", 6) ? MEM_ARENA_CONFIG_READAHEAD_ASYNC : 0));
 	p = make_region(arena, len, &r, dataset);
 	if (!strcmp(phase, "threads"))
 		make_region(arena, len, &r2, dataset);

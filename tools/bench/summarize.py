@@ -28,12 +28,16 @@ TARGETS = [
      ("run", "readback_mapahead_mbps"), ("lz4", "decompress_mbps"), 0.7, ">="),
     ("async readahead / LZ4 decompress", REAL,
      ("run", "readback_rasync_mbps"), ("lz4", "decompress_mbps"), 0.7, ">="),
+    ("async readahead mapped / LZ4 decompress", REAL,
+     ("run", "readback_rasyncmap_mbps"), ("lz4", "decompress_mbps"), 0.7, ">="),
     ("fault readback / zram 4 KiB reads", REAL,
      ("run", "readback_mbps"), ("zram", "read_mbps_4k"), 1.3, ">="),
     ("map-ahead / zram 4 KiB reads", REAL,
      ("run", "readback_mapahead_mbps"), ("zram", "read_mbps_4k"), 1.3, ">="),
     ("async readahead / zram 4 KiB reads", REAL,
      ("run", "readback_rasync_mbps"), ("zram", "read_mbps_4k"), 1.3, ">="),
+    ("async readahead mapped / zram 4 KiB reads", REAL,
+     ("run", "readback_rasyncmap_mbps"), ("zram", "read_mbps_4k"), 1.3, ">="),
     ("random fault p50 / zram read p50", REAL,
      ("run", "fault_p50_us"), ("zram", "read_p50_us"), 1.0, "<="),
     ("random fault p50 / zram random-order read p50", REAL,
@@ -123,12 +127,15 @@ def main():
             v("lz4", "decompress_mbps"), "MB/s")
         add("readback_mbps_1m_requests", d, None, v("zram", "read_mbps_1m"), None, "MB/s")
         # In order with MADV_SEQUENTIAL readahead, with it mapped ahead, and
-        # with it in a worker (MEM_ARENA_CONFIG_READAHEAD_ASYNC).
+        # with it in a worker (MEM_ARENA_CONFIG_READAHEAD_ASYNC), and in a
+        # worker whose chunks the faults map (both flags).
         add("readback_readahead_mbps", d, v("run", "readback_readahead_mbps"), None,
             v("lz4", "decompress_mbps"), "MB/s")
         add("readback_mapahead_mbps", d, v("run", "readback_mapahead_mbps"), None,
             v("lz4", "decompress_mbps"), "MB/s")
         add("readback_rasync_mbps", d, v("run", "readback_rasync_mbps"), None,
+            v("lz4", "decompress_mbps"), "MB/s")
+        add("readback_rasyncmap_mbps", d, v("run", "readback_rasyncmap_mbps"), None,
             v("lz4", "decompress_mbps"), "MB/s")
         add("readback_random_mbps", d, v("run", "readback_random_mbps"),
             v("zram", "read_random_mbps_4k"), None, "MB/s")
@@ -152,6 +159,8 @@ def main():
         add("mapahead_mb_per_cpu_s", d, per_cpu("run/%s/mapahead" % d, mmb),
             None, None, "MB/cpu-s")
         add("rasync_mb_per_cpu_s", d, per_cpu("run/%s/rasync" % d, mmb),
+            None, None, "MB/cpu-s")
+        add("rasyncmap_mb_per_cpu_s", d, per_cpu("run/%s/rasyncmap" % d, mmb),
             None, None, "MB/cpu-s")
     scale = sorted(by.get(("scale", "mixed"), []), key=lambda r: r["region_mb"])
     if len(scale) >= 2:
