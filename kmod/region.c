@@ -467,18 +467,22 @@ void ma_readahead_exit(void)
 }
 
 /*
- * Asynchronous readahead with MEM_ARENA_CONFIG_MAP_AHEAD: map into @vma the
- * chunks after @index that the worker read and nobody has used yet, as far
- * as they run unbroken inside the stream's window and the mapping, so the
- * stream takes no fault for them.  A chunk locked (the worker's, a pass's),
- * not raw or raw but used already ends the run: it is left to fault, and
- * its use is seen.  Returns the last chunk of the run, or @index.
+ * Asynchronous readahead with MEM_ARENA_CONFIG_MAP_AHEAD: walk the stream's
+ * window from the chunk after @index toward the worker, which comes from
+ * its far end, reading ahead what the worker has not read and mapping into
+ * @vma both that and what it has, nobody having used it yet.  A chunk
+ * locked (the worker's, a pass's) ends the walk, and so does one outside
+ * the mapping or raw and used already (its use is seen at its fault).  So
+ * the stream faults where it starts a window and where it meets the
+ * worker, and the two decompress the window between them.  Returns the
+ * last chunk mapped, or @index.
  */
-static unsigned long ma_region_map_ready(struct ma_region *region,
-					 unsigned long index,
-					 struct vm_area_struct *vma)
+static unsigned long ma_region_readahead_near(struct ma_region *region,
+					      unsigned long index,
+					      struct vm_area_struct *vma)
 {
 	unsigned long end = min(READ_ONCE(region->ra_next), region->nr_chunks);
+	struct ma_pass pass = {};
 	struct ma_chunk *chunk;
 	bool mapped;
 
@@ -487,6 +491,7 @@ static unsigned long ma_region_map_ready(struct ma_region *region,
 		if (!chunk || !ma_chunk_trylock(chunk))
 			break;
 		mapped = !READ_ONCE(region->dead) &&
+			 ma_chunk_readahead(chunk, &pass) >= 0 &&
 			 chunk->state == MA_CHUNK_RAW && chunk->readahead &&
 			 ma_chunk_map_pages(chunk, vma, ULONG_MAX);
 		if (mapped)
@@ -496,62 +501,83 @@ static unsigned long ma_region_map_ready(struct ma_region *region,
 			break;
 		index++;
 	}
+	ma_pass_clock_close(region->arena, &pass);
 	return index;
 }
 
 /*
- * Readahead of a sequential fault stream at chunk @index: after a miss,
- * decompress the next ma_readahead_bytes() worth of chunks (two at least);
- * after the first use of a chunk read ahead, go on once the stream is past
- * half of what was read, from where the last readahead ended.  Errors end
- * it quietly: the faults that follow will say them.
+ * The chunks [@from, @to) that a sequential stream at chunk @index reads
+ * ahead next: after a miss, the next ma_readahead_bytes() worth (two
+ * chunks at least); after the first use of a chunk read ahead, once the
+ * stream is past half of what was read, from where the last readahead
+ * ended.  False when there are none.
+ */
+static bool ma_readahead_window(struct ma_region *region, unsigned long index,
+				bool missed, unsigned long *from, unsigned long *to)
+{
+	struct ma_arena *arena = region->arena;
+	unsigned int shift = PAGE_SHIFT + arena->chunk_order;
+	unsigned long win = max_t(unsigned long, ma_readahead_bytes(arena) >> shift, 2);
+	unsigned long next = READ_ONCE(region->ra_next);
+
+	if (missed)
+		*from = index + 1;
+	else if (index + win / 2 >= next)
+		*from = max(index + 1, next);
+	else
+		return false;
+	*to = min(index + win + 1, region->nr_chunks);	/* exclusive */
+	return *from < *to;
+}
+
+/*
+ * Readahead of a sequential fault stream at chunk @index, which the fault
+ * decompressed (@missed) or found read ahead (ma_readahead_window()).
+ * Errors end it quietly: the faults that follow will say them.
  *
  * With MEM_ARENA_CONFIG_MAP_AHEAD the chunks read are mapped into @vma as
  * well, so no fault uses them: the stream's next fault is the miss at the
  * chunk after them, and it must count as sequential (ra_miss).  With
- * MEM_ARENA_CONFIG_READAHEAD_ASYNC a worker reads them, and with both the
- * stream's faults map what the worker has read (ma_region_map_ready()).
+ * MEM_ARENA_CONFIG_READAHEAD_ASYNC a worker reads the window, and with
+ * both the faulting task reads and maps it from its near end meanwhile
+ * (ma_region_readahead_near()); once that walk has met the worker and
+ * mapped to the window's end, the next window is queued at once.
  */
 static void ma_region_readahead(struct ma_region *region, unsigned long index,
 				bool missed, struct vm_area_struct *vma)
 {
 	struct ma_arena *arena = region->arena;
 	unsigned int shift = PAGE_SHIFT + arena->chunk_order;
-	unsigned long win = max_t(unsigned long, ma_readahead_bytes(arena) >> shift, 2);
-	unsigned long next = READ_ONCE(region->ra_next), from, to;
+	u32 flags = arena->config.flags;
+	unsigned long from, to, last;
 	struct ma_pass pass = {};
 
-	if (arena->config.flags & MEM_ARENA_CONFIG_READAHEAD_ASYNC &&
-	    arena->config.flags & MEM_ARENA_CONFIG_MAP_AHEAD) {
-		unsigned long last = ma_region_map_ready(region, index, vma);
-
-		if (last != index) {
-			WRITE_ONCE(region->ra_miss, last + 1);
-			index = last;
-			missed = false;
+	if (!(flags & MEM_ARENA_CONFIG_READAHEAD_ASYNC)) {
+		if (!ma_readahead_window(region, index, missed, &from, &to))
+			return;
+		WRITE_ONCE(region->ra_next, to);
+		if (flags & MEM_ARENA_CONFIG_MAP_AHEAD) {
+			pass.vma = vma;
+			WRITE_ONCE(region->ra_miss, to);
 		}
-	} else if (arena->config.flags & MEM_ARENA_CONFIG_MAP_AHEAD) {
-		pass.vma = vma;
-	}
-	if (missed)
-		from = index + 1;
-	else if (index + win / 2 >= next)
-		from = max(index + 1, next);
-	else
-		return;
-	to = min(index + win + 1, region->nr_chunks);	/* exclusive */
-	if (from >= to)
-		return;
-	if (arena->config.flags & MEM_ARENA_CONFIG_READAHEAD_ASYNC) {
-		if (ma_region_readahead_queue(region, from, to))
-			WRITE_ONCE(region->ra_next, to);
+		ma_region_walk_chunks(region, (u64)from << shift,
+				      (u64)(to - from) << shift,
+				      ma_chunk_readahead_map, &pass);
 		return;
 	}
-	WRITE_ONCE(region->ra_next, to);
-	if (pass.vma)
-		WRITE_ONCE(region->ra_miss, to);
-	ma_region_walk_chunks(region, (u64)from << shift, (u64)(to - from) << shift,
-			      ma_chunk_readahead_map, &pass);
+	if (ma_readahead_window(region, index, missed, &from, &to) &&
+	    ma_region_readahead_queue(region, from, to))
+		WRITE_ONCE(region->ra_next, to);
+	if (!(flags & MEM_ARENA_CONFIG_MAP_AHEAD))
+		return;
+	last = ma_region_readahead_near(region, index, vma);
+	if (last == index)
+		return;
+	WRITE_ONCE(region->ra_miss, last + 1);
+	if (last + 1 == READ_ONCE(region->ra_next) &&
+	    ma_readahead_window(region, last, false, &from, &to) &&
+	    ma_region_readahead_queue(region, from, to))
+		WRITE_ONCE(region->ra_next, to);
 }
 
 /*

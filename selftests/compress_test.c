@@ -558,6 +558,15 @@ TEST_F(arena, map_ahead_faults_once_per_window)
 	ASSERT_EQ(-1, text_differs(p, cs, self->scratch));
 }
 
+/* Wait (60 s at most, polling) until @n chunks were read ahead. */
+static void wait_readahead(int fd, __u64 n, struct mem_arena_stats *s)
+{
+	double deadline = ma_now_s() + 60;
+
+	while (!ma_stats(fd, s) && s->readahead_chunks < n && ma_now_s() < deadline)
+		sched_yield();
+}
+
 /*
  * MEM_ARENA_CONFIG_READAHEAD_ASYNC: a miss of a sequential stream hands its
  * window to a worker and returns.  Left alone, the worker reads all of it
@@ -570,7 +579,6 @@ TEST_F(arena, async_readahead_reads_the_window)
 {
 	size_t cs = self->cs, win = 4, len = NR_CHUNKS * cs;
 	struct mem_arena_stats s;
-	double deadline;
 	__u32 id;
 	char *p;
 
@@ -581,10 +589,7 @@ TEST_F(arena, async_readahead_reads_the_window)
 	ASSERT_EQ(0, madvise(p, len, MADV_SEQUENTIAL));
 
 	(void)*(volatile char *)p;		/* the miss */
-	deadline = ma_now_s() + 60;
-	do {
-		ASSERT_EQ(0, ma_stats(self->fd, &s));
-	} while (s.readahead_chunks < win && ma_now_s() < deadline && !sched_yield());
+	wait_readahead(self->fd, win, &s);
 	EXPECT_EQ(win, s.readahead_chunks);
 	EXPECT_EQ(1, s.access_hits_decompressed);
 	EXPECT_EQ(1 + win, s.decompress_ops);
@@ -597,27 +602,22 @@ TEST_F(arena, async_readahead_reads_the_window)
 	EXPECT_EQ(len, s.raw_bytes);
 }
 
-/* Wait (60 s at most, polling) until @n chunks were read ahead. */
-static void wait_readahead(int fd, __u64 n, struct mem_arena_stats *s)
-{
-	double deadline = ma_now_s() + 60;
-
-	while (!ma_stats(fd, s) && s->readahead_chunks < n && ma_now_s() < deadline)
-		sched_yield();
-}
-
 /*
- * READAHEAD_ASYNC with MAP_AHEAD: once the worker has read a window, the
- * stream's fault on its first chunk maps the rest of it, which then reads
- * without a fault (getrusage) and counts as mapped ahead, not as hits.
- * Read on in order, each chunk is still decompressed once and every byte
- * is back; a compress takes every page mapped so (no busy skip).
+ * READAHEAD_ASYNC with MAP_AHEAD: the miss that starts a window reads it
+ * from the near end while the worker comes from the far end, and maps
+ * what it read.  However the two met, once the window is read (polled),
+ * reading all of it takes one fault at most (getrusage): where the reader
+ * meets the worker's chunks, whose fault maps the rest.  Read on in order,
+ * each chunk is still decompressed once, the read takes fewer faults than
+ * there are chunks, and every byte is back; a compress takes every page
+ * mapped so (no busy skip).
  */
-TEST_F(arena, async_map_ahead_maps_what_the_worker_read)
+TEST_F(arena, async_map_ahead_faults_once_per_window)
 {
 	size_t cs = self->cs, win = 4, len = NR_CHUNKS * cs, i;
 	struct mem_arena_stats s;
 	struct rusage ru0, ru1;
+	long faults;
 	__u64 done;
 	__u32 id;
 	char *p;
@@ -629,24 +629,25 @@ TEST_F(arena, async_map_ahead_maps_what_the_worker_read)
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, madvise(p, len, MADV_SEQUENTIAL));
 
-	(void)*(volatile char *)p;		/* the miss: chunks 1..win queued */
+	(void)*(volatile char *)p;		/* the miss: chunks 1..win */
 	wait_readahead(self->fd, win, &s);
-	ASSERT_EQ(win, s.readahead_chunks);
-	(void)*(volatile char *)(p + cs);	/* maps chunks 2..win */
-	ASSERT_EQ(0, ma_stats(self->fd, &s));
-	EXPECT_EQ(win - 1, s.readahead_mapped);
+	ASSERT_LE(win, s.readahead_chunks);
 	EXPECT_EQ(1, s.access_hits_decompressed);
 	ASSERT_EQ(0, getrusage(RUSAGE_SELF, &ru0));
-	for (i = 2 * cs; i < (win + 1) * cs; i += getpagesize())
+	for (i = cs; i < (win + 1) * cs; i += getpagesize())
 		(void)*(volatile char *)(p + i);
 	ASSERT_EQ(0, getrusage(RUSAGE_SELF, &ru1));
-	EXPECT_EQ(0, ru1.ru_minflt - ru0.ru_minflt);
+	EXPECT_GE(1, ru1.ru_minflt - ru0.ru_minflt);
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(1, s.access_hits_decompressed);
+	EXPECT_LE(win - 1, s.readahead_mapped);
 
-	ASSERT_EQ(-1, text_differs(p, cs, self->scratch));
+	faults = faults_to_read(p, cs, self->scratch);
+	ASSERT_LE(0, faults);
+	EXPECT_GT(NR_CHUNKS, faults);
 	ASSERT_EQ(0, ma_stats(self->fd, &s));
 	EXPECT_EQ(NR_CHUNKS, s.decompress_ops);
 	EXPECT_EQ(NR_CHUNKS, s.access_hits_decompressed + s.readahead_chunks);
-	EXPECT_LE(win - 1, s.readahead_mapped);
 	EXPECT_GE(s.readahead_chunks, s.readahead_mapped);
 	EXPECT_EQ(0, s.readahead_wasted);
 	EXPECT_EQ(len, s.raw_bytes);

@@ -191,7 +191,7 @@ static int fork_fallback(void)
  * all count as mapped.  With --readahead-async (MEMARENA_READAHEAD_ASYNC=1)
  * a worker reads ahead while the reader goes on: each page is a miss or
  * read ahead, how many of each depends on timing; with both, what the
- * reader maps is some of what the worker read.
+ * reader maps is some of what was read ahead.
  */
 static int readahead_run(void)
 {

@@ -61,7 +61,7 @@ check memarena_run_rejects_map_ahead_alone sh -c \
 	"! '$run' --map-ahead -- true 2> /tmp/ma.err && [ \$(wc -l < /tmp/ma.err) = 1 ]"
 
 # --readahead-async: the same read, a worker reading ahead; with
-# --map-ahead too, the reader maps what the worker read.
+# --map-ahead too, the reader reads toward the worker and maps what both read.
 heap_prog_run rasync "--readahead 64 --readahead-async" readahead
 heap_prog_run rasyncmap "--readahead 64 --readahead-async --map-ahead" readahead
 check memarena_run_rejects_readahead_async_alone sh -c \

@@ -690,8 +690,8 @@ TEST_F_TIMEOUT(race, free_vs_map_ahead, 120)
  * MEM_ARENA_CONFIG_READAHEAD_ASYNC: the misses of the sequential faults
  * hand windows to a worker, which decompresses while COMPRESS unmaps and
  * the free comes: the worker must stop at the free and leave nothing.
- * With MAP_AHEAD too, the faults map what the worker read: those pages
- * must go with every unmap like faulted ones.
+ * With MAP_AHEAD too, the faults read toward the worker and map what both
+ * read: those pages must go with every unmap like faulted ones.
  */
 static void async_free_race(struct __test_metadata *_metadata,
 			    FIXTURE_DATA(race) *self, __u32 flags)
@@ -723,7 +723,7 @@ TEST_F_TIMEOUT(race, free_vs_async_map_ahead, 120)
 	async_free_race(_metadata, self, MEM_ARENA_CONFIG_READAHEAD_ASYNC |
 			MEM_ARENA_CONFIG_MAP_AHEAD);
 	mapped = ma_sysfs_read("readahead_mapped") - mapped;
-	TH_LOG("%lld chunks the worker read mapped by the faults", mapped);
+	TH_LOG("%lld chunks read ahead and mapped by the faults", mapped);
 	EXPECT_LT(0, mapped);	/* the race reached the mapping */
 }
 

@@ -276,9 +276,12 @@ struct mem_arena_cmd_info {
  *	it meets the reader, so which of the two decompresses a chunk (and
  *	so readahead_chunks) depends on timing.  Its pages are charged to the
  *	faulting task's memory cgroup.  MADV_WILLNEED stays synchronous.
- *	Both: a fault of the stream also maps the chunks after it that the
- *	worker has read and nobody used yet, as far as they run unbroken
- *	(readahead_mapped).  Kernels without MEM_ARENA_FEATURE_ASYNC_MAP_AHEAD
+ *	Both: the worker reads the window from its far end, and the fault
+ *	that starts it reads it from the near end meanwhile, until the two
+ *	meet, mapping what it read and then what the worker read (whatever
+ *	nobody used yet), so the stream faults about once or twice per
+ *	window (readahead_mapped counts the chunks mapped so).  Kernels
+ *	without MEM_ARENA_FEATURE_ASYNC_MAP_AHEAD
  *	refuse the two together with -EINVAL.
  * @chunk_size: power of two, page size .. MEM_ARENA_CHUNK_SIZE_MAX;
  *	0 on SET means the page size (the default; MEM_ARENA_CHUNK_SIZE_DEFAULT
