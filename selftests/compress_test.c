@@ -105,6 +105,25 @@ FIXTURE_TEARDOWN(arena)
 		close(self->fd);
 }
 
+/*
+ * Compress text_region()'s @p whole: every page a fault mapped, or mapped
+ * ahead, goes with it (no busy skip, nothing raw), and every byte survives.
+ */
+static void compress_takes_every_page(struct __test_metadata *_metadata,
+				      FIXTURE_DATA(arena) *self, char *p, __u32 id)
+{
+	struct mem_arena_stats s;
+	__u64 done;
+
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0,
+			      NR_CHUNKS * self->cs, &done));
+	EXPECT_EQ(NR_CHUNKS, done);
+	ASSERT_EQ(0, ma_stats(self->fd, &s));
+	EXPECT_EQ(0, s.busy_skips);
+	EXPECT_EQ(0, s.raw_bytes);
+	ASSERT_EQ(-1, text_differs(p, self->cs, self->scratch));
+}
+
 TEST_F(arena, mixed_region_exact_stats)
 {
 	size_t cs = self->cs, len = NR_CHUNKS * cs;
@@ -443,12 +462,7 @@ TEST_F(arena, fault_maps_the_whole_chunk)
 	}
 
 	/* Every page mapped by those faults goes with the next compress. */
-	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
-	EXPECT_EQ(NR_CHUNKS, done);
-	ASSERT_EQ(0, ma_stats(self->fd, &s));
-	EXPECT_EQ(0, s.busy_skips);
-	EXPECT_EQ(0, s.raw_bytes);
-	ASSERT_EQ(-1, text_differs(p, cs, self->scratch));
+	compress_takes_every_page(_metadata, self, p, id);
 }
 
 /*
@@ -524,7 +538,6 @@ TEST_F(arena, map_ahead_faults_once_per_window)
 	struct mem_arena_cmd_config c = { .size = sizeof(c) };
 	struct mem_arena_stats s;
 	long faults;
-	__u64 done;
 	__u32 id;
 	char *p;
 
@@ -549,13 +562,9 @@ TEST_F(arena, map_ahead_faults_once_per_window)
 	EXPECT_LE(misses, faults);
 	EXPECT_GE(misses + 2, faults) TH_LOG("%ld faults for %zu misses", faults, misses);
 
-	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
-	EXPECT_EQ(NR_CHUNKS, done);
+	compress_takes_every_page(_metadata, self, p, id);
 	ASSERT_EQ(0, ma_stats(self->fd, &s));
-	EXPECT_EQ(0, s.busy_skips);
 	EXPECT_EQ(0, s.readahead_wasted);
-	EXPECT_EQ(0, s.raw_bytes);
-	ASSERT_EQ(-1, text_differs(p, cs, self->scratch));
 }
 
 /* Wait (60 s at most, polling) until @n chunks were read ahead. */
@@ -618,7 +627,6 @@ TEST_F(arena, async_map_ahead_faults_once_per_window)
 	struct mem_arena_stats s;
 	struct rusage ru0, ru1;
 	long faults;
-	__u64 done;
 	__u32 id;
 	char *p;
 
@@ -651,13 +659,7 @@ TEST_F(arena, async_map_ahead_faults_once_per_window)
 	EXPECT_GE(s.readahead_chunks, s.readahead_mapped);
 	EXPECT_EQ(0, s.readahead_wasted);
 	EXPECT_EQ(len, s.raw_bytes);
-
-	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
-	EXPECT_EQ(NR_CHUNKS, done);
-	ASSERT_EQ(0, ma_stats(self->fd, &s));
-	EXPECT_EQ(0, s.busy_skips);
-	EXPECT_EQ(0, s.raw_bytes);
-	ASSERT_EQ(-1, text_differs(p, cs, self->scratch));
+	compress_takes_every_page(_metadata, self, p, id);
 }
 
 /*
