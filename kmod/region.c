@@ -438,21 +438,50 @@ static void ma_region_readahead_work(struct work_struct *work)
 }
 
 /*
- * Queue the asynchronous readahead of chunks [@from, @to), unless one of
- * the region's is queued or running: then the stream's next fault asks
- * again.  False if it was not queued.
+ * The chunks [@from, @to) that a sequential stream at chunk @index reads
+ * ahead next: after a miss, the next ma_readahead_bytes() worth (two
+ * chunks at least); after the first use of a chunk read ahead, once the
+ * stream is past half of what was read, from where the last readahead
+ * ended.  False when there are none.
  */
-static bool ma_region_readahead_queue(struct ma_region *region,
-				      unsigned long from, unsigned long to)
+static bool ma_readahead_window(struct ma_region *region, unsigned long index,
+				bool missed, unsigned long *from, unsigned long *to)
 {
-	if (test_and_set_bit_lock(MA_RA_QUEUED, &region->ra_flags))
+	struct ma_arena *arena = region->arena;
+	unsigned int shift = PAGE_SHIFT + arena->chunk_order;
+	unsigned long win = max_t(unsigned long, ma_readahead_bytes(arena) >> shift, 2);
+	unsigned long next = READ_ONCE(region->ra_next);
+
+	if (missed)
+		*from = index + 1;
+	else if (index + win / 2 >= next)
+		*from = max(index + 1, next);
+	else
 		return false;
+	*to = min(index + win + 1, region->nr_chunks);	/* exclusive */
+	return *from < *to;
+}
+
+/*
+ * Queue the asynchronous readahead of the window a sequential stream at
+ * chunk @index reads next (ma_readahead_window()), unless there is none
+ * or one of the region's is queued or running: then the stream's next
+ * fault asks again.
+ */
+static void ma_region_readahead_queue(struct ma_region *region,
+				      unsigned long index, bool missed)
+{
+	unsigned long from, to;
+
+	if (!ma_readahead_window(region, index, missed, &from, &to) ||
+	    test_and_set_bit_lock(MA_RA_QUEUED, &region->ra_flags))
+		return;
 	kref_get(&region->ref);
 	region->ra_from = from;
 	region->ra_to = to;
 	region->ra_memcg = get_mem_cgroup_from_mm(current->mm);
 	queue_work(ma_readahead_wq, &region->ra_work);
-	return true;
+	WRITE_ONCE(region->ra_next, to);
 }
 
 int ma_readahead_init(void)
@@ -506,31 +535,6 @@ static unsigned long ma_region_readahead_near(struct ma_region *region,
 }
 
 /*
- * The chunks [@from, @to) that a sequential stream at chunk @index reads
- * ahead next: after a miss, the next ma_readahead_bytes() worth (two
- * chunks at least); after the first use of a chunk read ahead, once the
- * stream is past half of what was read, from where the last readahead
- * ended.  False when there are none.
- */
-static bool ma_readahead_window(struct ma_region *region, unsigned long index,
-				bool missed, unsigned long *from, unsigned long *to)
-{
-	struct ma_arena *arena = region->arena;
-	unsigned int shift = PAGE_SHIFT + arena->chunk_order;
-	unsigned long win = max_t(unsigned long, ma_readahead_bytes(arena) >> shift, 2);
-	unsigned long next = READ_ONCE(region->ra_next);
-
-	if (missed)
-		*from = index + 1;
-	else if (index + win / 2 >= next)
-		*from = max(index + 1, next);
-	else
-		return false;
-	*to = min(index + win + 1, region->nr_chunks);	/* exclusive */
-	return *from < *to;
-}
-
-/*
  * Readahead of a sequential fault stream at chunk @index, which the fault
  * decompressed (@missed) or found read ahead (ma_readahead_window()).
  * Errors end it quietly: the faults that follow will say them.
@@ -565,19 +569,15 @@ static void ma_region_readahead(struct ma_region *region, unsigned long index,
 				      ma_chunk_readahead_map, &pass);
 		return;
 	}
-	if (ma_readahead_window(region, index, missed, &from, &to) &&
-	    ma_region_readahead_queue(region, from, to))
-		WRITE_ONCE(region->ra_next, to);
+	ma_region_readahead_queue(region, index, missed);
 	if (!(flags & MEM_ARENA_CONFIG_MAP_AHEAD))
 		return;
 	last = ma_region_readahead_near(region, index, vma);
 	if (last == index)
 		return;
 	WRITE_ONCE(region->ra_miss, last + 1);
-	if (last + 1 == READ_ONCE(region->ra_next) &&
-	    ma_readahead_window(region, last, false, &from, &to) &&
-	    ma_region_readahead_queue(region, from, to))
-		WRITE_ONCE(region->ra_next, to);
+	if (last + 1 == READ_ONCE(region->ra_next))
+		ma_region_readahead_queue(region, last, false);
 }
 
 /*
