@@ -43,8 +43,8 @@ static void usage(FILE *out)
 "  MADV_SEQUENTIAL readahead, with readahead mapped ahead in an arena\n"
 "  with MEM_ARENA_CONFIG_MAP_AHEAD, and from a worker in an arena with\n"
 "  MEM_ARENA_CONFIG_READAHEAD_ASYNC, without and with MAP_AHEAD) and in\n"
-"  random order (with per-fault\n"
-"  latency), touch readback, density; every byte checked.\n"
+"  random order (with per-fault latency), touch readback, density; every\n"
+"  byte checked.\n"
 "threads: two threads compressing two regions at once, against one.\n"
 "zram: the same bytes written to and read from /dev/zram0 with O_DIRECT\n"
 "  in 4 KiB and 1 MiB requests, the 4 KiB reads also in random order (set\n"
@@ -319,11 +319,37 @@ static double timed_reads(int fd, const char *dev, char *buf, size_t req,
 }
 
 /*
- * In-order fault readback again (MADV_SEQUENTIAL), in an arena with config
- * flag @flags: MEM_ARENA_CONFIG_MAP_AHEAD (phase "mapahead": what a miss
- * reads ahead is mapped at once, so only the misses fault) or
- * MEM_ARENA_CONFIG_READAHEAD_ASYNC ("rasync": a worker reads ahead while
- * the faults go on).  The same bytes as @copy, checked.
+ * The sequential phases: in-order faults in a MADV_SEQUENTIAL mapping of
+ * an arena with these config flags.  readahead: in the faulting task;
+ * mapahead: what a miss reads ahead is mapped at once, so only the misses
+ * fault; rasync: a worker reads ahead while the faults go on; rasyncmap:
+ * both, the faults reading toward the worker and mapping what both read.
+ */
+static const struct seq_phase {
+	const char *name;
+	unsigned int flags;
+} seq_phases[] = {
+	{ "readahead", 0 },
+	{ "mapahead", MEM_ARENA_CONFIG_MAP_AHEAD },
+	{ "rasync", MEM_ARENA_CONFIG_READAHEAD_ASYNC },
+	{ "rasyncmap", MEM_ARENA_CONFIG_READAHEAD_ASYNC | MEM_ARENA_CONFIG_MAP_AHEAD },
+};
+#define NR_SEQ_PHASES (sizeof(seq_phases) / sizeof(seq_phases[0]))
+
+static const struct seq_phase *find_seq_phase(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NR_SEQ_PHASES; i++)
+		if (!strcmp(seq_phases[i].name, name))
+			return &seq_phases[i];
+	return NULL;
+}
+
+/*
+ * In-order fault readback again (MADV_SEQUENTIAL), in an arena with the
+ * config flags of the sequential phase @phase.  The same bytes as @copy,
+ * checked.
  */
 static void run_ahead(json_object *o, const char *dataset, const char *copy,
 		      size_t len, unsigned int flags, const char *phase)
@@ -366,7 +392,7 @@ static int cmd_run(const char *dataset, size_t mb)
 	size_t len = mb << 20, pages = len / CS;
 	double t0, mib = len / 1048576.0, *lat;
 	unsigned long long ra;
-	size_t *order;
+	size_t *order, i;
 	char *p, *copy;
 
 	p = make_region(arena, len, &r, dataset);
@@ -412,10 +438,10 @@ static int cmd_run(const char *dataset, size_t mb)
 			       json_object_new_int64(st.readahead_chunks - ra));
 	advise(p, len, MADV_NORMAL);
 	compress_or_die(r);	/* for the random faults; small meanwhile */
-	run_ahead(o, dataset, copy, len, MEM_ARENA_CONFIG_MAP_AHEAD, "mapahead");
-	run_ahead(o, dataset, copy, len, MEM_ARENA_CONFIG_READAHEAD_ASYNC, "rasync");
-	run_ahead(o, dataset, copy, len, MEM_ARENA_CONFIG_READAHEAD_ASYNC |
-		  MEM_ARENA_CONFIG_MAP_AHEAD, "rasyncmap");
+	for (i = 0; i < NR_SEQ_PHASES; i++)	/* readahead's arena is this one */
+		if (seq_phases[i].flags)
+			run_ahead(o, dataset, copy, len, seq_phases[i].flags,
+				  seq_phases[i].name);
 
 	/* Faults in random order, each timed. */
 	t0 = now_seconds();
@@ -661,16 +687,14 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	size_t cs = arena_chunk ? arena_chunk : CS;
 	size_t len = mb << 20, pages = len / cs, *order = NULL;
 	double t0, *lat = NULL;
+	const struct seq_phase *seq = find_seq_phase(phase);
 	char *p;
-	int seq;
 	int k;
 
-	if (strcmp(phase, "compress") && strcmp(phase, "fault") &&
+	if (!seq && strcmp(phase, "compress") && strcmp(phase, "fault") &&
 	    strcmp(phase, "random") && strcmp(phase, "touch") &&
 	    strcmp(phase, "threads") && strcmp(phase, "zread") &&
-	    strcmp(phase, "zrandom") && strcmp(phase, "mapahead") &&
-	    strcmp(phase, "readahead") && strcmp(phase, "rasync") &&
-	    strcmp(phase, "rasyncmap") && strcmp(phase, "zwrite"))
+	    strcmp(phase, "zrandom") && strcmp(phase, "zwrite"))
 		die(2, "phase: unknown '%s' (compress, fault, readahead, rasync, rasyncmap, mapahead, random, touch, threads, zread, zrandom, zwrite)",
 		    phase);
 	if (phase[0] == 'z' && arena_chunk)
@@ -687,12 +711,7 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 		t0 = phase_zram(dataset, len, order, lat, !strcmp(phase, "zwrite"));
 		goto out;
 	}
-	/* The sequential phases: in-order faults in a MADV_SEQUENTIAL mapping. */
-	seq = !strcmp(phase, "mapahead") || !strcmp(phase, "readahead") ||
-	      !strcmp(phase, "rasync") || !strcmp(phase, "rasyncmap");
-	arena = make_arena((!strcmp(phase, "mapahead") || !strcmp(phase, "rasyncmap") ?
-			    MEM_ARENA_CONFIG_MAP_AHEAD : 0) |
-			   (!strncmp(phase, "rasync", 6) ? MEM_ARENA_CONFIG_READAHEAD_ASYNC : 0));
+	arena = make_arena(seq ? seq->flags : 0);
 	p = make_region(arena, len, &r, dataset);
 	if (!strcmp(phase, "threads"))
 		make_region(arena, len, &r2, dataset);
