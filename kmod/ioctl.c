@@ -72,7 +72,8 @@ static int ma_cmd_set_config(struct ma_ucmd *ucmd)
 	int err = 0;
 
 	if (cmd->flags & ~MEM_ARENA_CONFIG_FLAGS ||
-	    !is_power_of_2(chunk_size) || chunk_size < PAGE_SIZE || chunk_size > MEM_ARENA_CHUNK_SIZE_MAX ||
+	    !is_power_of_2(chunk_size) || chunk_size < PAGE_SIZE ||
+	    chunk_size > MEM_ARENA_CHUNK_SIZE_MAX ||
 	    cmd->min_savings_pct > 99 || weight > MEM_ARENA_WEIGHT_MAX ||
 	    cmd->readahead_kib > MEM_ARENA_READAHEAD_KIB_MAX || cmd->__reserved)
 		return -EINVAL;

@@ -8,9 +8,9 @@
  * sysfs knobs to edge values and run the spare-page shrinker (restored
  * afterwards).  Arenas get random chunk sizes, caps, MAP_AHEAD,
  * READAHEAD_ASYNC or both.  A thread mostly uses its own two arena slots,
- * sometimes anyone's.  Afterwards every open
- * arena's stats must be consistent, a fresh arena must work, and with
- * everything closed the module-wide gauges must be 0.
+ * sometimes anyone's.  Afterwards every open arena's stats must be
+ * consistent, a fresh arena must work, and with everything closed the
+ * module-wide gauges must be 0.
  *
  *   fuzz_test [--seed N] [--seconds N] [--threads N]
  *

@@ -281,8 +281,8 @@ struct mem_arena_cmd_info {
  *	meet, mapping what it read and then what the worker read (whatever
  *	nobody used yet), so the stream faults about once or twice per
  *	window (readahead_mapped counts the chunks mapped so).  Kernels
- *	without MEM_ARENA_FEATURE_ASYNC_MAP_AHEAD
- *	refuse the two together with -EINVAL.
+ *	without MEM_ARENA_FEATURE_ASYNC_MAP_AHEAD refuse the two together
+ *	with -EINVAL.
  * @chunk_size: power of two, page size .. MEM_ARENA_CHUNK_SIZE_MAX;
  *	0 on SET means the page size (the default; MEM_ARENA_CHUNK_SIZE_DEFAULT
  *	is that value only where pages are 4 KiB)
