@@ -31,7 +31,9 @@
  *   ma_arena.charge_lock    what the arena holds against its opener's
  *     (spinlock)            RLIMIT_MEMLOCK (charge.c); innermost.
  * Module-wide: ma_arenas_lock (mutex) guards the ma_arenas list; taken
- * with no arena lock held, it nests the pool lock (stats).
+ * with no arena lock held, it nests the pool lock (stats).  The spare
+ * shrinker's ma_spare_arenas_lock (spinlock) nests spare_lock and
+ * charge_lock; it is held to free pages, never to allocate.
  * The region xarray has its own lock; lookups are RCU + kref, and a
  * region's memory is freed after an RCU grace period (kfree_rcu).
  * A region's chunk xarray has its own lock too: a chunk is created on first
@@ -188,6 +190,7 @@ struct ma_arena {
 	spinlock_t spare_lock;
 	struct list_head spares;	/* protected by spare_lock: page->lru */
 	unsigned int nr_spares;		/* protected by spare_lock */
+	struct list_head spare_node;	/* in ma_spare_arenas, under its lock */
 };
 
 static inline struct ma_arena *pool_arena(struct ma_pool *pool)
@@ -371,7 +374,7 @@ bool ma_spare_keep(struct ma_arena *arena, struct page *page);
 bool ma_spare_adopt(struct ma_arena *arena, struct page *page);
 unsigned int ma_spare_take(struct ma_arena *arena, struct page **pages,
 			   unsigned int nr);
-unsigned long ma_spare_drain(struct ma_arena *arena, unsigned long max);
+void ma_spare_exit(struct ma_arena *arena);
 int ma_spare_shrinker_init(void);
 void ma_spare_shrinker_exit(void);
 extern const struct attribute_group ma_spare_attr_group;	/* spare_pages */

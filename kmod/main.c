@@ -126,7 +126,7 @@ static int ma_release(struct inode *inode, struct file *file)
 	ma_pool_stop_background(&arena->pool);
 	ma_region_free_all(arena);
 	xa_destroy(&arena->regions);
-	ma_spare_drain(arena, ULONG_MAX);
+	ma_spare_exit(arena);
 	/* Its gauges are 0 now; the module keeps its cumulative counts. */
 	mutex_lock(&ma_arenas_lock);
 	list_del(&arena->node);

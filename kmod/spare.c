@@ -27,8 +27,13 @@
  * Locking:
  *   ma_arena.spare_lock (spinlock) guards the arena's spare list and count;
  *   nothing is taken under it: pages are freed and charges dropped after.
- *   The shrinker walks ma_arenas under ma_arenas_lock, which it only
- *   trylocks: it runs inside allocations, and that mutex's holders allocate.
+ *   ma_spare_arenas_lock (spinlock) guards ma_spare_arenas, the arenas
+ *   whose spares the shrinker may free: an arena is on it from open until
+ *   its release takes it off, then frees what it kept.  The shrinker runs
+ *   inside allocations, so it must not wait for a lock whose holders
+ *   allocate (ma_arenas_lock's do: a fair reclaim evicts under it); this
+ *   one is held only to free pages and drop charges, which never sleep.
+ *   Order: ma_spare_arenas_lock -> ma_arena.spare_lock, charge_lock.
  */
 #define pr_fmt(fmt) "mem_arena: " fmt
 
@@ -42,11 +47,17 @@
 static unsigned int ma_spare_max = 256;	/* pages per arena; sysfs */
 static atomic_long_t ma_spare_all;	/* every arena's spares: the shrinker's count */
 static struct shrinker *ma_spare_shrinker;
+static DEFINE_SPINLOCK(ma_spare_arenas_lock);
+static LIST_HEAD(ma_spare_arenas);	/* protected by ma_spare_arenas_lock */
 
+/* @arena may keep spares from now on; the shrinker sees it. */
 void ma_spare_init(struct ma_arena *arena)
 {
 	spin_lock_init(&arena->spare_lock);
 	INIT_LIST_HEAD(&arena->spares);
+	spin_lock(&ma_spare_arenas_lock);
+	list_add_tail(&arena->spare_node, &ma_spare_arenas);
+	spin_unlock(&ma_spare_arenas_lock);
 }
 
 static void ma_spare_count(struct ma_arena *arena, long pages)
@@ -126,7 +137,7 @@ unsigned int ma_spare_take(struct ma_arena *arena, struct page **pages,
 }
 
 /* Free up to @max spares and drop their charge; returns how many. */
-unsigned long ma_spare_drain(struct ma_arena *arena, unsigned long max)
+static unsigned long ma_spare_drain(struct ma_arena *arena, unsigned long max)
 {
 	struct page *page, *next;
 	unsigned long n = 0;
@@ -149,6 +160,18 @@ unsigned long ma_spare_drain(struct ma_arena *arena, unsigned long max)
 	return n;
 }
 
+/*
+ * @arena closes: once off the shrinker's list, nothing but this frees its
+ * spares; it keeps no more (its regions are gone).
+ */
+void ma_spare_exit(struct ma_arena *arena)
+{
+	spin_lock(&ma_spare_arenas_lock);
+	list_del(&arena->spare_node);
+	spin_unlock(&ma_spare_arenas_lock);
+	ma_spare_drain(arena, ULONG_MAX);
+}
+
 static unsigned long ma_spare_shrink_count(struct shrinker *shrinker,
 					   struct shrink_control *sc)
 {
@@ -163,14 +186,16 @@ static unsigned long ma_spare_shrink_scan(struct shrinker *shrinker,
 	struct ma_arena *arena;
 	unsigned long freed = 0;
 
-	if (!mutex_trylock(&ma_arenas_lock))
-		return SHRINK_STOP;
-	list_for_each_entry(arena, &ma_arenas, node) {
+	spin_lock(&ma_spare_arenas_lock);
+	list_for_each_entry(arena, &ma_spare_arenas, spare_node) {
+		/* A racy peek: an arena that keeps one meanwhile is seen next time. */
+		if (!data_race(arena->nr_spares))
+			continue;
 		freed += ma_spare_drain(arena, sc->nr_to_scan - freed);
 		if (freed >= sc->nr_to_scan)
 			break;
 	}
-	mutex_unlock(&ma_arenas_lock);
+	spin_unlock(&ma_spare_arenas_lock);
 	return freed;
 }
 

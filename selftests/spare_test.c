@@ -5,6 +5,8 @@
  * allocating (and zeroing) new ones.  Every figure is derived from the
  * chunks the test compressed and read back; the bytes are compared.
  */
+#include <pthread.h>
+
 #include "helpers.h"
 #include "kselftest_harness.h"
 #include "ma_harness.h"
@@ -231,6 +233,54 @@ TEST_F(spare, shrinker_frees_spares)
 	EXPECT_EQ(0, memcmp(self->p, self->want, self->len));
 	ASSERT_EQ(0, ma_stats(self->fd, &s));
 	EXPECT_EQ(0, s.recycled_pages);
+}
+
+/*
+ * A reader of the module-wide stats holds the list of open arenas while it
+ * sums them (long with many arenas open); reclaim must still free spares
+ * then.  The shrinker gave up (SHRINK_STOP) while anyone held that list.
+ */
+#define BUSY_ARENAS	400
+#define BUSY_ROUNDS	20
+
+static void *read_module_stats(void *arg)
+{
+	volatile int *stop = arg;
+
+	while (!*stop)
+		ma_sysfs_read("compress_ops");
+	return NULL;
+}
+
+TEST_F(spare, shrinker_frees_spares_while_arenas_are_read)
+{
+	int fds[BUSY_ARENAS], i, n = 0, round;
+	volatile int stop = 0;
+	struct mem_arena_stats s;
+	pthread_t reader;
+
+	for (n = 0; n < BUSY_ARENAS; n++) {
+		fds[n] = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
+		if (fds[n] < 0)
+			break;
+	}
+	ASSERT_EQ(BUSY_ARENAS, n) TH_LOG("open: %s", strerror(errno));
+	ASSERT_EQ(0, ma_sysfs_write("spare_pages", NR_CHUNKS * self->pages));
+	ASSERT_EQ(0, pthread_create(&reader, NULL, read_module_stats, (void *)&stop));
+	for (round = 0; round < BUSY_ROUNDS; round++) {
+		fill_same(self);
+		ASSERT_EQ(0, compress_all(self));
+		ASSERT_EQ(0, ma_stats(self->fd, &s));
+		ASSERT_EQ(self->len, s.spare_bytes);
+		ASSERT_EQ(0, ma_file_write("/proc/sys/vm/drop_caches", "2"));
+		ASSERT_EQ(0, ma_stats(self->fd, &s));
+		ASSERT_EQ(0, s.spare_bytes) TH_LOG("round %d", round);
+		EXPECT_EQ(0, memcmp(self->p, self->want, self->len));
+	}
+	stop = 1;
+	pthread_join(reader, NULL);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
 }
 
 /* Closing an arena frees its spares: the module-wide gauge goes back. */
