@@ -26,7 +26,9 @@
  *                          source is compressed and touched, the copy read,
  *                          compressed and discarded, and either region is
  *                          freed: a copy reads as zero or as the source,
- *                          a quiet copy equals it, nothing leaks.
+ *                          a quiet copy equals it, nothing leaks;
+ *   close_vs_shrinker      arenas holding spares close while the
+ *                          shrinker frees spares all along.
  * Threads meet at barriers and flags, never sleeps.  Each test loops for
  * MA_RACE_SECONDS (default 3), at least MIN_ITERS times (pool_leak_on_close
  * at least F_MIN_ITERS, two_compress_passes until 4 passes).
@@ -1475,6 +1477,68 @@ TEST_F_TIMEOUT(race, pool_leak_on_close, 120)
 	EXPECT_EQ(0, mism);
 	EXPECT_EQ(pool0, pool) TH_LOG("iteration %u: pool_bytes %lld after close, %lld before",
 				      iter, pool, pool0);
+	check_gauges(_metadata, self);
+}
+
+/*
+ * Arenas close while memory pressure frees spares: the shrinker walks the
+ * open arenas (spare.c), and one that closes leaves that walk before its
+ * spares and its charge go.  Each arena keeps every page its compress
+ * freed (same-filled chunks); the shrinker takes some, the close the rest.
+ */
+#define S_CHUNKS	64
+
+static void *shrink_loop(void *arg)
+{
+	volatile int *stop = arg;
+
+	while (!*stop)
+		if (ma_file_write("/proc/sys/vm/drop_caches", "2"))
+			return (void *)1;
+	return NULL;
+}
+
+TEST_F_TIMEOUT(race, close_vs_shrinker, 120)
+{
+	const long long spare0 = ma_sysfs_read("spare_bytes");
+	const size_t len = S_CHUNKS * CS;
+	unsigned int iter, shrunk = 0;
+	long long spare = spare0;
+	volatile int stop = 0;
+	pthread_t shrinker;
+	void *failed;
+
+	NEED_MODULE();
+	ASSERT_EQ(0, pthread_create(&shrinker, NULL, shrink_loop, (void *)&stop));
+	for (iter = 0; more(self, iter); iter++) {
+		struct mem_arena_stats s;
+		__u64 done;
+		__u32 id;
+		char *p;
+		int fd;
+
+		fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
+		ASSERT_LE(0, fd);
+		p = ma_region_map(fd, len, &id);
+		ASSERT_NE(NULL, p);
+		memset(p, 0x5a, len);
+		ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
+		ASSERT_EQ(S_CHUNKS, done);
+		ASSERT_EQ(0, ma_stats(fd, &s));
+		shrunk += s.spare_bytes < len;
+		munmap(p, len);
+		close(fd);
+		spare = ma_sysfs_read("spare_bytes");
+		if (spare != spare0)
+			break;
+	}
+	stop = 1;
+	ASSERT_EQ(0, pthread_join(shrinker, &failed));
+	TH_LOG("%u arenas closed, %u of them shrunk while open", iter, shrunk);
+	EXPECT_EQ(NULL, failed) TH_LOG("cannot write drop_caches");
+	EXPECT_EQ(spare0, spare) TH_LOG("iteration %u: spare_bytes %lld after close",
+					iter, spare);
+	EXPECT_LT(0, shrunk) TH_LOG("the shrinker never freed an open arena's spares");
 	check_gauges(_metadata, self);
 }
 
