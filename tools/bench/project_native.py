@@ -80,7 +80,8 @@ def project(prof, host, guest):
         out.append(row)
     by = {r["phase"]: r for r in out}
     # Against zram's 4 KiB reads of the same bytes: cost per chunk, LZ4 equal.
-    for ph, z in (("fault", "zread"), ("mapahead", "zread"), ("random", "zrandom"),
+    for ph, z in (("fault", "zread"), ("mapahead", "zread"), ("rasyncmap", "zread"),
+                  ("random", "zrandom"),
                   ("touch", "zread"), ("compress", "zwrite")):
         if ph in by and z in by:
             r = by[ph]
