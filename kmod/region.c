@@ -44,6 +44,12 @@
 #define MA_UNMAP_WINDOW		SZ_2M
 /* What a sequential fault stream keeps decompressed ahead of itself. */
 #define MA_READAHEAD_BYTES	SZ_128K
+/*
+ * ... and what a worker reads (MEM_ARENA_CONFIG_READAHEAD_ASYNC): each
+ * window wakes it once, and a readback in 128 KiB windows takes 12-19%
+ * more CPU (bench/README.md).
+ */
+#define MA_READAHEAD_ASYNC_BYTES SZ_512K
 
 /* ma_region.ra_flags */
 #define MA_RA_QUEUED		0
@@ -351,7 +357,10 @@ static u64 ma_readahead_bytes(const struct ma_arena *arena)
 	/* Constant: the config froze with the first region. */
 	u32 kib = arena->config.readahead_kib;
 
-	return kib ? (u64)kib * SZ_1K : MA_READAHEAD_BYTES;
+	if (kib)
+		return (u64)kib * SZ_1K;
+	return arena->config.flags & MEM_ARENA_CONFIG_READAHEAD_ASYNC ?
+	       MA_READAHEAD_ASYNC_BYTES : MA_READAHEAD_BYTES;
 }
 
 /*

@@ -612,6 +612,34 @@ TEST_F(arena, async_readahead_reads_the_window)
 }
 
 /*
+ * READAHEAD_ASYNC without a readahead_kib: the worker's window is 512 KiB,
+ * not the 128 KiB a faulting task reads (each window wakes the worker once,
+ * and a readback in 128 KiB windows takes 12-19% more CPU: bench/README.md).
+ */
+TEST_F(arena, async_default_window_is_512k)
+{
+	size_t cs = self->cs, win = 512 * KiB / cs;
+	size_t len = (2 * win + 1) * cs, i;
+	struct mem_arena_stats s;
+	__u32 id;
+	char *p;
+
+	ASSERT_EQ(0, set_readahead(self->fd, cs, 0, MEM_ARENA_CONFIG_READAHEAD_ASYNC));
+	p = ma_region_map(self->fd, len, &id);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < len / cs; i++)
+		ma_fill_text(p + i * cs, cs, i);
+	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, NULL));
+	ASSERT_EQ(0, madvise(p, len, MADV_SEQUENTIAL));
+
+	(void)*(volatile char *)p;		/* the miss */
+	wait_readahead(self->fd, win, &s);
+	EXPECT_EQ(win, s.readahead_chunks);
+	EXPECT_EQ(1, s.access_hits_decompressed);
+	munmap(p, len);
+}
+
+/*
  * READAHEAD_ASYNC with MAP_AHEAD: the miss that starts a window reads it
  * from the near end while the worker comes from the far end, and maps
  * what it read.  However the two met, once the window is read (polled),

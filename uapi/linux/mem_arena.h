@@ -295,7 +295,9 @@ struct mem_arena_cmd_info {
  *	0 means 1.  A tenant's weight is the largest of its arenas'.
  * @readahead_kib: how far a sequential fault stream reads ahead, in KiB
  *	(whole chunks, two at least), up to MEM_ARENA_READAHEAD_KIB_MAX.
- *	0: only in mappings advised MADV_SEQUENTIAL, 128 KiB ahead.
+ *	0: only in mappings advised MADV_SEQUENTIAL, 128 KiB ahead (512 KiB
+ *	with MEM_ARENA_CONFIG_READAHEAD_ASYNC: one wake-up of its worker
+ *	per window).
  *	Otherwise in every mapping of the arena, advised or not: there a
  *	stream is sequential once a fault decompresses the chunk after the
  *	one the previous such fault did, and a mapping advised
