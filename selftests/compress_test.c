@@ -26,21 +26,27 @@ static int check_chunk(const char *p, size_t cs, unsigned int i, char *scratch)
 	return memcmp(p, scratch, cs);
 }
 
-/* NR_CHUNKS chunks of text, chunk i seeded i, mapped; compressed if asked. */
-static char *text_region(int fd, size_t cs, __u32 *id, int compress)
+/* @nr chunks of text, chunk i seeded i, mapped; compressed if asked. */
+static char *text_region_n(int fd, size_t cs, unsigned int nr, __u32 *id,
+			   int compress)
 {
-	char *p = ma_region_map(fd, NR_CHUNKS * cs, id);
+	char *p = ma_region_map(fd, nr * cs, id);
 	unsigned int i;
 	__u64 done;
 
 	if (!p)
 		return NULL;
-	for (i = 0; i < NR_CHUNKS; i++)
+	for (i = 0; i < nr; i++)
 		ma_fill_text(p + i * cs, cs, i);
-	if (compress && (ma_range(fd, MEM_ARENA_IOC_COMPRESS, *id, 0, NR_CHUNKS * cs,
-				  &done) || done != NR_CHUNKS))
+	if (compress && (ma_range(fd, MEM_ARENA_IOC_COMPRESS, *id, 0, nr * cs,
+				  &done) || done != nr))
 		return NULL;
 	return p;
+}
+
+static char *text_region(int fd, size_t cs, __u32 *id, int compress)
+{
+	return text_region_n(fd, cs, NR_CHUNKS, id, compress);
 }
 
 /* -1 when text_region()'s bytes all read back, else the first bad chunk. */
@@ -618,18 +624,14 @@ TEST_F(arena, async_readahead_reads_the_window)
  */
 TEST_F(arena, async_default_window_is_512k)
 {
-	size_t cs = self->cs, win = 512 * KiB / cs;
-	size_t len = (2 * win + 1) * cs, i;
+	size_t cs = self->cs, win = 512 * KiB / cs, len = (2 * win + 1) * cs;
 	struct mem_arena_stats s;
 	__u32 id;
 	char *p;
 
 	ASSERT_EQ(0, set_readahead(self->fd, cs, 0, MEM_ARENA_CONFIG_READAHEAD_ASYNC));
-	p = ma_region_map(self->fd, len, &id);
+	p = text_region_n(self->fd, cs, 2 * win + 1, &id, 1);
 	ASSERT_NE(NULL, p);
-	for (i = 0; i < len / cs; i++)
-		ma_fill_text(p + i * cs, cs, i);
-	ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, NULL));
 	ASSERT_EQ(0, madvise(p, len, MADV_SEQUENTIAL));
 
 	(void)*(volatile char *)p;		/* the miss */
