@@ -134,19 +134,19 @@ static int ma_cmd_region_alloc(struct ma_ucmd *ucmd)
 	}
 	region = ma_region_alloc(arena, cmd->length);
 	err = PTR_ERR_OR_ZERO(region);
-	/* The config freezes with the first region that exists, not before. */
-	if (!err)
+	if (!err) {
+		/* The config freezes with the first region that exists. */
 		arena->frozen = true;
-	else if (!arena->frozen)
+		/* Read under the lock: a REGION_FREE may free it after. */
+		cmd->length = region->length;
+		cmd->mmap_offset = (u64)region->pgoff << PAGE_SHIFT;
+		cmd->id = region->id;
+	} else if (!arena->frozen) {
 		ma_tenant_detach(arena);
+	}
 out_unlock:
 	mutex_unlock(&arena->lock);
-	if (err)
-		return err;
-	cmd->length = region->length;
-	cmd->mmap_offset = (u64)region->pgoff << PAGE_SHIFT;
-	cmd->id = region->id;
-	return 0;
+	return err;
 }
 
 static int ma_cmd_region_free(struct ma_ucmd *ucmd)

@@ -161,7 +161,12 @@ struct ma_region *ma_region_alloc(struct ma_arena *arena, u64 length)
 	mutex_init(&region->unmap_lock);
 	INIT_WORK(&region->ra_work, ma_region_readahead_work);
 
-	err = xa_alloc_cyclic(&arena->regions, &region->id, region,
+	/*
+	 * Reserve the id first: lookups find the region only once it is
+	 * whole (its pgoff comes from the id), when the store below, which
+	 * replaces the reservation in its slot and so cannot fail, publishes it.
+	 */
+	err = xa_alloc_cyclic(&arena->regions, &region->id, NULL,
 			      XA_LIMIT(1, MA_REGION_ID_MAX),
 			      &arena->next_region_id, GFP_KERNEL_ACCOUNT);
 	if (err < 0) {
@@ -169,6 +174,7 @@ struct ma_region *ma_region_alloc(struct ma_arena *arena, u64 length)
 		return ERR_PTR(err == -EBUSY ? -ENOSPC : err);
 	}
 	region->pgoff = (pgoff_t)region->id << (MA_REGION_SHIFT - PAGE_SHIFT);
+	xa_store(&arena->regions, region->id, region, GFP_KERNEL_ACCOUNT);
 	atomic_inc(&arena->nr_regions);
 	return region;
 }

@@ -6,7 +6,8 @@
  * kref_get_unless_zero() may then read a region that REGION_FREE is
  * releasing, which is only safe because the region is freed after an RCU
  * grace period (on the debug kernel KASAN reports the use-after-free when
- * it is not).  Every ioctl must return 0 or -ENOENT.
+ * it is not).  Every ioctl must return 0 or -ENOENT.  And REGION_ALLOC
+ * racing REGION_INFO and REGION_FREE of the region it is making.
  */
 #include <pthread.h>
 
@@ -15,6 +16,7 @@
 
 #define LOOKERS		2
 #define MIN_ROUNDS	200
+#define ALLOC_RACE_LEN	(16 * 4096)
 
 struct lookup_race {
 	int fd;
@@ -78,6 +80,101 @@ TEST(free_unmapped_region_vs_lookups)
 	TH_LOG("%u frees raced %lu lookups (%lu -ENOENT)", rounds, r.calls, r.enoent);
 	EXPECT_EQ(0, r.bad) TH_LOG("unexpected error %d", r.bad_err);
 	EXPECT_LT(0, r.enoent);
+	close(r.fd);
+}
+
+struct alloc_race {
+	int fd;
+	volatile __u32 last;		/* the id the allocator got last */
+	volatile int stop;
+	unsigned long infos, stolen, bad;
+	__u64 bad_offset, bad_length;
+};
+
+/* REGION_INFO sees a region whole or not at all. */
+static void *info_looker(void *arg)
+{
+	struct alloc_race *r = arg;
+	struct mem_arena_cmd_region_info ri = { .size = sizeof(ri) };
+
+	while (!r->stop) {
+		ri.id = 0;
+		if (ma_ioc(r->fd, MEM_ARENA_IOC_REGION_INFO, &ri))
+			continue;
+		r->infos++;
+		if (!ri.mmap_offset || ri.length != ALLOC_RACE_LEN) {
+			r->bad++;
+			r->bad_offset = ri.mmap_offset;
+			r->bad_length = ri.length;
+		}
+	}
+	return NULL;
+}
+
+/* REGION_FREE of the id the allocator is about to get. */
+static void *thief(void *arg)
+{
+	struct alloc_race *r = arg;
+	struct mem_arena_cmd_region_free f = { .size = sizeof(f) };
+
+	while (!r->stop) {
+		f.id = r->last + 1;
+		if (!ma_ioc(r->fd, MEM_ARENA_IOC_REGION_FREE, &f))
+			r->stolen++;
+	}
+	return NULL;
+}
+
+/*
+ * REGION_ALLOC publishes a region other threads can look up and free at
+ * once: what REGION_INFO reports of it must be whole (its mmap offset was
+ * set after it became visible: 0 then), and what REGION_ALLOC returns must
+ * be read before another thread's REGION_FREE can free it (on the debug
+ * kernel KASAN reports the use-after-free when it is not).
+ */
+TEST(region_alloc_vs_info_and_free)
+{
+	const char *env = getenv("MA_RACE_SECONDS");
+	double end = ma_now_s() + (env ? atof(env) : 3);
+	struct mem_arena_cmd_region_alloc a = { .size = sizeof(a) };
+	struct mem_arena_cmd_region_free f = { .size = sizeof(f) };
+	unsigned long rounds = 0, freed = 0;
+	struct alloc_race r = {};
+	pthread_t looker_th, thief_th;
+	int err;
+
+	r.fd = open(MEM_ARENA_DEVICE, O_RDWR);
+	if (r.fd < 0)
+		SKIP(return, "module not loaded");
+	ASSERT_EQ(0, pthread_create(&looker_th, NULL, info_looker, &r));
+	ASSERT_EQ(0, pthread_create(&thief_th, NULL, thief, &r));
+	while (rounds < MIN_ROUNDS || ma_now_s() < end) {
+		a.length = ALLOC_RACE_LEN;
+		ASSERT_EQ(0, ma_ioc(r.fd, MEM_ARENA_IOC_REGION_ALLOC, &a));
+		EXPECT_EQ(ALLOC_RACE_LEN, a.length);
+		EXPECT_NE(0, a.mmap_offset);
+		EXPECT_EQ(r.last + 1, a.id);	/* ids are handed out in turn */
+		r.last = a.id;
+		f.id = a.id;
+		err = ma_ioc(r.fd, MEM_ARENA_IOC_REGION_FREE, &f);
+		if (!err)
+			freed++;
+		else
+			ASSERT_EQ(-ENOENT, err);	/* the thief's */
+		rounds++;
+	}
+	r.stop = 1;
+	pthread_join(looker_th, NULL);
+	pthread_join(thief_th, NULL);
+	TH_LOG("%lu regions: %lu freed by their allocator, %lu by the thief; %lu infos",
+	       rounds, freed, r.stolen, r.infos);
+	EXPECT_EQ(0, r.bad)
+		TH_LOG("REGION_INFO saw offset %#llx, length %llu",
+		       (unsigned long long)r.bad_offset,
+		       (unsigned long long)r.bad_length);
+	EXPECT_EQ(rounds, freed + r.stolen);
+	EXPECT_LT(0, r.stolen);
+	EXPECT_LT(0, r.infos);
 	close(r.fd);
 }
 
