@@ -101,7 +101,7 @@ static int ma_cmd_get_config(struct ma_ucmd *ucmd)
 	struct mem_arena_cmd_config *cmd = ucmd->cmd;
 	struct ma_arena *arena = ucmd->arena;
 
-	if (cmd->flags)
+	if (cmd->flags || cmd->__reserved)
 		return -EINVAL;
 	mutex_lock(&arena->lock);
 	cmd->flags = arena->config.flags;

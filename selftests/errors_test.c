@@ -204,6 +204,11 @@ TEST_F(errors, flags_and_reserved_are_einval)
 	c.info.__reserved = 1;
 	EXPECT_EQ(-EINVAL, ma_ioc(self->fd, MEM_ARENA_IOC_GET_INFO, &c));
 	memset(&c, 0, sizeof(c));
+	c.config.size = sizeof(c.config);
+	c.config.__reserved = 1;
+	EXPECT_EQ(-EINVAL, ma_ioc(self->fd, MEM_ARENA_IOC_SET_CONFIG, &c));
+	EXPECT_EQ(-EINVAL, ma_ioc(self->fd, MEM_ARENA_IOC_GET_CONFIG, &c));
+	memset(&c, 0, sizeof(c));
 	c.alloc.size = sizeof(c.alloc);
 	c.alloc.length = CS;
 	c.alloc.__reserved = 1;
