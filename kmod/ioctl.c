@@ -259,9 +259,9 @@ static int ma_cmd_copy(struct ma_ucmd *ucmd)
 	u64 end;
 	int err;
 
-	if (cmd->flags || cmd->__reserved || cmd->src_fd < 0)
+	if (cmd->flags || cmd->__reserved)
 		return -EINVAL;
-	file = fget(cmd->src_fd);
+	file = fget(cmd->src_fd);	/* a negative fd is none: -EBADF */
 	if (!file)
 		return -EBADF;
 	from = ma_file_arena(file);

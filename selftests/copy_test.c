@@ -168,7 +168,7 @@ TEST_F(copy, errors)
 		{ "ok", self->src, self->src_id, self->dst_id, 0, 0, len, 0, 0, 0 },
 		{ "flags", self->src, self->src_id, self->dst_id, 0, 0, len, 1, 0, -EINVAL },
 		{ "reserved", self->src, self->src_id, self->dst_id, 0, 0, len, 0, 1, -EINVAL },
-		{ "src_fd_negative", -1, self->src_id, self->dst_id, 0, 0, len, 0, 0, -EINVAL },
+		{ "src_fd_negative", -1, self->src_id, self->dst_id, 0, 0, len, 0, 0, -EBADF },
 		{ "src_fd_closed", 1000, self->src_id, self->dst_id, 0, 0, len, 0, 0, -EBADF },
 		{ "src_fd_not_an_arena", null, self->src_id, self->dst_id, 0, 0, len, 0, 0, -EINVAL },
 		{ "src_id", self->src, self->src_id + 7, self->dst_id, 0, 0, len, 0, 0, -ENOENT },
