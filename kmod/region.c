@@ -369,6 +369,13 @@ static u64 ma_readahead_bytes(const struct ma_arena *arena)
 	       MA_READAHEAD_ASYNC_BYTES : MA_READAHEAD_BYTES;
 }
 
+/* The same in chunks, two at least. */
+static unsigned long ma_readahead_chunks(const struct ma_arena *arena)
+{
+	return max_t(unsigned long,
+		     ma_readahead_bytes(arena) >> (PAGE_SHIFT + arena->chunk_order), 2);
+}
+
 /*
  * Map the raw pages of @chunk that lie inside @vma, but the one at file
  * page @skip, under the chunk lock.  A page already mapped (-EBUSY) or a
@@ -462,9 +469,7 @@ static void ma_region_readahead_work(struct work_struct *work)
 static bool ma_readahead_window(struct ma_region *region, unsigned long index,
 				bool missed, unsigned long *from, unsigned long *to)
 {
-	struct ma_arena *arena = region->arena;
-	unsigned int shift = PAGE_SHIFT + arena->chunk_order;
-	unsigned long win = max_t(unsigned long, ma_readahead_bytes(arena) >> shift, 2);
+	unsigned long win = ma_readahead_chunks(region->arena);
 	unsigned long next = READ_ONCE(region->ra_next);
 
 	if (missed)
@@ -530,6 +535,11 @@ static unsigned long ma_region_readahead_near(struct ma_region *region,
 	struct ma_chunk *chunk;
 	bool mapped;
 
+	/*
+	 * ra_next is the region's: another stream's window may end far
+	 * beyond this one's, which ends a window after @index at most.
+	 */
+	end = min(end, index + ma_readahead_chunks(region->arena) + 1);
 	while (index + 1 < end) {
 		chunk = xa_load(&region->chunks, index + 1);
 		if (!chunk || !ma_chunk_trylock(chunk))

@@ -4,6 +4,7 @@
  * touch, same-filled, incompressible, min savings, cap + LRU eviction.
  * Every expected figure is derived from the data the test wrote.
  */
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -690,6 +691,114 @@ TEST_F(arena, async_map_ahead_faults_once_per_window)
 	EXPECT_EQ(0, s.readahead_wasted);
 	EXPECT_EQ(len, s.raw_bytes);
 	compress_takes_every_page(_metadata, self, p, id);
+}
+
+struct far_stream {
+	char *p;
+	int fd;
+	__u32 id;
+	size_t cs, from, to;		/* chunks [from, to) */
+	volatile int stop;
+	unsigned long laps, err;
+};
+
+/* Read [from, to) in order, compress it again, and again. */
+static void *far_stream_main(void *arg)
+{
+	struct far_stream *f = arg;
+	long pg = getpagesize();
+	size_t i;
+
+	while (!f->stop) {
+		for (i = f->from * f->cs; i < f->to * f->cs && !f->stop; i += pg)
+			(void)*(volatile char *)(f->p + i);
+		if (ma_range(f->fd, MEM_ARENA_IOC_COMPRESS, f->id, f->from * f->cs,
+			     (f->to - f->from) * f->cs, NULL))
+			f->err++;
+		f->laps++;
+	}
+	return NULL;
+}
+
+/* Pages of [@p, @p + @len) with a PTE, by /proc/self/pagemap. */
+static long pages_present(int pagemap, const char *p, size_t len)
+{
+	long pg = getpagesize(), n = 0;
+	size_t i, nr = len / pg;
+	__u64 e;
+
+	for (i = 0; i < nr; i++) {
+		if (pread(pagemap, &e, sizeof(e),
+			  ((uintptr_t)p / pg + i) * sizeof(e)) != sizeof(e))
+			return -1;
+		n += e >> 63;
+	}
+	return n;
+}
+
+/*
+ * Two sequential streams in one region, with both flags: a fault of one
+ * reads and maps its own window, however far the other's ends (the region
+ * keeps one ra_next, and while the other's window is queued this fault
+ * queues none).  A thread streams through the second half of the region in
+ * one mapping, and a probe faults the first half's chunks one by one in
+ * another: after each, no page of that mapping is present beyond its
+ * window.  Before the walk was bounded, a probe made while the far
+ * stream's work was queued read and mapped every chunk up to the far
+ * stream's window.
+ */
+TEST_F(arena, async_map_ahead_walks_its_own_window)
+{
+	size_t cs = self->cs, win = 4, half = 128, step = 2 * win, len = 2 * half * cs;
+	struct mem_arena_cmd_region_info ri = { .size = sizeof(ri) };
+	struct far_stream f = { .fd = self->fd, .cs = cs };
+	unsigned long laps0;
+	pthread_t th;
+	size_t probe;
+	int pagemap;
+	char *q;
+
+	ASSERT_EQ(0, set_readahead(self->fd, cs, win * cs / KiB,
+				   MEM_ARENA_CONFIG_READAHEAD_ASYNC |
+				   MEM_ARENA_CONFIG_MAP_AHEAD));
+	f.p = text_region_n(self->fd, cs, 2 * half, &f.id, 1);
+	ASSERT_NE(NULL, f.p);
+	ri.id = f.id;
+	ASSERT_EQ(0, ma_ioc(self->fd, MEM_ARENA_IOC_REGION_INFO, &ri));
+	q = mmap(NULL, len, PROT_READ, MAP_SHARED, self->fd, ri.mmap_offset);
+	ASSERT_NE(MAP_FAILED, q);
+	ASSERT_EQ(0, madvise(f.p, len, MADV_SEQUENTIAL));
+	ASSERT_EQ(0, madvise(q, len, MADV_SEQUENTIAL));
+	pagemap = open("/proc/self/pagemap", O_RDONLY);
+	ASSERT_LE(0, pagemap);
+
+	f.from = half;
+	f.to = 2 * half;
+	ASSERT_EQ(0, pthread_create(&th, NULL, far_stream_main, &f));
+	while (!f.laps)
+		sched_yield();
+	laps0 = f.laps;
+	for (probe = 0; probe + step < half; probe += step) {
+		size_t beyond = probe + win + 1;	/* the window's end */
+
+		(void)*(volatile char *)(q + probe * cs);
+		EXPECT_EQ(0, pages_present(pagemap, q + beyond * cs, (half - beyond) * cs))
+			TH_LOG("probe at chunk %zu mapped beyond chunk %zu", probe, beyond);
+		if (!_metadata->passed)
+			break;
+	}
+	f.stop = 1;
+	pthread_join(th, NULL);
+	TH_LOG("%zu probes, %lu laps of the far stream meanwhile", half / step, f.laps - laps0);
+	EXPECT_EQ(0, f.err);
+	for (probe = 0; probe < 2 * half; probe++) {
+		ma_fill_text(self->scratch, cs, probe);
+		ASSERT_EQ(0, memcmp(q + probe * cs, self->scratch, cs))
+			TH_LOG("chunk %zu differs", probe);
+	}
+	close(pagemap);
+	munmap(q, len);
+	munmap(f.p, len);
 }
 
 /*
