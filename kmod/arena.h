@@ -30,8 +30,12 @@
  *     (spinlock)            taken under it.
  *   ma_arena.charge_lock    what the arena holds against its opener's
  *     (spinlock)            RLIMIT_MEMLOCK (charge.c); innermost.
- * Module-wide: ma_arenas_lock (mutex) guards the ma_arenas list; taken
- * with no arena lock held, it nests the pool lock (stats).  The spare
+ * Module-wide: ma_arenas_lock (mutex) guards the ma_arenas list and the
+ * tenants (share.c).  A tenant attach takes it under ma_arena.lock, and a
+ * fair reclaim under a chunk lock and a stream (share.c); it nests a
+ * victim's compact_lock and the pool locks (stats), and under it chunks
+ * are only trylocked, so no holder waits for an arena lock, a chunk lock
+ * or a stream.  The spare
  * shrinker's ma_spare_arenas_lock (spinlock) nests spare_lock and
  * charge_lock; it is held to free pages, never to allocate.
  * The region xarray has its own lock; lookups are RCU + kref, and a

@@ -17,8 +17,10 @@
  *   See arena.h for the per-arena lock order.
  *
  * Permissions: the device is 0666.  Everything an arena allocates is
- * charged to the opener's memory cgroup, and the kernel memory of all pools
- * together is bounded by /sys/kernel/mem_arena/pool_cap_bytes (root only).
+ * charged to the memory cgroup of the task whose fault or ioctl caused it,
+ * what its chunks hold to the opener's RLIMIT_MEMLOCK (charge.c), and the
+ * kernel memory of all pools together is bounded by
+ * /sys/kernel/mem_arena/pool_cap_bytes (root only).
  */
 #define pr_fmt(fmt) "mem_arena: " fmt
 

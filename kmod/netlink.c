@@ -6,8 +6,8 @@
  * Locking:
  *   ARENA_GET walks ma_arenas under ma_arenas_lock (a mutex: dumps and
  *   doits run in process context) and snapshots each arena's stats under
- *   its pool lock; an arena on the list is alive (release takes it off
- *   first, under the same mutex).
+ *   its pool lock; an arena on the list is alive (release takes it off,
+ *   under the same mutex, before it frees anything the dump reads).
  *   Events are sent from process context with no spinlock held (callers
  *   may hold a chunk lock, a stream or compact_lock: GFP_KERNEL is fine).
  *   ma_event_lock (spinlock) guards the rate limiter's window and count.
