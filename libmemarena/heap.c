@@ -49,6 +49,7 @@
  * with malloc() after the constructor: the allocator in front calls back
  * into mmap().
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -417,7 +418,48 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
  * heap.lock from prepare until the child has its copy (fork_child()), so
  * no page of the region is freed or reused meanwhile.  The parent closes its
  * end of the pipe first, so a failed fork (no child) does not wait.
+ *
+ * The allocator in front keeps its state, locks included, in the heap, so
+ * its fork handlers must run inside ours: its prepare (taking its locks)
+ * before ours, its child and parent handlers (rewriting and releasing
+ * them) after.  Handlers run prepare last-registered first, the others in
+ * order, so ours must be registered before any other: jemalloc registers
+ * its own while it initialises, which libstdc++'s constructor does, before
+ * this library's constructor runs.  So this library interposes
+ * __register_atfork(), which pthread_atfork() calls, and registers its
+ * handlers first, on the first registration anyone makes (or in the
+ * constructor if there was none).  Were ours registered after, a child
+ * would rewrite the allocator's locks in the parent's heap while the
+ * parent's threads use them, and a thread mapping memory under an
+ * allocator lock would deadlock the fork.
  */
+typedef int (*register_atfork_fn)(void (*)(void), void (*)(void), void (*)(void),
+				  void *);
+extern void *__dso_handle __attribute__((visibility("hidden")));
+static register_atfork_fn libc_register_atfork;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static int atfork_err;		/* constant after atfork_once */
+static void fork_prepare(void);
+static void fork_parent(void);
+static void fork_child(void);
+
+static void atfork_register(void)
+{
+	libc_register_atfork = (register_atfork_fn)dlsym(RTLD_NEXT, "__register_atfork");
+	atfork_err = libc_register_atfork ?
+		     libc_register_atfork(fork_prepare, fork_parent, fork_child,
+					  __dso_handle) : ENOSYS;
+}
+
+EXPORT int __register_atfork(void (*prepare)(void), void (*parent)(void),
+			     void (*child)(void), void *dso)
+{
+	pthread_once(&atfork_once, atfork_register);
+	if (!libc_register_atfork)
+		return ENOSYS;
+	return libc_register_atfork(prepare, parent, child, dso);
+}
+
 static void fork_prepare(void)
 {
 	if (!heap.on)
@@ -674,9 +716,9 @@ __attribute__((constructor)) static void heap_init(void)
 		err = -ENOMEM;
 		goto out_unmap_base;
 	}
-	err = pthread_atfork(fork_prepare, fork_parent, fork_child);
-	if (err) {
-		err = -err;
+	pthread_once(&atfork_once, atfork_register);
+	if (atfork_err) {
+		err = -atfork_err;
 		goto out_unmap_used;
 	}
 	heap.on = true;

@@ -11,6 +11,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -234,6 +236,98 @@ static int readahead_run(void)
 	return !!failed;
 }
 
+/*
+ * heap_prog fork-threads N, under memarena-run with an allocator in front
+ * (numbering after N): threads allocate, fill, check and free blocks of
+ * every size while the main thread forks, and each child allocates and
+ * checks too.  The region is shared until the child has its copy, so the
+ * allocator's fork handlers must run inside the heap's: its locks taken
+ * before the heap's prepare, and its child handler (which rewrites its
+ * locks, in the heap) run once the child has its copy.  Otherwise a child
+ * writes into the parent's heap while the parent's threads run, and a
+ * thread that maps under an allocator lock can deadlock the fork.
+ */
+#define FT_THREADS	4
+#define FT_LIVE		64
+
+static volatile int ft_stop;
+static unsigned long ft_bad, ft_ops;
+
+static size_t ft_size(unsigned int r)
+{
+	return (size_t)16 << (r % 15);		/* 16 B .. 256 KiB */
+}
+
+static void *ft_thread(void *arg)
+{
+	unsigned int seed = (unsigned int)(uintptr_t)arg, i = 0, j;
+	struct { unsigned char *p; size_t len; unsigned char v; } live[FT_LIVE] = {};
+	unsigned long bad = 0, ops = 0;
+
+	while (!ft_stop) {
+		j = i++ % FT_LIVE;
+		if (live[j].p) {
+			size_t k;
+
+			for (k = 0; k < live[j].len; k += 61)
+				bad += live[j].p[k] != live[j].v;
+			free(live[j].p);
+		}
+		live[j].len = ft_size(rand_r(&seed));
+		live[j].v = (unsigned char)rand_r(&seed);
+		live[j].p = malloc(live[j].len);
+		if (live[j].p)
+			memset(live[j].p, live[j].v, live[j].len);
+		ops++;
+	}
+	for (j = 0; j < FT_LIVE; j++)
+		free(live[j].p);
+	__atomic_add_fetch(&ft_bad, bad, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&ft_ops, ops, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static int fork_threads(int forks)
+{
+	pthread_t th[FT_THREADS];
+	int i, status, children_bad = 0;
+	pid_t pid;
+
+	for (i = 0; i < FT_THREADS; i++)
+		if (pthread_create(&th[i], NULL, ft_thread, (void *)(uintptr_t)(i + 1)))
+			return 1;
+	for (i = 0; i < forks; i++) {
+		pid = fork();
+		if (pid == 0) {
+			unsigned int seed = i, k;
+			bool ok = true;
+
+			for (k = 0; k < 32 && ok; k++) {
+				size_t len = ft_size(rand_r(&seed));
+				unsigned char *p = malloc(len);
+
+				ok = p && (memset(p, 0x5a, len), p[len - 1] == 0x5a);
+				free(p);
+			}
+			_exit(ok ? 0 : 1);
+		}
+		if (pid < 0 || waitpid(pid, &status, 0) != pid ||
+		    !WIFEXITED(status) || WEXITSTATUS(status)) {
+			children_bad++;
+			printf("# fork %d: child status %#x\n", i, pid < 0 ? -1 : status);
+		}
+	}
+	ft_stop = 1;
+	for (i = 0; i < FT_THREADS; i++)
+		pthread_join(th[i], NULL);
+	printf("# %d forks while %d threads made %lu allocations\n", forks,
+	       FT_THREADS, ft_ops);
+	check(children_bad == 0, "fork_under_threads_children_allocate");
+	check(ft_bad == 0, "fork_under_threads_parent_heap_intact");
+	printf("1..%d\n", n);
+	return !!failed;
+}
+
 int main(int argc, char **argv)
 {
 	char *a, *b, *c;
@@ -247,6 +341,10 @@ int main(int argc, char **argv)
 	if (argc > 2 && !strcmp(argv[1], "fork-fallback")) {
 		n = atoi(argv[2]);
 		return fork_fallback();
+	}
+	if (argc > 2 && !strcmp(argv[1], "fork-threads")) {
+		n = atoi(argv[2]);
+		return fork_threads(argc > 3 ? atoi(argv[3]) : 200);
 	}
 	if (argc > 2 && !strcmp(argv[1], "readahead")) {
 		n = atoi(argv[2]);

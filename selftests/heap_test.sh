@@ -68,6 +68,18 @@ check memarena_run_rejects_readahead_async_alone sh -c \
 	"! '$run' --readahead-async -- true 2> /tmp/ma.err && [ \$(wc -l < /tmp/ma.err) = 1 ]"
 
 have() { ls /usr/lib/*/lib$1.so.2 > /dev/null 2>&1; }
+
+# fork() while threads allocate, under each allocator that calls mmap()
+# through the PLT: the children and the parent's heap must come out whole,
+# and no fork may hang (heap_prog fork-threads).
+for m in jemalloc mimalloc; do
+	if have $m; then
+		heap_prog_run fork_threads_$m "--malloc $m --heap 256M" fork-threads \
+			timeout 300
+	else
+		skip heap_prog_fork_threads_${m}_exits_0 "lib$m.so.2 is not in the guest's /usr"
+	fi
+done
 $py "$wl" 20000 > /tmp/plain.out
 alloc=
 for m in jemalloc mimalloc; do
