@@ -218,11 +218,13 @@ static bool overlaps_heap(const void *addr, size_t len)
 
 static void *heap_map(size_t len, int prot)
 {
-	size_t n = (len + heap.page - 1) / heap.page;
+	size_t n;
 	long first;
 
-	if (!len || n > heap.pages)
+	/* Before rounding up, which wraps past SIZE_MAX - page. */
+	if (!len || len > heap.size)
 		return NULL;
+	n = (len + heap.page - 1) / heap.page;
 	pthread_mutex_lock(&heap.lock);
 	first = pages_find(heap.hint, heap.pages, n);
 	if (first < 0)
@@ -356,8 +358,8 @@ EXPORT int madvise(void *addr, size_t len, int advice)
 	case MADV_DONTNEED:
 	case MADV_FREE:
 	case MADV_REMOVE:
-		if (!overlaps_heap(addr, len))
-			break;
+		if (!len || !overlaps_heap(addr, len))
+			break;		/* the kernel's: 0 for no bytes */
 		if (!page_aligned(addr) || !in_heap(addr, len, &first, &n)) {
 			errno = EINVAL;
 			return -1;
@@ -387,7 +389,9 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 		errno = EINVAL;
 		return MAP_FAILED;
 	}
-	more = (new_len + heap.page - 1) / heap.page;
+	/* Larger than the region (rounding up could wrap): not in place. */
+	more = new_len > heap.size ? heap.pages + 1 :
+	       (new_len + heap.page - 1) / heap.page;
 	if (more <= n) {
 		if (more < n && heap_unmap(first + more, n - more))
 			return MAP_FAILED;
@@ -397,6 +401,16 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	if (pages_all(first + n, more - n, false)) {
 		pages_take(first + n, more - n);
 		pthread_mutex_unlock(&heap.lock);
+		/*
+		 * As heap_map(): freed pages may carry another protection.
+		 * They get read and write, as a move gets them.
+		 */
+		if (sys_mprotect(heap.base + (first + n) * heap.page,
+				 (more - n) * heap.page, PROT_READ | PROT_WRITE)) {
+			pages_give(first + n, more - n);
+			errno = ENOMEM;
+			return MAP_FAILED;
+		}
 		return old;
 	}
 	pthread_mutex_unlock(&heap.lock);

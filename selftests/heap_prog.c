@@ -147,6 +147,20 @@ static bool is_zero(const char *p, size_t len)
 	return !ma_nonzero_bytes(p, len);
 }
 
+/* Can @p be written?  Tried in a child, which a SIGSEGV would kill. */
+static bool writable(char *p)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		*(volatile char *)p = 1;
+		_exit(0);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	       !WEXITSTATUS(status);
+}
+
 /*
  * "heap_prog fork-fallback N" (as a user whose RLIMIT_MEMLOCK counts,
  * numbering its checks after N): with the limit lowered to what the
@@ -396,6 +410,23 @@ int main(int argc, char **argv)
 	check(mremap(a, MB, 2 * HEAP, 0) == MAP_FAILED && errno == ENOMEM,
 	      "mremap_without_maymove_fails_when_it_cannot_grow");
 	munmap(c, 3 * MB);
+
+	/* Sizes whose rounding up to pages wraps: the kernel's ENOMEM. */
+	errno = 0;
+	c = mmap(NULL, SIZE_MAX, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	check(c == MAP_FAILED && errno == ENOMEM, "mmap_of_a_size_that_wraps_fails");
+	c = mremap(a, MB, SIZE_MAX, MREMAP_MAYMOVE);
+	check(c == MAP_FAILED && in_arena(a) && is_text(a, MB, 2),
+	      "mremap_to_a_size_that_wraps_fails_and_keeps_the_data");
+	check(madvise(a, 0, MADV_DONTNEED) == 0 && is_text(a, MB, 2),
+	      "madvise_of_no_bytes_is_0");
+
+	/* Grown in place over pages freed while PROT_NONE: read and write. */
+	c = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	check(c != MAP_FAILED && !mprotect(c + page, page, PROT_NONE) &&
+	      !munmap(c + page, page) && mremap(c, page, 2 * page, 0) == c &&
+	      writable(c + page), "mremap_in_place_gives_read_write_pages");
+	munmap(c, 2 * page);
 
 	/* MAP_FIXED over a run the program holds: fresh zero pages. */
 	b = mmap(a, page, PROT_NONE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
