@@ -162,6 +162,7 @@ good=1
 tool_errors memarena-run 2 || good=0
 tool_errors memarena-run 2 --bogus -- true || good=0
 tool_errors memarena-run 2 --heap 1X -- true || good=0
+tool_errors memarena-run 2 --heap 65G -- true || good=0
 tool_errors memarena-run 2 --malloc tcmalloc -- true || good=0
 tool_errors memarena-run 2 --idle-compress -1 -- true || good=0
 if [ $good = 1 ]; then ok memarena-run_help_and_errors; else not_ok memarena-run_help_and_errors; fi

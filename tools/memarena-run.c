@@ -127,6 +127,9 @@ int main(int argc, char **argv)
 		case 's':
 			if (!memarena_heap_size(optarg))
 				die(2, "--heap: '%s' is not a size", optarg);
+			/* Else the heap library would turn the arena off. */
+			if (memarena_heap_size(optarg) > MEM_ARENA_REGION_SIZE_MAX)
+				die(2, "--heap: '%s' is more than 64G", optarg);
 			heap_size = optarg;
 			break;
 		case 'm':
