@@ -358,7 +358,7 @@ int main(int argc, char **argv)
 	}
 	if (argc > 2 && !strcmp(argv[1], "fork-threads")) {
 		n = atoi(argv[2]);
-		return fork_threads(argc > 3 ? atoi(argv[3]) : 200);
+		return fork_threads(argc > 3 ? atoi(argv[3]) : 50);
 	}
 	if (argc > 2 && !strcmp(argv[1], "readahead")) {
 		n = atoi(argv[2]);
