@@ -286,6 +286,14 @@ static inline double ma_now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* When a race test stops: $MA_RACE_SECONDS (default 3) from now. */
+static inline double ma_race_deadline(void)
+{
+	const char *env = getenv("MA_RACE_SECONDS");
+
+	return ma_now_s() + (env ? atof(env) : 3);
+}
+
 /* Room for any command struct, and more (size+1 tests, the fuzzer). */
 union ma_any_cmd {
 	struct mem_arena_cmd_info info;

@@ -51,8 +51,7 @@ static void *looker(void *arg)
 
 TEST(free_unmapped_region_vs_lookups)
 {
-	const char *env = getenv("MA_RACE_SECONDS");
-	double end = ma_now_s() + (env ? atof(env) : 3);
+	double end = ma_race_deadline();
 	struct mem_arena_cmd_region_alloc a = { .size = sizeof(a) };
 	struct mem_arena_cmd_region_free f = { .size = sizeof(f) };
 	struct lookup_race r = {};
@@ -134,8 +133,7 @@ static void *thief(void *arg)
  */
 TEST(region_alloc_vs_info_and_free)
 {
-	const char *env = getenv("MA_RACE_SECONDS");
-	double end = ma_now_s() + (env ? atof(env) : 3);
+	double end = ma_race_deadline();
 	struct mem_arena_cmd_region_alloc a = { .size = sizeof(a) };
 	struct mem_arena_cmd_region_free f = { .size = sizeof(f) };
 	unsigned long rounds = 0, freed = 0;

@@ -503,7 +503,6 @@ FIXTURE(race) {
 
 FIXTURE_SETUP(race)
 {
-	const char *env = getenv("MA_RACE_SECONDS");
 	unsigned int i;
 
 	self->defrag_pct = -1;
@@ -522,7 +521,7 @@ FIXTURE_SETUP(race)
 		TH_LOG("pool_bytes is %lld before the test: an earlier leak",
 		       self->base[1]);
 	sigbus_catch();
-	self->deadline = ma_now_s() + (env ? atof(env) : 3);
+	self->deadline = ma_race_deadline();
 }
 
 FIXTURE_TEARDOWN(race)
