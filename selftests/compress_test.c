@@ -584,6 +584,34 @@ static void wait_readahead(int fd, __u64 n, struct mem_arena_stats *s)
 }
 
 /*
+ * READAHEAD_ASYNC with @kib (0: the default window), over a region of @nr
+ * chunks of text compressed and advised MADV_SEQUENTIAL: the fault on its
+ * first chunk is the one miss, and the worker, left alone, reads exactly
+ * the @win chunks of the window (polled).  Returns the mapping, @s the
+ * stats then.
+ */
+static char *async_first_window(struct __test_metadata *_metadata,
+				FIXTURE_DATA(arena) *self, __u32 kib,
+				unsigned int nr, size_t win,
+				struct mem_arena_stats *s)
+{
+	size_t cs = self->cs;
+	__u32 id;
+	char *p;
+
+	ASSERT_EQ(0, set_readahead(self->fd, cs, kib, MEM_ARENA_CONFIG_READAHEAD_ASYNC));
+	p = text_region_n(self->fd, cs, nr, &id, 1);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, madvise(p, nr * cs, MADV_SEQUENTIAL));
+
+	(void)*(volatile char *)p;		/* the miss */
+	wait_readahead(self->fd, win, s);
+	EXPECT_EQ(win, s->readahead_chunks);
+	EXPECT_EQ(1, s->access_hits_decompressed);
+	return p;
+}
+
+/*
  * MEM_ARENA_CONFIG_READAHEAD_ASYNC: a miss of a sequential stream hands its
  * window to a worker and returns.  Left alone, the worker reads all of it
  * (polled in readahead_chunks: nothing here waits a set time), and the
@@ -595,19 +623,9 @@ TEST_F(arena, async_readahead_reads_the_window)
 {
 	size_t cs = self->cs, win = 4, len = NR_CHUNKS * cs;
 	struct mem_arena_stats s;
-	__u32 id;
 	char *p;
 
-	ASSERT_EQ(0, set_readahead(self->fd, cs, win * cs / KiB,
-				   MEM_ARENA_CONFIG_READAHEAD_ASYNC));
-	p = text_region(self->fd, cs, &id, 1);
-	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, madvise(p, len, MADV_SEQUENTIAL));
-
-	(void)*(volatile char *)p;		/* the miss */
-	wait_readahead(self->fd, win, &s);
-	EXPECT_EQ(win, s.readahead_chunks);
-	EXPECT_EQ(1, s.access_hits_decompressed);
+	p = async_first_window(_metadata, self, win * cs / KiB, NR_CHUNKS, win, &s);
 	EXPECT_EQ(1 + win, s.decompress_ops);
 
 	ASSERT_EQ(-1, text_differs(p, cs, self->scratch));
@@ -627,18 +645,9 @@ TEST_F(arena, async_default_window_is_512k)
 {
 	size_t cs = self->cs, win = 512 * KiB / cs, len = (2 * win + 1) * cs;
 	struct mem_arena_stats s;
-	__u32 id;
 	char *p;
 
-	ASSERT_EQ(0, set_readahead(self->fd, cs, 0, MEM_ARENA_CONFIG_READAHEAD_ASYNC));
-	p = text_region_n(self->fd, cs, 2 * win + 1, &id, 1);
-	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, madvise(p, len, MADV_SEQUENTIAL));
-
-	(void)*(volatile char *)p;		/* the miss */
-	wait_readahead(self->fd, win, &s);
-	EXPECT_EQ(win, s.readahead_chunks);
-	EXPECT_EQ(1, s.access_hits_decompressed);
+	p = async_first_window(_metadata, self, 0, 2 * win + 1, win, &s);
 	munmap(p, len);
 }
 
