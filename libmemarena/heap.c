@@ -15,6 +15,9 @@
  *    empty, not decompressed) when it is freed, and fresh chunks are empty.
  *  - munmap, madvise(MADV_DONTNEED/MADV_FREE/MADV_REMOVE), mmap(MAP_FIXED)
  *    over a run: discard, so freeing compressed memory costs no decompression.
+ *    Advice the program gave a run (MADV_DONTFORK, MADV_SEQUENTIAL,
+ *    MADV_RANDOM) ends when it is freed, as it would with its mapping;
+ *    a run moved by mremap() does not take it along.
  *  - mremap: shrink in place, grow in place when the pages after are free,
  *    else (MREMAP_MAYMOVE) copy to a new run; MREMAP_FIXED is refused.
  *  - fork(): a private copy.  The region is shared, so while the parent
@@ -88,6 +91,7 @@ static struct {
 	size_t in_use, peak;		/* protected by lock: pages */
 	unsigned long long maps, fallbacks;	/* protected by lock */
 	unsigned long long discards;		/* atomic */
+	bool advised;			/* atomic, set once: see heap_unadvise() */
 	int fork_pipe[2];		/* the fork handshake */
 	int err;			/* why the arena is off */
 } heap = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1,
@@ -273,11 +277,34 @@ static int heap_discard(size_t first, size_t n)
 	return 0;
 }
 
+/*
+ * A freed run goes back as the kernel hands out a new mapping: the advice
+ * the program gave it is the old mapping's, not the next owner's.  Kept, a
+ * run advised MADV_DONTFORK would be missing from the child of a fork once
+ * reused, and MADV_SEQUENTIAL or MADV_RANDOM would steer the next owner's
+ * readahead.  Two system calls per free, once the program has given such
+ * advice at all.  (MADV_DONTDUMP cannot be undone on this mapping, a
+ * VM_MIXEDMAP one, and does not matter: the region is not dumped unless
+ * coredump_filter asks for shared file mappings.)  Errors are the holes a
+ * child has where the parent's runs were MADV_DONTFORK: nothing to reset.
+ */
+static void heap_unadvise(size_t first, size_t n)
+{
+	char *p = heap.base + first * heap.page;
+	size_t len = n * heap.page;
+
+	if (!__atomic_load_n(&heap.advised, __ATOMIC_RELAXED))
+		return;
+	sys_madvise(p, len, MADV_DOFORK);
+	sys_madvise(p, len, MADV_NORMAL);
+}
+
 /* Discard, then hand back: a page is never reused before it reads as zero. */
 static int heap_unmap(size_t first, size_t n)
 {
 	if (heap_discard(first, n))
 		return -1;
+	heap_unadvise(first, n);
 	pages_give(first, n);
 	return 0;
 }
@@ -319,6 +346,7 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 		if (heap_discard(first, n) ||
 		    sys_mprotect(addr, n * heap.page, prot))
 			return MAP_FAILED;
+		heap_unadvise(first, n);
 		return addr;
 	}
 	return sys_mmap(addr, len, prot, flags, fd, off);
@@ -365,6 +393,12 @@ EXPORT int madvise(void *addr, size_t len, int advice)
 			return -1;
 		}
 		return heap_discard(first, n);
+	case MADV_DONTFORK:
+	case MADV_SEQUENTIAL:
+	case MADV_RANDOM:
+		if (len && overlaps_heap(addr, len))
+			__atomic_store_n(&heap.advised, true, __ATOMIC_RELAXED);
+		break;
 	}
 	return sys_madvise(addr, len, advice);
 }

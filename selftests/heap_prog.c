@@ -147,6 +147,64 @@ static bool is_zero(const char *p, size_t len)
 	return !ma_nonzero_bytes(p, len);
 }
 
+/* Has the mapping at @p the VmFlags mnemonic @flag (proc(5), smaps)? */
+static bool vm_flag(const void *p, const char *flag)
+{
+	char line[512];
+	bool in = false, found = false;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2)	/* a mapping's line */
+			in = (unsigned long)p >= lo && (unsigned long)p < hi;
+		else if (in && !strncmp(line, "VmFlags:", 8)) {
+			for (char *t = strtok(line + 8, " \n"); t; t = strtok(NULL, " \n"))
+				found |= !strcmp(t, flag);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * Map runs of @len until one is at @want: the heap hands out next fit, so
+ * it comes round to a freed run.  The others are unmapped again.
+ */
+static char *map_at(char *want, size_t len)
+{
+	static char *other[HEAP / 4096];
+	size_t i, nr = 0;
+	char *p = MAP_FAILED;
+
+	while (nr < sizeof(other) / sizeof(*other)) {
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == want || p == MAP_FAILED || !in_arena(p))
+			break;
+		other[nr++] = p;
+	}
+	for (i = 0; i < nr; i++)
+		munmap(other[i], len);
+	if (p != want && p != MAP_FAILED)
+		munmap(p, len);
+	return p == want ? p : MAP_FAILED;
+}
+
+/* Can @p be read in the child of a fork, and holds it @len bytes of text? */
+static bool text_in_child(const char *p, size_t len, unsigned int seed)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(!is_text(p, len, seed));
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	       !WEXITSTATUS(status);
+}
+
 /* Can @p be written?  Tried in a child, which a SIGSEGV would kill. */
 static bool writable(char *p)
 {
@@ -433,6 +491,29 @@ int main(int argc, char **argv)
 	check(b == a && mprotect(a, page, PROT_READ | PROT_WRITE) == 0 &&
 	      is_zero(a, page) && is_text(a + page, MB - page, 2 + page),
 	      "map_fixed_over_a_run_gives_zero_pages");
+
+	/*
+	 * Advice is the mapping's, as for the kernel's anonymous memory: a run
+	 * advised MADV_DONTFORK is not in a child, and once freed neither it
+	 * nor MADV_RANDOM passes to the next owner of its pages.
+	 */
+	c = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	check(c != MAP_FAILED && in_arena(c) && !madvise(c, page, MADV_DONTFORK) &&
+	      !madvise(c + page, page, MADV_RANDOM) && vm_flag(c, "dc") &&
+	      vm_flag(c + page, "rr"), "madvise_dontfork_and_random");
+	if (c != MAP_FAILED) {
+		fill_text(c, 2 * page, 5);
+		check(!text_in_child(c, page, 5) && text_in_child(c + page, page, 5 + page),
+		      "a_dontfork_run_is_not_in_the_child");
+		check(!munmap(c, 2 * page) && !vm_flag(c, "dc") && !vm_flag(c + page, "rr"),
+		      "advice_ends_when_the_run_is_freed");
+		b = map_at(c, 2 * page);
+		if (b != MAP_FAILED)
+			fill_text(b, 2 * page, 6);
+		check(b == c && text_in_child(b, 2 * page, 6),
+		      "a_reused_run_is_in_the_child");
+		munmap(b, 2 * page);
+	}
 
 	/*
 	 * fork: the child gets a private copy in an arena of its own, its
