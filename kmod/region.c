@@ -19,7 +19,9 @@
  *   Asynchronous readahead: MA_RA_QUEUED in ma_region.ra_flags (a bit
  *   lock, test_and_set_bit_lock) owns the window fields and ra_work; the
  *   queued work holds a region reference.  The work only trylocks chunk
- *   locks, so it never waits for a fault, and stops at a dead region.
+ *   locks, so it never waits for a fault, and stops at a dead region.  A
+ *   compress or discard pass cancels a queued work (and drops what it
+ *   held) or waits for a running one, with no lock held.
  *   Every queued work of an arena has ended before the arena is freed
  *   (ma_region_free_all() flushes ma_readahead_wq): works are queued by
  *   faults only, and no fault can come once the last mapping, which
@@ -56,6 +58,7 @@
 
 static struct workqueue_struct *ma_readahead_wq;
 static void ma_region_readahead_work(struct work_struct *work);
+static void ma_region_readahead_cancel(struct ma_region *region);
 
 /* mmap offset of region @id: ids own disjoint 64 GiB windows. */
 #define MA_REGION_SHIFT		36
@@ -245,6 +248,8 @@ void ma_region_free_all(struct ma_arena *arena)
  * first error or at a fatal signal (-EINTR); chunks already done stay done.
  * With @pass->unmap, each MA_UNMAP_WINDOW of the range is unmapped before
  * its first chunk is visited, with one TLB flush; @fn gets the ticket.
+ * Such a pass compresses or discards: a readahead window of the region
+ * queued before it is cancelled first, or waited for if it runs.
  * The codec time the pass sampled (struct ma_clock) is counted at its end.
  */
 int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
@@ -261,6 +266,8 @@ int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
 	if (!length || offset & (ma_chunk_size(arena) - 1) ||
 	    check_add_overflow(offset, length, &end) || end > region->length)
 		return -EINVAL;
+	if (pass->unmap)
+		ma_region_readahead_cancel(region);
 	ret = 0;
 	xa_for_each_range(&region->chunks, index, chunk, offset >> shift,
 			  (end - 1) >> shift) {
@@ -420,6 +427,29 @@ static int ma_chunk_readahead_map(struct ma_chunk *chunk, struct ma_pass *pass)
 	return ret;
 }
 
+/* What ma_region_readahead_queue() took for the window ends with it. */
+static void ma_region_readahead_end(struct ma_region *region)
+{
+	mem_cgroup_put(region->ra_memcg);
+	clear_bit_unlock(MA_RA_QUEUED, &region->ra_flags);
+	ma_region_put(region);
+}
+
+/*
+ * A pass that compresses or discards chunks of @region begins.  A window
+ * queued before it was read for a stream the pass now takes back: left
+ * queued, the worker could decompress again what the pass has just
+ * compressed.  A window not started is cancelled; one running is waited
+ * for, and the pass then takes what it read.  A fault during the pass may
+ * queue a new one: that stream is reading now.
+ */
+static void ma_region_readahead_cancel(struct ma_region *region)
+{
+	if (test_bit(MA_RA_QUEUED, &region->ra_flags) &&
+	    cancel_work_sync(&region->ra_work))
+		ma_region_readahead_end(region);
+}
+
 /*
  * The window [ra_from, ra_to) of an asynchronous readahead, read from its
  * far end back: the faulting task, which goes on meanwhile, comes from the
@@ -454,9 +484,7 @@ static void ma_region_readahead_work(struct work_struct *work)
 	}
 	ma_pass_clock_close(region->arena, &pass);
 	set_active_memcg(old);
-	mem_cgroup_put(memcg);
-	clear_bit_unlock(MA_RA_QUEUED, &region->ra_flags);
-	ma_region_put(region);
+	ma_region_readahead_end(region);
 }
 
 /*

@@ -652,6 +652,43 @@ TEST_F(arena, async_default_window_is_512k)
 }
 
 /*
+ * A compress pass cancels the readahead window a stream queued before it,
+ * or waits for it if it runs: the worker must not decompress again, behind
+ * the pass, what the pass compressed.  Raced until the deadline: each round
+ * a miss hands a window to the worker and the region is compressed at
+ * once.  Nothing else touches the region, so right after each compress no
+ * chunk is raw.
+ */
+TEST_F(arena, compress_cancels_queued_readahead)
+{
+	size_t cs = self->cs, win = 4, len = NR_CHUNKS * cs;
+	double deadline = ma_race_deadline();
+	unsigned int rounds = 0, raw = 0;
+	struct mem_arena_stats s;
+	__u64 done;
+	__u32 id;
+	char *p;
+
+	ASSERT_EQ(0, set_readahead(self->fd, cs, win * cs / KiB,
+				   MEM_ARENA_CONFIG_READAHEAD_ASYNC));
+	p = text_region(self->fd, cs, &id, 1);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, madvise(p, len, MADV_SEQUENTIAL));
+	do {
+		(void)*(volatile char *)p;	/* a miss: the worker gets 1..win */
+		ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0,
+				      len, &done));
+		ASSERT_EQ(0, ma_stats(self->fd, &s));
+		raw += s.raw_bytes != 0;
+		rounds++;
+	} while (ma_now_s() < deadline);
+	TH_LOG("%u rounds, %u with chunks raw after the compress", rounds, raw);
+	EXPECT_EQ(0, raw);
+	ASSERT_EQ(-1, text_differs(p, cs, self->scratch));
+	munmap(p, len);
+}
+
+/*
  * READAHEAD_ASYNC with MAP_AHEAD: the miss that starts a window reads it
  * from the near end while the worker comes from the far end, and maps
  * what it read.  However the two met, once the window is read (polled),
