@@ -10,7 +10,7 @@
  *   under the same mutex, before it frees anything the dump reads).
  *   Events are sent from process context with no spinlock held (callers
  *   may hold a chunk lock, a stream or compact_lock: GFP_KERNEL is fine).
- *   ma_event_lock (spinlock) guards the rate limiter's window and count.
+ *   ma_event_lock (spinlock) guards the rate limiter's per-user budgets.
  */
 #define pr_fmt(fmt) "mem_arena: " fmt
 
@@ -221,23 +221,62 @@ static struct genl_family ma_genl_family __ro_after_init = {
 	/* .resv_start_op 0: strict validation of every op. */
 };
 
-/* Events: at most MEM_ARENA_NL_EVENTS_PER_SEC, the rest counted. */
+/*
+ * Events: at most MEM_ARENA_NL_EVENTS_PER_SEC a second per user (the
+ * arena's opener's euid), the rest counted, so that one user's loop of
+ * opens and closes cannot use up what the listener hears of the others.
+ * A user holds a budget while its second runs: with MA_EVENT_USERS
+ * budgets in use, further users share one more.
+ */
+#define MA_EVENT_USERS	64
+
+struct ma_event_budget {
+	kuid_t uid;
+	unsigned long window;		/* jiffies: when its second began */
+	unsigned int count;		/* sent in that second */
+};
+
 static DEFINE_SPINLOCK(ma_event_lock);
-static unsigned long ma_event_window;	/* protected by ma_event_lock */
-static unsigned int ma_event_count;	/* protected by ma_event_lock */
+/* protected by ma_event_lock */
+static struct ma_event_budget ma_event_budgets[MA_EVENT_USERS + 1];
+
+static bool ma_event_budget_over(const struct ma_event_budget *b)
+{
+	return !b->window || time_after(jiffies, b->window + HZ);
+}
+
+static struct ma_event_budget *ma_event_budget(kuid_t uid)
+{
+	struct ma_event_budget *b, *free = NULL;
+
+	lockdep_assert_held(&ma_event_lock);
+	for (b = ma_event_budgets; b < ma_event_budgets + MA_EVENT_USERS; b++) {
+		if (b->window && uid_eq(b->uid, uid))
+			return b;
+		if (!free && ma_event_budget_over(b))
+			free = b;
+	}
+	if (!free)
+		return &ma_event_budgets[MA_EVENT_USERS];
+	free->uid = uid;
+	free->window = 0;
+	return free;
+}
 
 static bool ma_event_allowed(struct ma_arena *arena)
 {
+	struct ma_event_budget *b;
 	bool ok;
 
 	spin_lock(&ma_event_lock);
-	if (time_after(jiffies, ma_event_window + HZ)) {
-		ma_event_window = jiffies;
-		ma_event_count = 0;
+	b = ma_event_budget(arena->owner_uid);
+	if (ma_event_budget_over(b)) {
+		b->window = jiffies ?: 1;
+		b->count = 0;
 	}
-	ok = ma_event_count < MEM_ARENA_NL_EVENTS_PER_SEC;
+	ok = b->count < MEM_ARENA_NL_EVENTS_PER_SEC;
 	if (ok)
-		ma_event_count++;
+		b->count++;
 	spin_unlock(&ma_event_lock);
 	if (!ok)
 		ma_stat_inc(arena, MEM_ARENA_STAT_events_dropped);

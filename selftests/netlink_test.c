@@ -584,6 +584,108 @@ TEST(dump_sees_every_concurrently_opened_arena)
 }
 
 /* Events name other users' processes: joining needs CAP_NET_ADMIN. */
+struct creations {
+	pid_t pid;
+	int n;
+};
+
+/* Counts the ARENA_CREATED events of arenas opened by @arg's pid. */
+static int on_created(struct nl_msg *msg, void *arg)
+{
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+	struct nlattr *tb[MEM_ARENA_A_MAX + 1];
+	struct creations *c = arg;
+
+	if (gh->cmd == MEM_ARENA_NL_EVENT_ARENA_CREATED &&
+	    !nla_parse(tb, MEM_ARENA_A_MAX, genlmsg_attrdata(gh, 0),
+		       genlmsg_attrlen(gh, 0), NULL) && tb[MEM_ARENA_A_PID] &&
+	    nla_get_u32(tb[MEM_ARENA_A_PID]) == (__u32)c[0].pid)
+		c[0].n++;
+	else if (gh->cmd == MEM_ARENA_NL_EVENT_ARENA_CREATED)
+		c[1].n++;
+	return NL_OK;
+}
+
+/* Everything queued on the events socket; -1 if some was lost. */
+static int drain(struct nl_sock *sk)
+{
+	int err;
+
+	do {
+		err = nl_recvmsgs_default(sk);
+	} while (err >= 0);
+	return err == -NLE_AGAIN ? 0 : -1;
+}
+
+/*
+ * The event rate limit is per user: nobody opening and closing arenas as
+ * fast as it can, far past the limit, leaves root's events alone.  Root
+ * opens an arena after each 1000 of nobody's cycles (reported on a pipe),
+ * hears every ARENA_CREATED of its own, and none of its arenas counts a
+ * dropped event; of nobody's, fewer than it caused were sent.
+ */
+TEST(one_users_burst_leaves_the_others_events)
+{
+	enum { NR = 20, CYCLES = 1000 };
+	struct creations seen[2] = { { .pid = getpid() } };
+	int fds[NR], pipefd[2], i, status, big = 8 << 20;
+	struct mem_arena_stats s;
+	struct nl_sock *sk;
+	pid_t child;
+	char c;
+
+	if (access(MEM_ARENA_DEVICE, F_OK))
+		SKIP(return, "module not loaded");
+	if (getuid() != 0)
+		SKIP(return, "needs root to become nobody and to join the events group");
+	sk = events_socket();
+	ASSERT_NE(NULL, sk);
+	ASSERT_EQ(0, setsockopt(nl_socket_get_fd(sk), SOL_SOCKET, SO_RCVBUFFORCE,
+				&big, sizeof(big)));
+	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, on_created, seen);
+	ASSERT_EQ(0, pipe(pipefd));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		unsigned long cycles = 0;
+		int fd;
+
+		close(pipefd[0]);
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		for (;;) {		/* until the pipe closes: SIGPIPE */
+			fd = open(MEM_ARENA_DEVICE, O_RDWR);
+			if (fd < 0)
+				_exit(11);
+			close(fd);
+			if (++cycles % CYCLES == 0 && write(pipefd[1], "", 1) != 1)
+				_exit(12);
+		}
+	}
+	close(pipefd[1]);
+	for (i = 0; i < NR; i++) {
+		ASSERT_EQ(1, read(pipefd[0], &c, 1));
+		fds[i] = open(MEM_ARENA_DEVICE, O_RDWR);
+		ASSERT_LE(0, fds[i]);
+		ASSERT_EQ(0, drain(sk));
+	}
+	close(pipefd[0]);
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE)
+		TH_LOG("nobody's loop ended with status %#x", status);
+	ASSERT_EQ(0, drain(sk));
+	TH_LOG("root: %d of %d arenas heard of; nobody: %d of more than %d",
+	       seen[0].n, NR, seen[1].n, NR * CYCLES);
+	EXPECT_EQ(NR, seen[0].n);
+	EXPECT_GT(NR * CYCLES, seen[1].n);
+	for (i = 0; i < NR; i++) {
+		ASSERT_EQ(0, ma_stats(fds[i], &s));
+		EXPECT_EQ(0, s.events_dropped);
+		close(fds[i]);
+	}
+	nl_socket_free(sk);
+}
+
 TEST(unprivileged_events_join_is_refused)
 {
 	int status;

@@ -147,7 +147,7 @@
 	X(defrag_pages_released, 25, pages,				\
 	  "Pages compaction gave back to the kernel")			\
 	X(events_dropped,	26, events,				\
-	  "Netlink events not sent because of the rate limit")		\
+	  "Netlink events not sent: its user's rate limit")		\
 	X(memlock_rejects,	27, events,				\
 	  "Faults, touches and evictions refused: the opener's RLIMIT_MEMLOCK") \
 	X(evictions_fair,	28, chunks,				\
@@ -564,7 +564,8 @@ struct mem_arena_cmd_pool_layout {
  *	CAP_SYS_ADMIN (of the socket's opener) it sees all.
  * Multicast group "events" (subscribing needs CAP_NET_ADMIN): the
  *	MEM_ARENA_NL_EVENT_* commands below, at most MEM_ARENA_NL_EVENTS_PER_SEC
- *	a second (the rest counted in events_dropped).
+ *	a second for the arenas of each user, the opener's euid (the rest
+ *	counted in events_dropped).
  */
 #define MEM_ARENA_GENL_NAME		"mem_arena"
 #define MEM_ARENA_GENL_VERSION		1
