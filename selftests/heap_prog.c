@@ -400,6 +400,38 @@ static int fork_threads(int forks)
 	return !!failed;
 }
 
+/*
+ * "heap_prog fork-noproc N" (with /proc unmounted, numbering its checks
+ * after N): a child of a fork still gets a private copy of the heap.
+ */
+static int fork_noproc(void)
+{
+	char *a = mmap(NULL, MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int status = -1;
+	pid_t pid;
+
+	check(a != MAP_FAILED && access("/proc/self/maps", F_OK), "no_proc");
+	if (a == MAP_FAILED) {
+		printf("1..%d\n", n);
+		return 1;
+	}
+	fill_text(a, MB, 3);
+	pid = fork();
+	if (pid == 0) {
+		bool copy = is_text(a, MB, 3);
+
+		fill_text(a, MB, 8);	/* the parent must not see it */
+		_exit(copy ? 0 : 1);
+	}
+	check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      !WEXITSTATUS(status), "fork_without_proc_gives_the_child_a_copy");
+	if (status)
+		printf("# child: status %#x\n", status);
+	check(is_text(a, MB, 3), "fork_without_proc_parent_keeps_its_heap");
+	printf("1..%d\n", n);
+	return !!failed;
+}
+
 int main(int argc, char **argv)
 {
 	char *a, *b, *c;
@@ -417,6 +449,10 @@ int main(int argc, char **argv)
 	if (argc > 2 && !strcmp(argv[1], "fork-threads")) {
 		n = atoi(argv[2]);
 		return fork_threads(argc > 3 ? atoi(argv[3]) : 50);
+	}
+	if (argc > 2 && !strcmp(argv[1], "fork-noproc")) {
+		n = atoi(argv[2]);
+		return fork_noproc();
 	}
 	if (argc > 2 && !strcmp(argv[1], "readahead")) {
 		n = atoi(argv[2]);

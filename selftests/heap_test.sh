@@ -50,6 +50,17 @@ else
 	skip heap_prog_fork_fallback "no /usr/bin/setpriv (util-linux) in the guest's /usr"
 fi
 
+# Without /proc (a chroot, a namespace that hides it) a fork child still
+# gets its copy.  util-linux's unshare; the library named, as memarena-run
+# finds the build tree through /proc/self/exe.
+if [ -x /usr/bin/unshare ]; then
+	heap_prog_run fork_noproc "" fork-noproc \
+		env MEMARENA_HEAP_LIB="$top/libmemarena/libmemarena-heap.so" \
+		/usr/bin/unshare -m sh -c 'umount -l /proc && exec "$0" "$@"'
+else
+	skip heap_prog_fork_noproc "no /usr/bin/unshare (util-linux) in the guest's /usr"
+fi
+
 # --readahead: the heap's arena reads ahead an unadvised in-order read.
 heap_prog_run readahead "--readahead 64" readahead
 check memarena_run_rejects_a_bad_readahead sh -c \
