@@ -528,7 +528,11 @@ static void ma_region_readahead_queue(struct ma_region *region,
 	region->ra_from = from;
 	region->ra_to = to;
 	region->ra_memcg = get_mem_cgroup_from_mm(current->mm);
-	queue_work(ma_readahead_wq, &region->ra_work);
+	/* Refused while a pass cancels the last one: that pass takes it back. */
+	if (!queue_work(ma_readahead_wq, &region->ra_work)) {
+		ma_region_readahead_end(region);
+		return;
+	}
 	WRITE_ONCE(region->ra_next, to);
 }
 
