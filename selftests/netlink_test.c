@@ -620,13 +620,13 @@ static int drain(struct nl_sock *sk)
 /*
  * The event rate limit is per user: nobody opening and closing arenas as
  * fast as it can, far past the limit, leaves root's events alone.  Root
- * opens an arena after each 1000 of nobody's cycles (reported on a pipe),
+ * opens an arena after each 100 of nobody's cycles (reported on a pipe),
  * hears every ARENA_CREATED of its own, and none of its arenas counts a
  * dropped event; of nobody's, fewer than it caused were sent.
  */
 TEST(one_users_burst_leaves_the_others_events)
 {
-	enum { NR = 20, CYCLES = 1000 };
+	enum { NR = 20, CYCLES = 100 };
 	struct creations seen[2] = { { .pid = getpid() } };
 	int fds[NR], pipefd[2], i, status, big = 8 << 20;
 	struct mem_arena_stats s;
