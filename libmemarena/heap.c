@@ -15,9 +15,9 @@
  *    empty, not decompressed) when it is freed, and fresh chunks are empty.
  *  - munmap, madvise(MADV_DONTNEED/MADV_FREE/MADV_REMOVE), mmap(MAP_FIXED)
  *    over a run: discard, so freeing compressed memory costs no decompression.
- *    Advice the program gave a run (MADV_DONTFORK, MADV_SEQUENTIAL,
- *    MADV_RANDOM) ends when it is freed, as it would with its mapping;
- *    a run moved by mremap() does not take it along.
+ *    Advice the program gave a run (MADV_DONTFORK, MADV_DONTDUMP,
+ *    MADV_SEQUENTIAL, MADV_RANDOM) ends when it is freed, as it would with
+ *    its mapping; a run moved by mremap() does not take it along.
  *  - mremap: shrink in place, grow in place when the pages after are free,
  *    else (MREMAP_MAYMOVE) copy to a new run; MREMAP_FIXED is refused.
  *  - fork(): a private copy.  The region is shared, so while the parent
@@ -82,6 +82,7 @@ static struct {
 	int fd;				/* the arena: constant, but for the
 					 * child of a fork */
 	__u32 id;			/* its one region: likewise */
+	off_t offset;			/* the region's mmap offset: likewise */
 	char *base;
 	size_t size, page, pages;
 	__u32 readahead_kib;		/* constant: the arenas' readahead */
@@ -282,21 +283,19 @@ static int heap_discard(size_t first, size_t n)
  * the program gave it is the old mapping's, not the next owner's.  Kept, a
  * run advised MADV_DONTFORK would be missing from the child of a fork once
  * reused, and MADV_SEQUENTIAL or MADV_RANDOM would steer the next owner's
- * readahead.  Two system calls per free, once the program has given such
- * advice at all.  (MADV_DONTDUMP cannot be undone on this mapping, a
- * VM_MIXEDMAP one, and does not matter: the region is not dumped unless
- * coredump_filter asks for shared file mappings.)  Errors are the holes a
- * child has where the parent's runs were MADV_DONTFORK: nothing to reset.
+ * readahead.  So the run, emptied already, is mapped anew with @prot: the
+ * kernel refuses MADV_DODUMP on this mapping (VM_MIXEDMAP), and from some
+ * kernel on MADV_DOFORK too (7.3 does).  One system call per free, once
+ * the program has given such advice at all; in a child it also fills the
+ * holes its parent's MADV_DONTFORK runs left.  A failure (no room for one
+ * more mapping) leaves the advice.
  */
-static void heap_unadvise(size_t first, size_t n)
+static void heap_unadvise(size_t first, size_t n, int prot)
 {
-	char *p = heap.base + first * heap.page;
-	size_t len = n * heap.page;
-
 	if (!__atomic_load_n(&heap.advised, __ATOMIC_RELAXED))
 		return;
-	sys_madvise(p, len, MADV_DOFORK);
-	sys_madvise(p, len, MADV_NORMAL);
+	sys_mmap(heap.base + first * heap.page, n * heap.page, prot,
+		 MAP_SHARED | MAP_FIXED, heap.fd, heap.offset + first * heap.page);
 }
 
 /* Discard, then hand back: a page is never reused before it reads as zero. */
@@ -304,7 +303,7 @@ static int heap_unmap(size_t first, size_t n)
 {
 	if (heap_discard(first, n))
 		return -1;
-	heap_unadvise(first, n);
+	heap_unadvise(first, n, PROT_READ | PROT_WRITE);
 	pages_give(first, n);
 	return 0;
 }
@@ -346,7 +345,7 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 		if (heap_discard(first, n) ||
 		    sys_mprotect(addr, n * heap.page, prot))
 			return MAP_FAILED;
-		heap_unadvise(first, n);
+		heap_unadvise(first, n, prot);
 		return addr;
 	}
 	return sys_mmap(addr, len, prot, flags, fd, off);
@@ -394,6 +393,7 @@ EXPORT int madvise(void *addr, size_t len, int advice)
 		}
 		return heap_discard(first, n);
 	case MADV_DONTFORK:
+	case MADV_DONTDUMP:
 	case MADV_SEQUENTIAL:
 	case MADV_RANDOM:
 		if (len && overlaps_heap(addr, len))
@@ -680,6 +680,7 @@ static int fork_arena(void)
 	close(heap.fd);		/* the parent's arena stays the parent's */
 	heap.fd = fd;
 	heap.id = copy.id;
+	heap.offset = off;
 	heap_vmas(map_copy, &off);
 	return 0;
 }
@@ -756,6 +757,7 @@ __attribute__((constructor)) static void heap_init(void)
 	err = arena_open(&heap.fd, &heap.id, &off);
 	if (err)
 		goto out_err;
+	heap.offset = off;
 	heap.base = sys_mmap(NULL, heap.size, PROT_READ | PROT_WRITE, MAP_SHARED,
 			     heap.fd, off);
 	if (heap.base == MAP_FAILED) {

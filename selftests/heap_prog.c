@@ -531,18 +531,21 @@ int main(int argc, char **argv)
 	/*
 	 * Advice is the mapping's, as for the kernel's anonymous memory: a run
 	 * advised MADV_DONTFORK is not in a child, and once freed neither it
-	 * nor MADV_RANDOM passes to the next owner of its pages.
+	 * nor MADV_RANDOM nor MADV_DONTDUMP passes to the next owner of its
+	 * pages.
 	 */
 	c = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	check(c != MAP_FAILED && in_arena(c) && !madvise(c, page, MADV_DONTFORK) &&
-	      !madvise(c + page, page, MADV_RANDOM) && vm_flag(c, "dc") &&
-	      vm_flag(c + page, "rr"), "madvise_dontfork_and_random");
+	      !madvise(c + page, page, MADV_RANDOM) &&
+	      !madvise(c + page, page, MADV_DONTDUMP) && vm_flag(c, "dc") &&
+	      vm_flag(c + page, "rr") && vm_flag(c + page, "dd"),
+	      "madvise_dontfork_random_and_dontdump");
 	if (c != MAP_FAILED) {
 		fill_text(c, 2 * page, 5);
 		check(!text_in_child(c, page, 5) && text_in_child(c + page, page, 5 + page),
 		      "a_dontfork_run_is_not_in_the_child");
-		check(!munmap(c, 2 * page) && !vm_flag(c, "dc") && !vm_flag(c + page, "rr"),
-		      "advice_ends_when_the_run_is_freed");
+		check(!munmap(c, 2 * page) && !vm_flag(c, "dc") && !vm_flag(c + page, "rr") &&
+		      !vm_flag(c + page, "dd"), "advice_ends_when_the_run_is_freed");
 		b = map_at(c, 2 * page);
 		if (b != MAP_FAILED)
 			fill_text(b, 2 * page, 6);
