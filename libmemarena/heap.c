@@ -92,7 +92,9 @@ static struct {
 	size_t in_use, peak;		/* protected by lock: pages */
 	unsigned long long maps, fallbacks;	/* protected by lock */
 	unsigned long long discards;		/* atomic */
-	bool advised;			/* atomic, set once: see heap_unadvise() */
+	unsigned long *advised;		/* protected by lock: pages given advice
+					 * (heap_unadvise()); set once, NULL
+					 * until any is */
 	int fork_pipe[2];		/* the fork handshake */
 	int err;			/* why the arena is off */
 } heap = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1,
@@ -278,24 +280,62 @@ static int heap_discard(size_t first, size_t n)
 	return 0;
 }
 
+/* The program advises pages [first, first + n): note them. */
+static void heap_advise(size_t first, size_t n)
+{
+	size_t bytes = (heap.pages + BPL - 1) / BPL * sizeof(long), i;
+	unsigned long *map = NULL;
+
+	/* The first advice: a bitmap, mapped outside the lock. */
+	if (!__atomic_load_n(&heap.advised, __ATOMIC_RELAXED))
+		map = sys_mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pthread_mutex_lock(&heap.lock);
+	if (!heap.advised && map && map != MAP_FAILED) {
+		__atomic_store_n(&heap.advised, map, __ATOMIC_RELAXED);
+		map = NULL;
+	}
+	for (i = first; heap.advised && i < first + n; i++)
+		heap.advised[i / BPL] |= 1UL << (i % BPL);
+	pthread_mutex_unlock(&heap.lock);
+	if (map && map != MAP_FAILED)
+		sys_munmap(map, bytes);
+}
+
 /*
  * A freed run goes back as the kernel hands out a new mapping: the advice
  * the program gave it is the old mapping's, not the next owner's.  Kept, a
  * run advised MADV_DONTFORK would be missing from the child of a fork once
  * reused, and MADV_SEQUENTIAL or MADV_RANDOM would steer the next owner's
- * readahead.  So the run, emptied already, is mapped anew with @prot: the
- * kernel refuses MADV_DODUMP on this mapping (VM_MIXEDMAP), and from some
- * kernel on MADV_DOFORK too (7.3 does).  One system call per free, once
- * the program has given such advice at all; in a child it also fills the
- * holes its parent's MADV_DONTFORK runs left.  A failure (no room for one
- * more mapping) leaves the advice.
+ * readahead.  So the advised pages of the run, emptied already, are mapped
+ * anew with @prot: the kernel refuses MADV_DODUMP on this mapping
+ * (VM_MIXEDMAP), and from some kernel on MADV_DOFORK too (7.3 does).  Only
+ * those: the mapping never merges, so each new mapping inside an old one
+ * would split it for good, while the advice split it at these pages
+ * already.  In a child this also fills the holes its parent's
+ * MADV_DONTFORK runs left.  A failure (no room for one more mapping)
+ * leaves the advice.
  */
 static void heap_unadvise(size_t first, size_t n, int prot)
 {
+	size_t i = first, end = first + n, from;
+
 	if (!__atomic_load_n(&heap.advised, __ATOMIC_RELAXED))
 		return;
-	sys_mmap(heap.base + first * heap.page, n * heap.page, prot,
-		 MAP_SHARED | MAP_FIXED, heap.fd, heap.offset + first * heap.page);
+	pthread_mutex_lock(&heap.lock);
+	while (i < end) {
+		if (!(heap.advised[i / BPL] >> (i % BPL) & 1)) {
+			i++;
+			continue;
+		}
+		for (from = i; i < end && heap.advised[i / BPL] >> (i % BPL) & 1; i++)
+			heap.advised[i / BPL] &= ~(1UL << (i % BPL));
+		pthread_mutex_unlock(&heap.lock);
+		sys_mmap(heap.base + from * heap.page, (i - from) * heap.page, prot,
+			 MAP_SHARED | MAP_FIXED, heap.fd, heap.offset + from * heap.page);
+		pthread_mutex_lock(&heap.lock);
+	}
+	pthread_mutex_unlock(&heap.lock);
 }
 
 /* Discard, then hand back: a page is never reused before it reads as zero. */
@@ -396,8 +436,8 @@ EXPORT int madvise(void *addr, size_t len, int advice)
 	case MADV_DONTDUMP:
 	case MADV_SEQUENTIAL:
 	case MADV_RANDOM:
-		if (len && overlaps_heap(addr, len))
-			__atomic_store_n(&heap.advised, true, __ATOMIC_RELAXED);
+		if (len && in_heap(addr, len, &first, &n))
+			heap_advise(first, n);
 		break;
 	}
 	return sys_madvise(addr, len, advice);
