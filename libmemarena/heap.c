@@ -129,21 +129,32 @@ static void *sys_mremap(void *old, size_t old_len, size_t new_len, int flags,
 			       new_addr);
 }
 
-static bool page_used(size_t i)
+/* A bitmap of the region's pages (heap.used, heap.advised): its bytes. */
+static size_t bitmap_bytes(void)
 {
-	return heap.used[i / BPL] >> (i % BPL) & 1;
+	return (heap.pages + BPL - 1) / BPL * sizeof(long);
 }
 
-static void pages_mark(size_t first, size_t n, bool used)
+static bool bit_at(const unsigned long *map, size_t i)
+{
+	return map[i / BPL] >> (i % BPL) & 1;
+}
+
+static void bits_mark(unsigned long *map, size_t first, size_t n, bool on)
 {
 	size_t i;
 
 	for (i = first; i < first + n; i++) {
-		if (used)
-			heap.used[i / BPL] |= 1UL << (i % BPL);
+		if (on)
+			map[i / BPL] |= 1UL << (i % BPL);
 		else
-			heap.used[i / BPL] &= ~(1UL << (i % BPL));
+			map[i / BPL] &= ~(1UL << (i % BPL));
 	}
+}
+
+static bool page_used(size_t i)
+{
+	return bit_at(heap.used, i);
 }
 
 /* Are pages [first, first + n) all in the region and all @used? */
@@ -162,7 +173,7 @@ static bool pages_all(size_t first, size_t n, bool used)
 /* Hand out free pages [first, first + n); the caller holds heap.lock. */
 static void pages_take(size_t first, size_t n)
 {
-	pages_mark(first, n, true);
+	bits_mark(heap.used, first, n, true);
 	heap.in_use += n;
 	if (heap.in_use > heap.peak)
 		heap.peak = heap.in_use;
@@ -176,7 +187,7 @@ static void pages_give(size_t first, size_t n)
 	pthread_mutex_lock(&heap.lock);
 	for (i = first; i < first + n; i++)
 		freed += page_used(i);
-	pages_mark(first, n, false);
+	bits_mark(heap.used, first, n, false);
 	heap.in_use -= freed;
 	pthread_mutex_unlock(&heap.lock);
 }
@@ -283,23 +294,22 @@ static int heap_discard(size_t first, size_t n)
 /* The program advises pages [first, first + n): note them. */
 static void heap_advise(size_t first, size_t n)
 {
-	size_t bytes = (heap.pages + BPL - 1) / BPL * sizeof(long), i;
-	unsigned long *map = NULL;
+	unsigned long *map = MAP_FAILED;
 
 	/* The first advice: a bitmap, mapped outside the lock. */
 	if (!__atomic_load_n(&heap.advised, __ATOMIC_RELAXED))
-		map = sys_mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		map = sys_mmap(NULL, bitmap_bytes(), PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	pthread_mutex_lock(&heap.lock);
-	if (!heap.advised && map && map != MAP_FAILED) {
+	if (!heap.advised && map != MAP_FAILED) {
 		__atomic_store_n(&heap.advised, map, __ATOMIC_RELAXED);
-		map = NULL;
+		map = MAP_FAILED;
 	}
-	for (i = first; heap.advised && i < first + n; i++)
-		heap.advised[i / BPL] |= 1UL << (i % BPL);
+	if (heap.advised)
+		bits_mark(heap.advised, first, n, true);
 	pthread_mutex_unlock(&heap.lock);
-	if (map && map != MAP_FAILED)
-		sys_munmap(map, bytes);
+	if (map != MAP_FAILED)
+		sys_munmap(map, bitmap_bytes());
 }
 
 /*
@@ -324,12 +334,13 @@ static void heap_unadvise(size_t first, size_t n, int prot)
 		return;
 	pthread_mutex_lock(&heap.lock);
 	while (i < end) {
-		if (!(heap.advised[i / BPL] >> (i % BPL) & 1)) {
+		if (!bit_at(heap.advised, i)) {
 			i++;
 			continue;
 		}
-		for (from = i; i < end && heap.advised[i / BPL] >> (i % BPL) & 1; i++)
-			heap.advised[i / BPL] &= ~(1UL << (i % BPL));
+		for (from = i; i < end && bit_at(heap.advised, i); i++)
+			;
+		bits_mark(heap.advised, from, i - from, false);
 		pthread_mutex_unlock(&heap.lock);
 		sys_mmap(heap.base + from * heap.page, (i - from) * heap.page, prot,
 			 MAP_SHARED | MAP_FIXED, heap.fd, heap.offset + from * heap.page);
@@ -777,7 +788,6 @@ __attribute__((constructor)) static void heap_init(void)
 {
 	unsigned long long size = parse_size(getenv("MEMARENA_HEAP_SIZE"), 4ULL << 30);
 	unsigned long idle = strtoul(getenv("MEMARENA_IDLE_COMPRESS") ?: "0", NULL, 10);
-	size_t words;
 	pthread_t t;
 	off_t off;
 	int err;
@@ -804,8 +814,7 @@ __attribute__((constructor)) static void heap_init(void)
 		err = -errno;
 		goto out_close;
 	}
-	words = (heap.pages + BPL - 1) / BPL;
-	heap.used = sys_mmap(NULL, words * sizeof(long), PROT_READ | PROT_WRITE,
+	heap.used = sys_mmap(NULL, bitmap_bytes(), PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (heap.used == MAP_FAILED) {
 		err = -ENOMEM;
@@ -822,7 +831,7 @@ __attribute__((constructor)) static void heap_init(void)
 	return;
 
 out_unmap_used:
-	sys_munmap(heap.used, words * sizeof(long));
+	sys_munmap(heap.used, bitmap_bytes());
 out_unmap_base:
 	sys_munmap(heap.base, heap.size);
 out_close:
