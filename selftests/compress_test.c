@@ -588,24 +588,35 @@ static void wait_readahead(int fd, __u64 n, struct mem_arena_stats *s)
 
 /*
  * READAHEAD_ASYNC with @kib (0: the default window), over a region of @nr
- * chunks of text compressed and advised MADV_SEQUENTIAL: the fault on its
- * first chunk is the one miss, and the worker, left alone, reads exactly
- * the @win chunks of the window (polled).  Returns the mapping, @s the
- * stats then.
+ * chunks of text compressed and advised MADV_SEQUENTIAL.  Returns the
+ * mapping, @id the region.
+ */
+static char *async_region(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(arena) *self, __u32 kib, unsigned int nr,
+			  __u32 *id)
+{
+	char *p;
+
+	ASSERT_EQ(0, set_readahead(self->fd, self->cs, kib,
+				   MEM_ARENA_CONFIG_READAHEAD_ASYNC));
+	p = text_region_n(self->fd, self->cs, nr, id, 1);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, madvise(p, nr * self->cs, MADV_SEQUENTIAL));
+	return p;
+}
+
+/*
+ * async_region(): the fault on its first chunk is the one miss, and the
+ * worker, left alone, reads exactly the @win chunks of the window
+ * (polled).  Returns the mapping, @s the stats then.
  */
 static char *async_first_window(struct __test_metadata *_metadata,
 				FIXTURE_DATA(arena) *self, __u32 kib,
 				unsigned int nr, size_t win,
 				struct mem_arena_stats *s)
 {
-	size_t cs = self->cs;
 	__u32 id;
-	char *p;
-
-	ASSERT_EQ(0, set_readahead(self->fd, cs, kib, MEM_ARENA_CONFIG_READAHEAD_ASYNC));
-	p = text_region_n(self->fd, cs, nr, &id, 1);
-	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, madvise(p, nr * cs, MADV_SEQUENTIAL));
+	char *p = async_region(_metadata, self, kib, nr, &id);
 
 	(void)*(volatile char *)p;		/* the miss */
 	wait_readahead(self->fd, win, s);
@@ -672,11 +683,7 @@ TEST_F(arena, compress_cancels_queued_readahead)
 	__u32 id;
 	char *p;
 
-	ASSERT_EQ(0, set_readahead(self->fd, cs, win * cs / KiB,
-				   MEM_ARENA_CONFIG_READAHEAD_ASYNC));
-	p = text_region(self->fd, cs, &id, 1);
-	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, madvise(p, len, MADV_SEQUENTIAL));
+	p = async_region(_metadata, self, win * cs / KiB, NR_CHUNKS, &id);
 	do {
 		(void)*(volatile char *)p;	/* a miss: the worker gets 1..win */
 		ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0,
@@ -732,11 +739,7 @@ TEST_F(arena, compress_vs_queueing_reader)
 	pthread_t th;
 	__u32 id;
 
-	ASSERT_EQ(0, set_readahead(self->fd, cs, win * cs / KiB,
-				   MEM_ARENA_CONFIG_READAHEAD_ASYNC));
-	r.p = text_region(self->fd, cs, &id, 1);
-	ASSERT_NE(NULL, r.p);
-	ASSERT_EQ(0, madvise((void *)r.p, len, MADV_SEQUENTIAL));
+	r.p = async_region(_metadata, self, win * cs / KiB, NR_CHUNKS, &id);
 	ASSERT_EQ(0, pthread_create(&th, NULL, reader_main, &r));
 	do {
 		ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, NULL));
