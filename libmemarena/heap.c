@@ -20,15 +20,15 @@
  *    its mapping; a run moved by mremap() does not take it along.
  *  - mremap: shrink in place, grow in place when the pages after are free,
  *    else (MREMAP_MAYMOVE) copy to a new run; MREMAP_FIXED is refused.
- *  - fork(): a private copy.  The region is shared, so while the parent
- *    waits in its fork handler the child opens an arena of its own, has the
- *    kernel copy the region into it (MEM_ARENA_IOC_COPY: compressed chunks
- *    as their compressed bytes, nothing decompressed in either arena) and
- *    maps the copy in the region's place.  The child has no idle-compress
- *    thread.  If the child cannot have an arena (RLIMIT_MEMLOCK, no
- *    memory), it copies the pages in use into private anonymous memory
- *    instead, which faults compressed pages back in the parent's arena too,
- *    and leaves the arena.
+ *  - fork() and _Fork(): a private copy.  The region is shared, so while
+ *    the parent waits in its fork handler the child opens an arena of its
+ *    own, has the kernel copy the region into it (MEM_ARENA_IOC_COPY:
+ *    compressed chunks as their compressed bytes, nothing decompressed in
+ *    either arena) and maps the copy in the region's place.  The child has
+ *    no idle-compress thread.  If the child cannot have an arena
+ *    (RLIMIT_MEMLOCK, no memory), it copies the pages in use into private
+ *    anonymous memory instead, which faults compressed pages back in the
+ *    parent's arena too, and leaves the arena.
  * Anything else (file mappings, MAP_SHARED, MAP_FIXED elsewhere, PROT_EXEC,
  * stacks, huge pages, a full region) goes to the kernel unchanged.
  *
@@ -581,6 +581,42 @@ static void fork_parent(void)
 		close(heap.fork_pipe[0]);
 	}
 	pthread_mutex_unlock(&heap.lock);
+}
+
+/*
+ * _Fork() (glibc 2.34) makes a child as fork() does, but runs no fork
+ * handlers: its child would share the parent's heap.  Ours run around it
+ * (no one else's, as without this library).  glibc's own fork() calls its
+ * _Fork() directly, not through this symbol.  Ours takes heap.lock, so
+ * unlike glibc's it is not async-signal-safe.  clone() without CLONE_VM
+ * (and the raw system calls) still makes a child that shares the heap.
+ */
+typedef pid_t (*fork_fn)(void);
+
+EXPORT pid_t _Fork(void)
+{
+	static fork_fn libc_fork;
+	fork_fn f = __atomic_load_n(&libc_fork, __ATOMIC_RELAXED);
+	pid_t pid;
+	int err;
+
+	if (!f) {
+		f = (fork_fn)dlsym(RTLD_NEXT, "_Fork");
+		if (!f) {
+			errno = ENOSYS;
+			return -1;
+		}
+		__atomic_store_n(&libc_fork, f, __ATOMIC_RELAXED);
+	}
+	fork_prepare();
+	pid = f();
+	err = errno;
+	if (pid)
+		fork_parent();
+	else
+		fork_child();
+	errno = err;
+	return pid;
 }
 
 /*

@@ -618,6 +618,19 @@ int main(int argc, char **argv)
 		_exit(*(volatile char *)(a + MB - page));	/* PROT_NONE */
 	check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) &&
 	      WTERMSIG(status) == SIGSEGV, "fork_keeps_protections");
+
+	/* _Fork() runs no fork handlers: its child must get a copy all the same. */
+	pid = _Fork();
+	if (pid == 0) {
+		bool copy = is_zero(a, page) && is_text(a + page, MB - 2 * page, 2 + page);
+
+		fill_text(a, MB - page, 9);	/* the parent must not see it */
+		_exit(copy ? 0 : 1);
+	}
+	check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      !WEXITSTATUS(status), "underscore_fork_child_sees_a_private_copy");
+	check(in_arena(a) && is_zero(a, page) && is_text(a + page, MB - 2 * page, 2 + page),
+	      "underscore_fork_parent_keeps_its_heap");
 	printf("1..%d\n", n);
 	return !!failed;
 }
