@@ -340,7 +340,9 @@ static int ma_cmd_pool_layout(struct ma_ucmd *ucmd)
 	if (cmd->flags || !cmd->entry_size || cmd->entry_size % sizeof(__u64) ||
 	    cmd->max_blocks > MEM_ARENA_LAYOUT_MAX_BLOCKS)
 		return -EINVAL;
-	info = kvcalloc(max(cmd->max_blocks, 1U), sizeof(*info), GFP_KERNEL_ACCOUNT);
+	/* Up to 128 KiB, the caller's choice: its failure is its -ENOMEM. */
+	info = kvcalloc(max(cmd->max_blocks, 1U), sizeof(*info),
+			GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!info)
 		return -ENOMEM;
 	n = ma_pool_layout(&ucmd->arena->pool, cmd->first_block, cmd->max_blocks,

@@ -328,7 +328,9 @@ int ma_region_copy(struct ma_region *dst, u64 offset, struct ma_region *src,
 	err = ma_region_walk_chunks(dst, offset, length, ma_chunk_discard, &discard);
 	if (err)
 		return err;
-	cp = kvmalloc(struct_size(cp, data, ma_chunk_size(arena)), GFP_KERNEL);
+	/* A chunk and more: a vmalloc, whose failure is the caller's -ENOMEM. */
+	cp = kvmalloc(struct_size(cp, data, ma_chunk_size(arena)),
+		      GFP_KERNEL | __GFP_NOWARN);
 	if (!cp)
 		return -ENOMEM;
 	xa_for_each_range(&src->chunks, index, chunk, first,

@@ -4,9 +4,10 @@
  * for one task only (task-filter, /proc/thread-self/make-it-fail), every
  * operation of the module either succeeds or fails with -ENOMEM: compress,
  * read and write faults on compressed chunks, touch, compress with LRU
- * eviction under a small cap, defrag, the pool layout, stats, region alloc
- * and mmap, opening and configuring an arena, region free (never fails), a
- * netlink dump and the events sent meanwhile.  Once injection stops, every
+ * eviction under a small cap, defrag, the pool layout (as many blocks as a
+ * call may ask), stats, region alloc and mmap, a copy of a region,
+ * opening and configuring an arena, region free (never fails), a netlink
+ * dump and the events sent meanwhile.  Once injection stops, every
  * byte of every chunk reads back as written; closing everything brings the
  * module-wide gauges back to zero.
  *
@@ -21,7 +22,6 @@
  * CONFIG_FAULT_INJECTION_DEBUG_FS; without them the tests skip.
  */
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,28 +31,25 @@
 #include "helpers.h"
 #include "kselftest_harness.h"
 #include "ma_harness.h"
+#include "fault_inject.h"
 
-#define DEBUGFS		"/sys/kernel/debug"
-#define FAILSLAB	DEBUGFS "/failslab"
-#define FAILPAGE	DEBUGFS "/fail_page_alloc"
 #define CS		4096UL
 #define NR_A		128		/* mixed data, no cap */
 #define NR_B		192		/* text, under CAP_B: compress evicts */
 #define CAP_B		(128 * KiB)
 #define NR_NEW		16		/* chunks of a region made under injection */
-#define TIMES		1000000000	/* "times" counts the injected failures down */
 #define MAX_ROUNDS	12
 
 enum {
 	OP_COMPRESS, OP_TOUCH, OP_EVICT, OP_DEFRAG, OP_LAYOUT, OP_STATS,
 	OP_REGION_ALLOC, OP_MMAP, OP_REGION_FREE, OP_OPEN, OP_CONFIG,
-	OP_NETLINK, NR_OPS
+	OP_NETLINK, OP_COPY, NR_OPS
 };
 
 static const char *const op_names[NR_OPS] = {
 	"compress", "touch", "compress+evict", "defrag", "pool_layout",
 	"get_stats", "region_alloc", "mmap", "region_free", "open",
-	"set_config", "netlink_dump",
+	"set_config", "netlink_dump", "copy",
 };
 
 struct op_count {
@@ -94,115 +91,6 @@ static void fill_a(char *p, unsigned int i)
 static void fill_b(char *p, unsigned int i)
 {
 	ma_fill_text(p, CS, 1000 + i);
-}
-
-/* ---- fault injection attributes ---- */
-
-struct fi_attr {
-	const char *dir, *name;
-	char saved[32];
-	int have;
-};
-
-static struct fi_attr fi_attrs[] = {
-	{ FAILSLAB, "probability" }, { FAILPAGE, "probability" },
-	{ FAILSLAB, "task-filter" }, { FAILPAGE, "task-filter" },
-	{ FAILSLAB, "interval" }, { FAILPAGE, "interval" },
-	{ FAILSLAB, "times" }, { FAILPAGE, "times" },
-	{ FAILSLAB, "space" }, { FAILPAGE, "space" },
-	{ FAILSLAB, "verbose" }, { FAILPAGE, "verbose" },
-	{ FAILSLAB, "ignore-gfp-wait" }, { FAILPAGE, "ignore-gfp-wait" },
-	{ FAILPAGE, "ignore-gfp-highmem" }, { FAILPAGE, "min-order" },
-};
-#define NR_FI_ATTRS ARRAY_SIZE(fi_attrs)
-
-static int fi_write(const char *dir, const char *name, const char *val)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return ma_file_write(path, val);
-}
-
-static long long fi_read(const char *dir, const char *name)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return ma_file_read_ll(path);
-}
-
-static void fi_save(void)
-{
-	char path[128];
-	unsigned int i;
-	ssize_t n;
-	int fd;
-
-	for (i = 0; i < NR_FI_ATTRS; i++) {
-		struct fi_attr *a = &fi_attrs[i];
-
-		snprintf(path, sizeof(path), "%s/%s", a->dir, a->name);
-		fd = open(path, O_RDONLY);
-		if (fd < 0)
-			continue;
-		n = read(fd, a->saved, sizeof(a->saved) - 1);
-		close(fd);
-		if (n > 0) {
-			a->saved[n] = 0;
-			a->have = 1;
-		}
-	}
-}
-
-/* Probability first, so nothing fails while the rest is put back. */
-static void fi_restore(void)
-{
-	unsigned int i;
-
-	fi_write(FAILSLAB, "probability", "0");
-	fi_write(FAILPAGE, "probability", "0");
-	for (i = 0; i < NR_FI_ATTRS; i++)
-		if (fi_attrs[i].have)
-			fi_write(fi_attrs[i].dir, fi_attrs[i].name, fi_attrs[i].saved);
-}
-
-/* Fail @pct% of the allocations of tasks with make-it-fail set. */
-static int fi_configure(unsigned int pct)
-{
-	static const char *const dirs[] = { FAILSLAB, FAILPAGE };
-	char p[16], t[16];
-	unsigned int i;
-	int err = 0;
-
-	snprintf(p, sizeof(p), "%u", pct);
-	snprintf(t, sizeof(t), "%d", TIMES);
-	for (i = 0; i < 2; i++) {
-		err = err ?: fi_write(dirs[i], "probability", "0");
-		err = err ?: fi_write(dirs[i], "task-filter", "Y");
-		err = err ?: fi_write(dirs[i], "interval", "1");
-		err = err ?: fi_write(dirs[i], "times", t);
-		err = err ?: fi_write(dirs[i], "space", "0");
-		err = err ?: fi_write(dirs[i], "verbose", "0");
-		err = err ?: fi_write(dirs[i], "ignore-gfp-wait", "N");
-	}
-	err = err ?: fi_write(FAILPAGE, "ignore-gfp-highmem", "N");
-	err = err ?: fi_write(FAILPAGE, "min-order", "0");
-	err = err ?: fi_write(FAILSLAB, "probability", p);
-	err = err ?: fi_write(FAILPAGE, "probability", p);
-	return err;
-}
-
-/* Why the test cannot run here, or NULL. */
-static const char *fi_available(void)
-{
-	if (access(FAILSLAB, F_OK))
-		mount("debugfs", DEBUGFS, "debugfs", 0, NULL);
-	if (access(FAILSLAB "/probability", W_OK) ||
-	    access(FAILPAGE "/probability", W_OK) ||
-	    access("/proc/self/make-it-fail", W_OK))
-		return "kernel without CONFIG_FAILSLAB/FAIL_PAGE_ALLOC";
-	return NULL;
 }
 
 /* ---- generic netlink, by hand (no allocation of our own) ---- */
@@ -442,19 +330,60 @@ static int defrag(int fd)
 	return ma_ioc(fd, MEM_ARENA_IOC_DEFRAG, &d);
 }
 
+/*
+ * As many blocks as a call may ask: the module's buffer is a vmalloc.
+ * Ours is written before arming (child_main()), as the stack is.
+ */
+static struct mem_arena_block_info layout_blocks[MEM_ARENA_LAYOUT_MAX_BLOCKS];
+
 static int pool_layout(int fd)
 {
-	struct mem_arena_block_info blocks[8];
 	struct mem_arena_cmd_pool_layout l = {
-		.size = sizeof(l), .max_blocks = 8, .entry_size = sizeof(blocks[0]),
-		.blocks_ptr = (uintptr_t)blocks,
+		.size = sizeof(l), .max_blocks = MEM_ARENA_LAYOUT_MAX_BLOCKS,
+		.entry_size = sizeof(layout_blocks[0]),
+		.blocks_ptr = (uintptr_t)layout_blocks,
 	};
 
 	return ma_ioc(fd, MEM_ARENA_IOC_POOL_LAYOUT, &l);
 }
 
-/* A fresh region: alloc, map, fill, compress, read back, free. */
-static void new_region(struct results *r, int fd, size_t cs)
+/* COPY region @id (@len bytes, @sum) into a new one: it reads the same. */
+static void copy_region(struct results *r, int fd, __u32 id, size_t len,
+			uint64_t sum)
+{
+	struct mem_arena_cmd_region_alloc a = { .size = sizeof(a), .length = len };
+	struct mem_arena_cmd_region_free f = { .size = sizeof(f) };
+	struct mem_arena_cmd_copy c = {
+		.size = sizeof(c), .src_fd = fd, .src_id = id, .length = len,
+	};
+	char *p;
+	int err;
+
+	err = ma_ioc(fd, MEM_ARENA_IOC_REGION_ALLOC, &a);
+	count(r, OP_REGION_ALLOC, err);
+	if (err)
+		return;
+	c.id = a.id;
+	err = ma_ioc(fd, MEM_ARENA_IOC_COPY, &c);
+	count(r, OP_COPY, err);
+	p = err ? MAP_FAILED : mmap(NULL, len, PROT_READ, MAP_SHARED, fd, a.mmap_offset);
+	if (!err)
+		count(r, OP_MMAP, p == MAP_FAILED ? -errno : 0);
+	if (p != MAP_FAILED) {
+		r->reads++;
+		if (ma_fnv1a(p, len) != sum)
+			mismatch(r, -1);
+		munmap(p, len);
+	}
+	f.id = a.id;
+	count(r, OP_REGION_FREE, ma_ioc(fd, MEM_ARENA_IOC_REGION_FREE, &f));
+}
+
+/*
+ * A fresh region: alloc, map, fill, compress, read back, free; @copy: and
+ * copy it first (in an arena without a cap, where it cannot be -ENOSPC).
+ */
+static void new_region(struct results *r, int fd, size_t cs, bool copy)
 {
 	struct mem_arena_cmd_region_alloc a = {
 		.size = sizeof(a), .length = NR_NEW * cs,
@@ -481,6 +410,8 @@ static void new_region(struct results *r, int fd, size_t cs)
 		r->reads++;
 		if (ma_fnv1a(p, a.length) != sum)
 			mismatch(r, -1);
+		if (copy)
+			copy_region(r, fd, a.id, a.length, sum);
 		munmap(p, a.length);
 	}
 	f.id = a.id;
@@ -496,7 +427,7 @@ static void new_arena(struct results *r)
 	if (fd < 0)
 		return;
 	count(r, OP_CONFIG, ma_set_config(fd, 16 * KiB, 0, 64 * KiB));
-	new_region(r, fd, 16 * KiB);
+	new_region(r, fd, 16 * KiB, false);
 	close(fd);
 }
 
@@ -529,7 +460,7 @@ static void __attribute__((noinline)) child_ops(struct ctx *c)
 	count(r, OP_DEFRAG, defrag(c->fd_b));
 	count(r, OP_LAYOUT, pool_layout(c->fd_b));
 	count(r, OP_STATS, ma_stats(c->fd_b, &s));
-	new_region(r, c->fd_a, CS);
+	new_region(r, c->fd_a, CS, true);
 	new_arena(r);
 
 	if (c->nl_family > 0) {
@@ -545,35 +476,17 @@ static void __attribute__((noinline)) child_ops(struct ctx *c)
 	}
 }
 
-/*
- * After fork() the child's stack is copy-on-write: the first write to a
- * stack page needs a new page, and with failures injected a
- * copy_to_user() into a struct there (GET_STATS) could return -EFAULT,
- * the failure of that fault-in, not the module's.  Write the pages the
- * operations will use before arming (child_ops() is not inlined, so its
- * frame lies below this one's).
- */
-static void __attribute__((noinline)) prefault_stack(void)
-{
-	volatile char buf[64 * 1024];
-	size_t i;
-
-	for (i = 0; i < sizeof(buf); i += 1024)
-		buf[i] = 0;
-}
-
 /* The child: arm, run, disarm.  Exit 3 when it could not arm. */
 static void __attribute__((noreturn)) child_main(struct ctx *c)
 {
-	int fd = open("/proc/thread-self/make-it-fail", O_WRONLY | O_CLOEXEC);
-	int i;
+	int fd = fi_open();
 
-	prefault_stack();
-	if (fd < 0 || pwrite(fd, "1", 1, 0) != 1)
+	fi_prefault_stack();	/* child_ops() is not inlined */
+	memset(layout_blocks, 0, sizeof(layout_blocks));
+	if (fd < 0 || fi_set(fd, 1))
 		_exit(3);
 	child_ops(c);
-	for (i = 0; i < 1000 && pwrite(fd, "0", 1, 0) != 1; i++)
-		;
+	fi_set(fd, 0);
 	_exit(0);
 }
 
