@@ -137,13 +137,16 @@ realworld: deps
 	@tools/realworld/run-realworld $(if $(MODES),--modes "$(MODES)")
 
 # The fuzzer (selftests/fuzz_test) for SECONDS in one guest, on the debug
-# kernel unless SOAK_KERNEL says otherwise (empty: the packaged one).
+# kernel unless SOAK_KERNEL says otherwise (empty: the packaged one);
+# INJECT=PCT fails that share of the workers' allocations (debug kernel).
 SOAK_KERNEL ?= debug
 SECONDS ?= 600
+INJECT ?= 0
 soak: deps
 	@$(MAKE) --no-print-directory all $(if $(filter debug,$(SOAK_KERNEL)),module-debug)
 	tools/vm-run $(if $(SOAK_KERNEL),--kernel $(SOAK_KERNEL)) --smp 2 --mem 1536 \
-		--timeout $$(($(SECONDS) + 600)) -- selftests/bin/fuzz_test --seconds $(SECONDS)
+		--timeout $$(($(SECONDS) + 600)) -- selftests/bin/fuzz_test --seconds $(SECONDS) \
+		--inject $(INJECT)
 
 install: all
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install

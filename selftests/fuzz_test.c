@@ -12,10 +12,14 @@
  * consistent, a fresh arena must work, and with everything closed the
  * module-wide gauges must be 0.
  *
- *   fuzz_test [--seed N] [--seconds N] [--threads N]
+ *   fuzz_test [--seed N] [--seconds N] [--threads N] [--inject PCT]
  *
- * MA_FUZZ_SECONDS also sets the duration (default 20).  The seed is printed
- * first; the same seed replays each thread's choices (not their timing).
+ * --inject fails PCT% of the root workers' allocations (failslab and
+ * fail_page_alloc, armed for the workers only), so that every error path
+ * runs under the same races; the checks afterwards run with it off.
+ * MA_FUZZ_SECONDS and MA_FUZZ_INJECT also set the duration (default 20)
+ * and PCT (default 0).  The seed is printed first; the same seed replays
+ * each thread's choices (not their timing).
  */
 #include <grp.h>
 #include <pthread.h>
@@ -30,6 +34,7 @@
 
 #include "helpers.h"
 #include "kselftest_harness.h"
+#include "fault_inject.h"
 
 #define MAX_THREADS	32
 #define SLOTS_PER	2		/* arena slots per thread */
@@ -73,6 +78,7 @@ struct fuzzer {
 	struct map maps[MAX_MAPS];	/* only this thread uses them */
 	char *buf;
 	int nl;
+	int fi;				/* its make-it-fail, armed; or -1 */
 };
 
 /* Counters the unprivileged child updates too: a MAP_SHARED page. */
@@ -83,6 +89,7 @@ struct shared {
 static struct {
 	uint64_t seed;
 	int seconds, threads, family, mcgrp, nr_slots;
+	unsigned int inject;		/* --inject: percent */
 	size_t page;
 	double deadline;
 	volatile int stop;
@@ -332,12 +339,24 @@ static struct map *map_pick(struct fuzzer *f)
 	return m->p ? m : NULL;
 }
 
+/*
+ * munmap() of what the thread forgets: retried while the kernel has no
+ * memory for it (--inject), as a mapping left behind would keep its arena.
+ */
+static void unmap(void *p, size_t len)
+{
+	int i;
+
+	for (i = 0; i < 1000 && munmap(p, len) && errno == ENOMEM; i++)
+		;
+}
+
 static void map_add(struct fuzzer *f, char *p, size_t len, int slot)
 {
 	struct map *m = &f->maps[below(f, MAX_MAPS)];
 
 	if (m->p)
-		munmap(m->p, m->len);
+		unmap(m->p, m->len);
 	m->p = p;
 	m->len = (len + g.page - 1) & ~(g.page - 1);
 	m->slot = slot;
@@ -633,8 +652,9 @@ static void op_munmap(struct fuzzer *f)
 	pages = m->len / g.page;
 	a = below(f, pages);
 	n = 1 + below(f, pages - a);
-	munmap(p + a * g.page, n * g.page);
 	count(f);
+	if (munmap(p + a * g.page, n * g.page))
+		return;		/* --inject: no memory to split it */
 	m->len = a * g.page;
 	if (!m->len)
 		m->p = NULL;
@@ -666,7 +686,7 @@ static void op_mremap(struct fuzzer *f)
 	q = mremap(m->p, m->len, m->len, MREMAP_MAYMOVE | MREMAP_FIXED |
 		   (dontunmap ? MREMAP_DONTUNMAP : 0), t);
 	if (q == MAP_FAILED) {
-		munmap(t, m->len);
+		unmap(t, m->len);
 	} else {
 		if (dontunmap)	/* the old mapping stays too */
 			map_add(f, m->p, m->len, m->slot);
@@ -747,6 +767,14 @@ static void op_fork(struct fuzzer *f)
 	struct ref r;
 	pid_t pid;
 
+	/*
+	 * Not with --inject: while the child lives, the parent's memory is
+	 * copy-on-write, the other threads' stacks included, and an rseq
+	 * update or a signal frame the kernel then cannot write (no page for
+	 * the copy) kills the process.
+	 */
+	if (g.inject)
+		return;
 	slot_get(f, &r, 1);
 	pid = fork();
 	count(f);
@@ -947,7 +975,7 @@ static void op_knob(struct fuzzer *f)
 			v = knobs_saved[3];
 		err = ma_sysfs_write(knobs[i], v);
 	}
-	if (!err != !geteuid())
+	if (!err != !geteuid() && !(g.inject && err == -ENOMEM))
 		bad("knob %d as uid %d: %d", i, geteuid(), err);
 	count(f);
 }
@@ -993,30 +1021,43 @@ static void *worker(void *arg)
 	for (i = 0; i < (int)ARRAY_SIZE(ops); i++)
 		sum += ops[i].weight;
 	nl_open(f);
+	if (g.inject && !geteuid()) {
+		f->fi = fi_open();
+		fi_prefault_stack();
+		if (f->fi < 0 || fi_set(f->fi, 1))
+			bad("worker %d: cannot arm fault injection", f->idx);
+	}
 	while (!g.stop && now() < g.deadline) {
 		w = below(f, sum);
 		for (i = 0; w >= ops[i].weight; i++)
 			w -= ops[i].weight;
 		ops[i].fn(f);
 	}
+	if (f->fi >= 0 && fi_set(f->fi, 0))
+		bad("worker %d: cannot disarm fault injection", f->idx);
 	for (i = 0; i < MAX_MAPS; i++)
 		if (f->maps[i].p)
-			munmap(f->maps[i].p, f->maps[i].len);
+			unmap(f->maps[i].p, f->maps[i].len);
 	close(f->nl);
 	return NULL;
 }
 
-/* The last worker, as nobody, in a process of its own: glibc applies
- * setresuid() to every thread of a process. */
+/*
+ * The last worker, as nobody, in a process of its own: glibc applies
+ * setresuid() to every thread of a process.  The parent death signal is
+ * set after the change of ids, which clears it.  It runs without --inject:
+ * its memory is the parent's, copy-on-write, for as long as it runs, and a
+ * signal frame or an rseq update the kernel then cannot write kills it.
+ */
 static pid_t start_unprivileged(struct fuzzer *f)
 {
-	pid_t pid = fork();
+	pid_t ppid = getpid(), pid = fork();
 
 	if (pid)
 		return pid;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
-	    setresuid(NOBODY, NOBODY, NOBODY))
+	    setresuid(NOBODY, NOBODY, NOBODY) ||
+	    prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != ppid)
 		_exit(3);
 	worker(f);
 	_exit(0);
@@ -1069,6 +1110,7 @@ static int setup(void)
 	}
 	for (i = 0; i < g.threads; i++) {
 		g.fz[i].idx = i;
+		g.fz[i].fi = -1;
 		g.fz[i].rnd = g.seed * 0x9E3779B97F4A7C15ULL + i + 1;
 		g.fz[i].buf = malloc(BUF_LEN);
 		if (!g.fz[i].buf)
@@ -1104,6 +1146,40 @@ out:
 	return err;
 }
 
+/*
+ * Mappings of the device this process still has (unmapped, if @unmap),
+ * and its fds of it.  A mremap() that moved a mapping but could not then
+ * unmap the old one (the kernel's "OOM: unable to split vma") leaves it
+ * mapped, unknown to the thread: with --inject that happens.
+ */
+static void still_open(int *maps, int *fds, int unmap)
+{
+	char line[512], path[64], target[64];
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long lo, hi;
+	ssize_t n;
+	int fd;
+
+	*maps = *fds = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strstr(line, MEM_ARENA_DEVICE))
+			continue;
+		(*maps)++;
+		if (unmap && sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+			munmap((void *)lo, hi - lo);
+	}
+	if (f)
+		fclose(f);
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = 0;
+			*fds += !strcmp(target, MEM_ARENA_DEVICE);
+		}
+	}
+}
+
 /* With no arena open (waits a little for the last release), the gauges
  * are 0; those that are not go to @why. */
 static int gauges_nonzero(char *why, size_t n)
@@ -1131,15 +1207,27 @@ static int gauges_nonzero(char *why, size_t n)
 
 TEST(fuzz)
 {
-	int i, status, roots = g.threads, inconsistent = 0;
+	int i, status, roots = g.threads, inconsistent = 0, maps, fds;
 	pthread_t tids[MAX_THREADS];
 	unsigned long calls;
 	pid_t nobody = 0;
 	double t0 = now(), secs;
 	char why[512];
 
+	if (g.inject) {
+		const char *no = geteuid() ? "needs root" : fi_available();
+
+		if (no)
+			SKIP(return, "--inject: %s", no);
+	}
 	ASSERT_EQ(0, setup());
 	ASSERT_EQ(0, knobs_save()) TH_LOG("cannot read the module's knobs");
+	if (g.inject) {
+		fi_save();
+		ASSERT_EQ(0, fi_configure(g.inject)) {
+			fi_restore();
+		}
+	}
 	if (nl_resolve())
 		TH_LOG("no generic netlink family %s: no netlink fuzzing",
 		       MEM_ARENA_GENL_NAME);
@@ -1159,6 +1247,14 @@ TEST(fuzz)
 		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
 			TH_LOG("unprivileged worker: status %#x", status);
 	}
+	if (g.inject) {
+		fi_write(FAILSLAB, "probability", "0");
+		fi_write(FAILPAGE, "probability", "0");
+		printf("# fuzz: %lld slab and %lld page allocations failed at %u%%\n",
+		       TIMES - fi_read(FAILSLAB, "times"),
+		       TIMES - fi_read(FAILPAGE, "times"), g.inject);
+		fi_restore();
+	}
 	if (geteuid() == 0)
 		EXPECT_EQ(0, knobs_restore());
 	secs = now() - t0;
@@ -1174,13 +1270,23 @@ TEST(fuzz)
 	EXPECT_EQ(0, fresh_arena_works());
 	for (i = 0; i < g.nr_slots; i++)
 		slot_close(&g.slots[i]);
-	EXPECT_EQ(0, gauges_nonzero(why, sizeof(why))) TH_LOG("not 0:%s", why);
+	still_open(&maps, &fds, g.inject);
+	if (g.inject && maps)
+		printf("# fuzz: %d mappings left behind by failed unmaps, unmapped\n", maps);
+	else
+		EXPECT_EQ(0, maps + fds) TH_LOG("%d mappings and %d fds of %s left",
+						maps, fds, MEM_ARENA_DEVICE);
+	still_open(&maps, &fds, 0);
+	EXPECT_EQ(0, gauges_nonzero(why, sizeof(why)))
+		TH_LOG("not 0:%s; %d mappings and %d fds of %s still here",
+		       why, maps, fds, MEM_ARENA_DEVICE);
 	EXPECT_EQ(0, g.sh->bad) TH_LOG("seed %llu", (unsigned long long)g.seed);
 }
 
 static void parse_args(int argc, char **argv)
 {
 	const char *env = getenv("MA_FUZZ_SECONDS");
+	const char *inject = getenv("MA_FUZZ_INJECT");
 	struct timespec ts;
 	int i;
 
@@ -1188,6 +1294,7 @@ static void parse_args(int argc, char **argv)
 	g.seed = (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 	g.seconds = env ? atoi(env) : 20;
 	g.threads = 4;
+	g.inject = inject ? atoi(inject) : 0;
 	for (i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--seed"))
 			g.seed = strtoull(argv[i + 1], NULL, 0);
@@ -1195,11 +1302,14 @@ static void parse_args(int argc, char **argv)
 			g.seconds = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--threads"))
 			g.threads = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--inject"))
+			g.inject = atoi(argv[i + 1]);
 		else
 			break;
 	}
-	if (i < argc || g.seconds < 1 || g.threads < 1 || g.threads > MAX_THREADS) {
-		fprintf(stderr, "usage: %s [--seed N] [--seconds N] [--threads 1..%d]\n",
+	if (i < argc || g.seconds < 1 || g.threads < 1 || g.threads > MAX_THREADS ||
+	    g.inject > 100) {
+		fprintf(stderr, "usage: %s [--seed N] [--seconds N] [--threads 1..%d] [--inject 0..100]\n",
 			argv[0], MAX_THREADS);
 		exit(2);
 	}
