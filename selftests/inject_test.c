@@ -347,21 +347,37 @@ static int pool_layout(int fd)
 	return ma_ioc(fd, MEM_ARENA_IOC_POOL_LAYOUT, &l);
 }
 
+/* A region of @len bytes in @a, counted: 0 or the error. */
+static int region_alloc(struct results *r, int fd, size_t len,
+			struct mem_arena_cmd_region_alloc *a)
+{
+	int err;
+
+	*a = (struct mem_arena_cmd_region_alloc){ .size = sizeof(*a), .length = len };
+	err = ma_ioc(fd, MEM_ARENA_IOC_REGION_ALLOC, a);
+	count(r, OP_REGION_ALLOC, err);
+	return err;
+}
+
+static void region_free(struct results *r, int fd, __u32 id)
+{
+	struct mem_arena_cmd_region_free f = { .size = sizeof(f), .id = id };
+
+	count(r, OP_REGION_FREE, ma_ioc(fd, MEM_ARENA_IOC_REGION_FREE, &f));
+}
+
 /* COPY region @id (@len bytes, @sum) into a new one: it reads the same. */
 static void copy_region(struct results *r, int fd, __u32 id, size_t len,
 			uint64_t sum)
 {
-	struct mem_arena_cmd_region_alloc a = { .size = sizeof(a), .length = len };
-	struct mem_arena_cmd_region_free f = { .size = sizeof(f) };
+	struct mem_arena_cmd_region_alloc a;
 	struct mem_arena_cmd_copy c = {
 		.size = sizeof(c), .src_fd = fd, .src_id = id, .length = len,
 	};
 	char *p;
 	int err;
 
-	err = ma_ioc(fd, MEM_ARENA_IOC_REGION_ALLOC, &a);
-	count(r, OP_REGION_ALLOC, err);
-	if (err)
+	if (region_alloc(r, fd, len, &a))
 		return;
 	c.id = a.id;
 	err = ma_ioc(fd, MEM_ARENA_IOC_COPY, &c);
@@ -375,8 +391,7 @@ static void copy_region(struct results *r, int fd, __u32 id, size_t len,
 			mismatch(r, -1);
 		munmap(p, len);
 	}
-	f.id = a.id;
-	count(r, OP_REGION_FREE, ma_ioc(fd, MEM_ARENA_IOC_REGION_FREE, &f));
+	region_free(r, fd, a.id);
 }
 
 /*
@@ -385,18 +400,12 @@ static void copy_region(struct results *r, int fd, __u32 id, size_t len,
  */
 static void new_region(struct results *r, int fd, size_t cs, bool copy)
 {
-	struct mem_arena_cmd_region_alloc a = {
-		.size = sizeof(a), .length = NR_NEW * cs,
-	};
-	struct mem_arena_cmd_region_free f = { .size = sizeof(f) };
+	struct mem_arena_cmd_region_alloc a;
 	uint64_t sum;
 	unsigned int i;
 	char *p;
-	int err;
 
-	err = ma_ioc(fd, MEM_ARENA_IOC_REGION_ALLOC, &a);
-	count(r, OP_REGION_ALLOC, err);
-	if (err)
+	if (region_alloc(r, fd, NR_NEW * cs, &a))
 		return;
 	p = mmap(NULL, a.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 		 a.mmap_offset);
@@ -414,8 +423,7 @@ static void new_region(struct results *r, int fd, size_t cs, bool copy)
 			copy_region(r, fd, a.id, a.length, sum);
 		munmap(p, a.length);
 	}
-	f.id = a.id;
-	count(r, OP_REGION_FREE, ma_ioc(fd, MEM_ARENA_IOC_REGION_FREE, &f));
+	region_free(r, fd, a.id);
 }
 
 /* A fresh arena of 16 KiB chunks under a one-block cap. */
