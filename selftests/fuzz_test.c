@@ -2,7 +2,7 @@
 /*
  * A seeded fuzzer.  Root threads and one unprivileged child process (uid
  * 65534) drive every ioctl with random structs biased to edge values, map,
- * unmap, mremap and madvise regions, fork, close arenas and free regions
+ * unmap, mremap, mprotect and madvise regions, fork, close arenas and free regions
  * under each other, read and write region memory (SIGBUS and SIGSEGV are
  * caught), send malformed generic netlink messages, turn the module's
  * sysfs knobs to edge values and run the spare-page shrinker (restored
@@ -715,6 +715,26 @@ static void op_madvise(struct fuzzer *f)
 	count(f);
 }
 
+/*
+ * A part of a mapping made read-only, inaccessible or read-write again:
+ * each split gives the region one more VMA to hold it (->open), and
+ * accesses and kernel copies meet the protection.
+ */
+static void op_mprotect(struct fuzzer *f)
+{
+	static const int prots[] = { PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE,
+		PROT_READ | PROT_EXEC };
+	struct map *m = map_pick(f);
+	size_t a, n;
+
+	if (!m)
+		return;
+	a = below(f, m->len / g.page);
+	n = 1 + below(f, m->len / g.page - a);
+	mprotect(m->p + a * g.page, n * g.page, PICK(f, prots));
+	count(f);
+}
+
 static void op_access(struct fuzzer *f)
 {
 	static const size_t lens[] = { 1, 8, 100, 4096, 16384, 65536 };
@@ -1009,6 +1029,7 @@ static const struct {
 } ops[] = {
 	{ op_ioctl, 30 }, { op_range, 8 }, { op_check, 2 }, { op_access, 20 },
 	{ op_mmap, 8 }, { op_munmap, 5 }, { op_mremap, 3 }, { op_madvise, 8 },
+	{ op_mprotect, 3 },
 	{ op_fork, 1 }, { op_close, 2 }, { op_free, 3 }, { op_netlink, 8 },
 	{ op_knob, 1 },
 };
