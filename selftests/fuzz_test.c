@@ -1167,38 +1167,22 @@ out:
 	return err;
 }
 
-/*
- * Mappings of the device this process still has (unmapped, if @unmap),
- * and its fds of it.  A mremap() that moved a mapping but could not then
- * unmap the old one (the kernel's "OOM: unable to split vma") leaves it
- * mapped, unknown to the thread: with --inject that happens.
- */
-static void still_open(int *maps, int *fds, int unmap)
+/* The fds of the device this process still has. */
+static int device_fds(void)
 {
-	char line[512], path[64], target[64];
-	FILE *f = fopen("/proc/self/maps", "r");
-	unsigned long lo, hi;
+	char path[64], target[64];
+	int fd, fds = 0;
 	ssize_t n;
-	int fd;
 
-	*maps = *fds = 0;
-	while (f && fgets(line, sizeof(line), f)) {
-		if (!strstr(line, MEM_ARENA_DEVICE))
-			continue;
-		(*maps)++;
-		if (unmap && sscanf(line, "%lx-%lx", &lo, &hi) == 2)
-			munmap((void *)lo, hi - lo);
-	}
-	if (f)
-		fclose(f);
 	for (fd = 0; fd < 1024; fd++) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		n = readlink(path, target, sizeof(target) - 1);
 		if (n > 0) {
 			target[n] = 0;
-			*fds += !strcmp(target, MEM_ARENA_DEVICE);
+			fds += !strcmp(target, MEM_ARENA_DEVICE);
 		}
 	}
+	return fds;
 }
 
 /* With no arena open (waits a little for the last release), the gauges
@@ -1291,13 +1275,20 @@ TEST(fuzz)
 	EXPECT_EQ(0, fresh_arena_works());
 	for (i = 0; i < g.nr_slots; i++)
 		slot_close(&g.slots[i]);
-	still_open(&maps, &fds, g.inject);
-	if (g.inject && maps)
+	/*
+	 * A mremap() that moved a mapping but could not then unmap the old
+	 * one (the kernel's "OOM: unable to split vma") leaves it mapped,
+	 * unknown to the thread: with --inject that happens.
+	 */
+	maps = ma_device_mappings(g.inject);
+	fds = device_fds();
+	if (g.inject && maps) {
 		printf("# fuzz: %d mappings left behind by failed unmaps, unmapped\n", maps);
-	else
+		maps = ma_device_mappings(0);
+	} else {
 		EXPECT_EQ(0, maps + fds) TH_LOG("%d mappings and %d fds of %s left",
 						maps, fds, MEM_ARENA_DEVICE);
-	still_open(&maps, &fds, 0);
+	}
 	EXPECT_EQ(0, gauges_nonzero(why, sizeof(why)))
 		TH_LOG("not 0:%s; %d mappings and %d fds of %s still here",
 		       why, maps, fds, MEM_ARENA_DEVICE);

@@ -193,20 +193,6 @@ static char *map_at(char *want, size_t len)
 	return p == want ? p : MAP_FAILED;
 }
 
-/* Mappings of /dev/mem_arena in this process. */
-static int arena_vmas(void)
-{
-	char line[512];
-	int n = 0;
-	FILE *f = fopen("/proc/self/maps", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		n += strstr(line, MEM_ARENA_DEVICE) != NULL;
-	if (f)
-		fclose(f);
-	return n;
-}
-
 /* Can @p be read in the child of a fork, and holds it @len bytes of text? */
 static bool text_in_child(const char *p, size_t len, unsigned int seed)
 {
@@ -568,15 +554,16 @@ int main(int argc, char **argv)
 		munmap(b, 2 * page);
 	}
 	/* Runs never advised, freed after: the region is not split. */
-	vmas = arena_vmas();
+	vmas = ma_device_mappings(0);
 	for (i = 0; i < 64; i++) {
 		b = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (b != MAP_FAILED)
 			munmap(b, page);
 	}
-	check(arena_vmas() == vmas, "frees_after_advice_keep_the_mappings");
-	if (arena_vmas() != vmas)
-		printf("# %d mappings of the region, %d before\n", arena_vmas(), vmas);
+	i = ma_device_mappings(0);
+	check(i == vmas, "frees_after_advice_keep_the_mappings");
+	if (i != vmas)
+		printf("# %d mappings of the region, %d before\n", i, vmas);
 
 	/*
 	 * fork: the child gets a private copy in an arena of its own, its

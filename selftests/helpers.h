@@ -217,6 +217,29 @@ static inline long ma_proc_kb(const char *file, const char *key)
 	return v;
 }
 
+/*
+ * Mappings of /dev/mem_arena in this process (/proc/self/maps); with
+ * @unmap, each is unmapped as it is counted.
+ */
+static inline int ma_device_mappings(int unmap)
+{
+	char line[512];
+	unsigned long lo, hi;
+	int n = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (!strstr(line, MEM_ARENA_DEVICE))
+			continue;
+		n++;
+		if (unmap && sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+			munmap((void *)lo, hi - lo);
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
 /* The number at the start of a (sysfs, cgroup) file, or -1. */
 static inline long long ma_file_read_ll(const char *path)
 {
