@@ -825,7 +825,6 @@ __attribute__((constructor)) static void heap_init(void)
 	unsigned long long size = parse_size(getenv("MEMARENA_HEAP_SIZE"), 4ULL << 30);
 	unsigned long idle = strtoul(getenv("MEMARENA_IDLE_COMPRESS") ?: "0", NULL, 10);
 	pthread_t t;
-	off_t off;
 	int err;
 
 	heap.page = sysconf(_SC_PAGESIZE);
@@ -840,12 +839,11 @@ __attribute__((constructor)) static void heap_init(void)
 	}
 	heap.size = (size + heap.page - 1) / heap.page * heap.page;
 	heap.pages = heap.size / heap.page;
-	err = arena_open(&heap.fd, &heap.id, &off);
+	err = arena_open(&heap.fd, &heap.id, &heap.offset);
 	if (err)
 		goto out_err;
-	heap.offset = off;
 	heap.base = sys_mmap(NULL, heap.size, PROT_READ | PROT_WRITE, MAP_SHARED,
-			     heap.fd, off);
+			     heap.fd, heap.offset);
 	if (heap.base == MAP_FAILED) {
 		err = -errno;
 		goto out_close;
