@@ -401,6 +401,7 @@ int ma_readahead_init(void);
 void ma_readahead_exit(void);
 int ma_region_mmap(struct ma_arena *arena, struct vm_area_struct *vma);
 int ma_region_willneed(struct ma_arena *arena, loff_t offset, loff_t len);
+loff_t ma_region_seek(struct ma_arena *arena, loff_t offset, int whence);
 typedef int (*ma_chunk_fn)(struct ma_chunk *chunk, struct ma_pass *pass);
 int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
 			  ma_chunk_fn fn, struct ma_pass *pass);

@@ -38,7 +38,8 @@ struct ma_ucmd {
 		     MEM_ARENA_FEATURE_READAHEAD |			\
 		     MEM_ARENA_FEATURE_MAP_AHEAD |			\
 		     MEM_ARENA_FEATURE_READAHEAD_ASYNC |		\
-		     MEM_ARENA_FEATURE_ASYNC_MAP_AHEAD)
+		     MEM_ARENA_FEATURE_ASYNC_MAP_AHEAD |		\
+		     MEM_ARENA_FEATURE_SEEK_HOLE)
 
 static u64 ma_ioctl_mask(void);
 

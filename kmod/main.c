@@ -157,6 +157,14 @@ static int ma_fadvise(struct file *file, loff_t offset, loff_t len, int advice)
 	return generic_fadvise(file, offset, len, advice);
 }
 
+/* SEEK_DATA and SEEK_HOLE find the chunks that hold data; nothing else moves. */
+static loff_t ma_llseek(struct file *file, loff_t offset, int whence)
+{
+	if (whence == SEEK_DATA || whence == SEEK_HOLE)
+		return ma_region_seek(file->private_data, offset, whence);
+	return noop_llseek(file, offset, whence);
+}
+
 static const struct file_operations ma_fops = {
 	.owner = THIS_MODULE,
 	.open = ma_open,
@@ -164,7 +172,7 @@ static const struct file_operations ma_fops = {
 	.mmap = ma_mmap,
 	.unlocked_ioctl = ma_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
-	.llseek = noop_llseek,
+	.llseek = ma_llseek,
 	.fadvise = ma_fadvise,
 };
 

@@ -672,6 +672,90 @@ int ma_region_willneed(struct ma_arena *arena, loff_t offset, loff_t len)
 }
 
 /*
+ * Does chunk @index of @region hold data?  A chunk that was never touched
+ * (no ma_chunk), was discarded, or is same-filled with zeros holds no
+ * memory and reads as zeros: a hole.  Read without the chunk lock, as
+ * SEEK_DATA on a file being written is: a chunk changing meanwhile may be
+ * seen either way.  The region reference keeps the chunk alive.
+ */
+static bool ma_chunk_has_data(struct ma_chunk *chunk)
+{
+	/* Unlocked, a snapshot: see above. */
+	u8 state = data_race(chunk->state);
+
+	if (state != MA_CHUNK_SAME)
+		return state != MA_CHUNK_EMPTY;
+	/* Likewise: a pattern read as it changes is a chunk that changes. */
+	return data_race(chunk->pattern) != 0;
+}
+
+/* The first chunk >= @index of @region that is data (@data) or a hole. */
+static unsigned long ma_region_seek_chunk(struct ma_region *region,
+					  unsigned long index, bool data)
+{
+	unsigned long i = index, next = index;
+	struct ma_chunk *chunk;
+
+	xa_for_each_range(&region->chunks, i, chunk, index,
+			  region->nr_chunks - 1) {
+		if (!data && i != next)
+			return next;		/* never touched */
+		if (ma_chunk_has_data(chunk) == data)
+			return i;
+		next = i + 1;
+		if (!(i & 1023))
+			cond_resched();
+	}
+	return data ? region->nr_chunks : next;
+}
+
+/**
+ * ma_region_seek - lseek(SEEK_DATA / SEEK_HOLE) on an arena's mmap offsets
+ *
+ * The arena reads as a sparse file of its regions at their mmap offsets:
+ * data is every chunk that holds memory (raw, compressed, same-filled with
+ * other than zero); holes are the other chunks and the offsets between
+ * regions; the file ends where the last region ends.  As on a file,
+ * @offset inside data (SEEK_DATA) or inside a hole (SEEK_HOLE) is
+ * returned as it is, and -ENXIO says @offset is at or past the end, or
+ * (SEEK_DATA) that no data follows it.  The fd's offset does not move:
+ * the arena has no read() or write() to use it.
+ */
+loff_t ma_region_seek(struct ma_arena *arena, loff_t offset, int whence)
+{
+	bool data = whence == SEEK_DATA;
+	u32 shift = PAGE_SHIFT + arena->chunk_order;
+	struct ma_region *region;
+	u64 pos = offset, start, end;
+	unsigned long index;
+	u32 id;
+
+	if (offset < 0)
+		return -ENXIO;
+	for (id = pos >> MA_REGION_SHIFT; (region = ma_region_next(arena, id));
+	     ma_region_put(region)) {
+		start = (u64)region->pgoff << PAGE_SHIFT;
+		end = start + region->length;
+		id = region->id + 1;
+		if (pos < start && !data)
+			break;			/* between regions */
+		if (pos >= end)
+			continue;
+		index = ma_region_seek_chunk(region,
+					     (max(pos, start) - start) >> shift,
+					     data);
+		if (index < region->nr_chunks || !data) {
+			pos = max(pos, start + ((u64)index << shift));
+			break;
+		}
+	}
+	if (!region)
+		return -ENXIO;
+	ma_region_put(region);
+	return pos;
+}
+
+/*
  * Does the fault at chunk @index, which decompressed it (@missed) or used
  * a chunk read ahead (@ra_used), continue a sequential stream?  In a
  * mapping advised MADV_SEQUENTIAL, always; advised MADV_RANDOM, never;

@@ -226,6 +226,8 @@ static int cmd_info(void)
 		printf(" readahead-async");
 	if (info.features & MEM_ARENA_FEATURE_ASYNC_MAP_AHEAD)
 		printf(" async-map-ahead");
+	if (info.features & MEM_ARENA_FEATURE_SEEK_HOLE)
+		printf(" seek-hole");
 	printf("\nioctls            %d of %d (mask 0x%llx)\n",
 	       __builtin_popcountll(info.ioctls), 64,
 	       (unsigned long long)info.ioctls);

@@ -51,6 +51,11 @@
  * caller has open into a region of this one, each in its state: a
  * compressed chunk's slot bytes are copied, not decompressed (a private
  * copy of a heap at fork, or a snapshot).
+ * lseek(fd, offset, SEEK_DATA or SEEK_HOLE) reads the arena as a sparse
+ * file of its regions at their mmap offsets: chunks that hold memory (raw,
+ * compressed, same-filled with other than zero) are data, the rest holes;
+ * nothing is read back, and the fd's offset does not move
+ * (MEM_ARENA_FEATURE_SEEK_HOLE).
  *
  * The pool never holds more than the arena's cap_bytes nor more than the
  * module-wide cap (/sys/kernel/mem_arena/pool_cap_bytes).  To make room, the
@@ -223,6 +228,7 @@ enum {
 #define MEM_ARENA_FEATURE_MAP_AHEAD		(1ULL << 7)	/* the config flag */
 #define MEM_ARENA_FEATURE_READAHEAD_ASYNC	(1ULL << 8)	/* the config flag */
 #define MEM_ARENA_FEATURE_ASYNC_MAP_AHEAD	(1ULL << 9)	/* both flags at once */
+#define MEM_ARENA_FEATURE_SEEK_HOLE		(1ULL << 10)	/* lseek SEEK_DATA/SEEK_HOLE */
 
 /**
  * struct mem_arena_cmd_info - MEM_ARENA_IOC_GET_INFO
