@@ -570,6 +570,36 @@ static void op_ioctl(struct fuzzer *f)
 	ref_put(&r);
 }
 
+/*
+ * lseek() SEEK_DATA / SEEK_HOLE around a region or anywhere: an offset at
+ * or after the one asked, or ENXIO; every other whence leaves it at 0.
+ */
+static void op_seek(struct fuzzer *f)
+{
+	int whence = chance(f, 90) ? SEEK_DATA + below(f, 2) : below(f, 8);
+	off_t off, got;
+	struct ref r;
+
+	if (slot_get(f, &r, chance(f, 80)) < 0)
+		return;
+	if (r.has_reg && chance(f, 80))
+		off = r.reg.off + below(f, r.reg.len + 2 * r.chunk) - r.chunk;
+	else
+		off = chance(f, 50) ? (off_t)edge_u64(f) : (off_t)ma_rand(&f->rnd);
+	got = lseek(r.fd, off, whence);
+	count(f);
+	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
+		if (got > 0)
+			bad("lseek(%lld, %d): %lld", (long long)off, whence,
+			    (long long)got);
+	} else if (got < 0 ? errno != ENXIO : got < off) {
+		bad("lseek(%lld, %s): %lld (%s)", (long long)off,
+		    whence == SEEK_DATA ? "SEEK_DATA" : "SEEK_HOLE",
+		    (long long)got, got < 0 ? strerror(errno) : "before it");
+	}
+	ref_put(&r);
+}
+
 /* A sane compress or touch of a whole region: keeps the pool busy. */
 static void op_range(struct fuzzer *f)
 {
@@ -1027,7 +1057,8 @@ static const struct {
 	void (*fn)(struct fuzzer *f);
 	int weight;
 } ops[] = {
-	{ op_ioctl, 30 }, { op_range, 8 }, { op_check, 2 }, { op_access, 20 },
+	{ op_ioctl, 30 }, { op_range, 8 }, { op_check, 2 }, { op_seek, 3 },
+	{ op_access, 20 },
 	{ op_mmap, 8 }, { op_munmap, 5 }, { op_mremap, 3 }, { op_madvise, 8 },
 	{ op_mprotect, 3 },
 	{ op_fork, 1 }, { op_close, 2 }, { op_free, 3 }, { op_netlink, 8 },
