@@ -26,9 +26,10 @@
  *    compressed chunks as their compressed bytes, nothing decompressed in
  *    either arena) and maps the copy in the region's place.  The child has
  *    no idle-compress thread.  If the child cannot have an arena
- *    (RLIMIT_MEMLOCK, no memory), it copies the pages in use into private
- *    anonymous memory instead, which faults compressed pages back in the
- *    parent's arena too, and leaves the arena.
+ *    (RLIMIT_MEMLOCK, no memory), it copies the pages in use that hold
+ *    data (lseek SEEK_DATA), unreadable ones too, into private anonymous
+ *    memory instead, which faults compressed pages back in the parent's
+ *    arena, and leaves the arena.
  * Anything else (file mappings, MAP_SHARED, MAP_FIXED elsewhere, PROT_EXEC,
  * stacks, huge pages, a full region) goes to the kernel unchanged.
  *
@@ -87,6 +88,8 @@ static struct {
 	size_t size, page, pages;
 	__u32 readahead_kib;		/* constant: the arenas' readahead */
 	__u32 config_flags;		/* constant: MEM_ARENA_CONFIG_* */
+	bool seek_hole;			/* constant: the module finds data
+					 * (MEM_ARENA_FEATURE_SEEK_HOLE) */
 	unsigned long *used;		/* protected by lock: pages handed out */
 	size_t hint;			/* protected by lock: next fit */
 	size_t in_use, peak;		/* protected by lock: pages */
@@ -674,27 +677,61 @@ static void map_copy(char *lo, char *hi, int prot, void *arg)
 }
 
 /*
+ * The first address in [@lo, @hi) of the region that holds data
+ * (@whence SEEK_DATA) or a hole (SEEK_HOLE), @hi when there is none, by
+ * lseek() on the arena (mem_arena(7), "Which chunks hold data").  Without
+ * the feature, or when the call fails, all of it is taken as data.
+ */
+static char *heap_seek(char *lo, char *hi, int whence)
+{
+	off_t off = -1;
+
+	if (heap.seek_hole)
+		off = lseek(heap.fd, heap.offset + (lo - heap.base), whence);
+	if (off < 0)
+		return whence == SEEK_DATA && (!heap.seek_hole || errno != ENXIO) ?
+		       lo : hi;
+	off -= heap.offset;
+	return off < hi - heap.base ? heap.base + off : hi;
+}
+
+/*
  * Put private anonymous memory (@arg) in the place of one VMA, with the
- * pages in use copied in when the VMA can be read, and the VMA's
- * protection.  Pages the program made unreadable (reserved, or decommitted
- * by an mmap(MAP_FIXED) over them) were discarded: they stay zero.
- * mremap() moves one VMA at a time, so each piece of the copy moves before
- * it is split by an mprotect().
+ * pages in use that hold data copied in, and the VMA's protection.  Pages
+ * the program never wrote are not read: a read would allocate them in the
+ * parent's arena.  An unreadable VMA is made readable first (this view of
+ * the region is replaced right after); without the kernel's help to find
+ * its data it is not copied, since it may be a large reservation the
+ * program never wrote.  mremap() moves one VMA at a time, so each piece
+ * of the copy moves before it is split by an mprotect().
  */
 static void move_private(char *lo, char *hi, int prot, void *arg)
 {
-	char *copy = arg, *to = copy + (lo - heap.base);
-	size_t pg = (lo - heap.base) / heap.page, end = (hi - heap.base) / heap.page;
-	size_t run;
+	char *copy = arg, *to = copy + (lo - heap.base), *from, *end;
+	size_t pg, last, run;
 
-	for (; prot & PROT_READ && pg < end; pg += run) {
-		for (run = 0; pg + run < end && page_used(pg + run); run++)
-			;
-		if (run)
-			memcpy(copy + pg * heap.page, heap.base + pg * heap.page,
-			       run * heap.page);
-		else
-			run = 1;
+	if ((prot & PROT_READ || heap.seek_hole) &&
+	    (prot & PROT_READ || !sys_mprotect(lo, hi - lo, PROT_READ))) {
+		for (from = heap_seek(lo, hi, SEEK_DATA); from < hi;
+		     from = heap_seek(end, hi, SEEK_DATA)) {
+			end = heap_seek(from, hi, SEEK_HOLE);
+			if (end <= from)	/* it changed meanwhile */
+				end = from + heap.page;
+			pg = (from - heap.base) / heap.page;
+			last = (end - heap.base) / heap.page;
+			for (; pg < last; pg += run) {
+				for (run = 0; pg + run < last && page_used(pg + run); run++)
+					;
+				if (run)
+					memcpy(copy + pg * heap.page,
+					       heap.base + pg * heap.page,
+					       run * heap.page);
+				else
+					run = 1;
+			}
+			if (end == hi)
+				break;
+		}
 	}
 	if (sys_mremap(to, hi - lo, hi - lo, MREMAP_MAYMOVE | MREMAP_FIXED,
 		       lo) == MAP_FAILED)
@@ -737,6 +774,7 @@ static int arena_open(int *fd, __u32 *id, off_t *offset)
 	}
 	*id = alloc.id;
 	*offset = alloc.mmap_offset;
+	heap.seek_hole = info.features & MEM_ARENA_FEATURE_SEEK_HOLE;
 	return 0;
 }
 

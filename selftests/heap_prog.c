@@ -224,34 +224,55 @@ static bool writable(char *p)
  * numbering its checks after N): with the limit lowered to what the
  * parent's heap holds plus half of it, the child's arena cannot take a copy
  * (MEM_ARENA_IOC_COPY fails with -EDQUOT part way); the child must then
- * get a private copy out of the arena, and the parent keep its heap.
+ * get a private copy out of the arena, and the parent keep its heap.  The
+ * copy holds what the program made unreadable too, and the pages it never
+ * wrote are not read: reading one would allocate it in the parent's arena.
  */
 static int fork_fallback(void)
 {
+	int status = -1, fd = arena_fd();
+	unsigned long long raw;
 	struct rlimit rl;
-	int status = -1;
+	char *a, *b, *c;
 	pid_t pid;
-	char *a;
 
 	a = mmap(NULL, MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	check(a != MAP_FAILED && in_arena(a), "fallback_heap_in_the_arena");
-	if (a == MAP_FAILED)
+	b = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	c = mmap(NULL, 2 * MB, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	check(a != MAP_FAILED && in_arena(a) && b != MAP_FAILED && in_arena(b) &&
+	      c != MAP_FAILED && in_arena(c), "fallback_heap_in_the_arena");
+	if (a == MAP_FAILED || b == MAP_FAILED || c == MAP_FAILED)
 		return 1;
 	fill_text(a, MB, 3);
+	fill_text(b, 2 * page, 5);
+	check(!mprotect(b, 2 * page, PROT_NONE), "fallback_data_made_unreadable");
+	raw = stat_of(fd, MEM_ARENA_STAT_raw_bytes);
 	check(!getrlimit(RLIMIT_MEMLOCK, &rl) && (rl.rlim_cur = MB + MB / 2,
 	      !setrlimit(RLIMIT_MEMLOCK, &rl)), "fallback_memlock_lowered");
 	pid = fork();
 	if (pid == 0) {
 		bool copy = is_text(a, MB, 3), out = !in_arena(a);
+		bool hidden = !mprotect(b, 2 * page, PROT_READ) &&
+			      is_text(b, 2 * page, 5);
 
 		fill_text(a, MB, 8);	/* the parent must not see it */
-		_exit((copy ? 0 : 1) | (out ? 0 : 2));
+		_exit((copy ? 0 : 1) | (out ? 0 : 2) | (hidden ? 0 : 4) |
+		      (is_zero(c, 2 * MB) ? 0 : 8));
 	}
 	check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
 	      !(WEXITSTATUS(status) & 1), "fallback_child_sees_a_private_copy");
 	check(WIFEXITED(status) && !(WEXITSTATUS(status) & 2),
 	      "fallback_child_left_the_arena");
-	check(in_arena(a) && is_text(a, MB, 3), "fallback_parent_keeps_its_heap");
+	check(WIFEXITED(status) && !(WEXITSTATUS(status) & 4),
+	      "fallback_child_keeps_unreadable_data");
+	check(WIFEXITED(status) && !(WEXITSTATUS(status) & 8),
+	      "fallback_child_has_zeros_where_nothing_was_written");
+	check(stat_of(fd, MEM_ARENA_STAT_raw_bytes) == raw,
+	      "fallback_allocates_nothing_in_the_parents_arena");
+	check(in_arena(a) && is_text(a, MB, 3) && !mprotect(b, 2 * page, PROT_READ) &&
+	      is_text(b, 2 * page, 5), "fallback_parent_keeps_its_heap");
 	printf("1..%d\n", n);
 	return !!failed;
 }
