@@ -699,9 +699,10 @@ static char *heap_seek(char *lo, char *hi, int whence)
  * Put private anonymous memory (@arg) in the place of one VMA, with the
  * pages in use that hold data copied in, and the VMA's protection.  Pages
  * the program never wrote are not read: a read would allocate them in the
- * parent's arena.  An unreadable VMA is made readable first (this view of
- * the region is replaced right after); without the kernel's help to find
- * its data it is not copied, since it may be a large reservation the
+ * parent's arena.  The VMA is made readable first (this view of the region
+ * is replaced right after): without /proc, @prot is a guess, and parts of
+ * it may be unreadable.  An unreadable VMA is not copied without the
+ * kernel's help to find its data, since it may be a large reservation the
  * program never wrote.  mremap() moves one VMA at a time, so each piece
  * of the copy moves before it is split by an mprotect().
  */
@@ -711,7 +712,7 @@ static void move_private(char *lo, char *hi, int prot, void *arg)
 	size_t pg, last, run;
 
 	if ((prot & PROT_READ || heap.seek_hole) &&
-	    (prot & PROT_READ || !sys_mprotect(lo, hi - lo, PROT_READ))) {
+	    (!sys_mprotect(lo, hi - lo, PROT_READ) || prot & PROT_READ)) {
 		for (from = heap_seek(lo, hi, SEEK_DATA); from < hi;
 		     from = heap_seek(end, hi, SEEK_DATA)) {
 			end = heap_seek(from, hi, SEEK_HOLE);

@@ -423,29 +423,45 @@ static int fork_threads(int forks)
 
 /*
  * "heap_prog fork-noproc N" (with /proc unmounted, numbering its checks
- * after N): a child of a fork still gets a private copy of the heap.
+ * after N): a child of a fork still gets a private copy of the heap, what
+ * the program made unreadable included.  "fork-noproc-fallback N" (as a
+ * user whose RLIMIT_MEMLOCK counts) lowers the limit first, as
+ * fork-fallback does, so that the child copies out of the arena.
  */
-static int fork_noproc(void)
+static int fork_noproc(bool fallback)
 {
 	char *a = mmap(NULL, MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *b = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct rlimit rl;
 	int status = -1;
 	pid_t pid;
 
-	check(a != MAP_FAILED && access("/proc/self/maps", F_OK), "no_proc");
-	if (a == MAP_FAILED) {
+	check(a != MAP_FAILED && b != MAP_FAILED && access("/proc/self/maps", F_OK),
+	      "no_proc");
+	if (a == MAP_FAILED || b == MAP_FAILED) {
 		printf("1..%d\n", n);
 		return 1;
 	}
 	fill_text(a, MB, 3);
+	fill_text(b, 2 * page, 5);
+	check(!mprotect(b, 2 * page, PROT_NONE), "no_proc_data_made_unreadable");
+	if (fallback)
+		check(!getrlimit(RLIMIT_MEMLOCK, &rl) && (rl.rlim_cur = MB + MB / 2,
+		      !setrlimit(RLIMIT_MEMLOCK, &rl)), "no_proc_memlock_lowered");
 	pid = fork();
 	if (pid == 0) {
 		bool copy = is_text(a, MB, 3);
+		bool hidden = !mprotect(b, 2 * page, PROT_READ) &&
+			      is_text(b, 2 * page, 5);
 
 		fill_text(a, MB, 8);	/* the parent must not see it */
-		_exit(copy ? 0 : 1);
+		_exit((copy ? 0 : 1) | (hidden ? 0 : 2));
 	}
 	check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	      !WEXITSTATUS(status), "fork_without_proc_gives_the_child_a_copy");
+	      !(WEXITSTATUS(status) & 1), "fork_without_proc_gives_the_child_a_copy");
+	check(WIFEXITED(status) && !(WEXITSTATUS(status) & 2),
+	      "fork_without_proc_keeps_unreadable_data");
 	if (status)
 		printf("# child: status %#x\n", status);
 	check(is_text(a, MB, 3), "fork_without_proc_parent_keeps_its_heap");
@@ -473,7 +489,11 @@ int main(int argc, char **argv)
 	}
 	if (argc > 2 && !strcmp(argv[1], "fork-noproc")) {
 		n = atoi(argv[2]);
-		return fork_noproc();
+		return fork_noproc(false);
+	}
+	if (argc > 2 && !strcmp(argv[1], "fork-noproc-fallback")) {
+		n = atoi(argv[2]);
+		return fork_noproc(true);
 	}
 	if (argc > 2 && !strcmp(argv[1], "readahead")) {
 		n = atoi(argv[2]);

@@ -60,6 +60,15 @@ if [ -x /usr/bin/unshare ]; then
 else
 	skip heap_prog_fork_noproc "no /usr/bin/unshare (util-linux) in the guest's /usr"
 fi
+# ... and one that copies out of the arena (the fork fallback, as nobody).
+if [ -x /usr/bin/unshare ] && [ -x /usr/bin/setpriv ]; then
+	heap_prog_run fork_noproc_fallback "" fork-noproc-fallback \
+		env MEMARENA_HEAP_LIB="$top/libmemarena/libmemarena-heap.so" \
+		/usr/bin/unshare -m sh -c 'umount -l /proc &&
+			exec /usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups "$0" "$@"'
+else
+	skip heap_prog_fork_noproc_fallback "no /usr/bin/unshare or /usr/bin/setpriv (util-linux) in the guest's /usr"
+fi
 
 # --readahead: the heap's arena reads ahead an unadvised in-order read.
 heap_prog_run readahead "--readahead 64" readahead
