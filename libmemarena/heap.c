@@ -20,7 +20,8 @@
  *    its mapping; a run moved by mremap() does not take it along.
  *  - mremap: shrink in place, grow in place when the pages after are free,
  *    else (MREMAP_MAYMOVE) copy to a new run; MREMAP_FIXED is refused.
- *  - fork() and _Fork(): a private copy.  The region is shared, so while
+ *  - fork(), _Fork() and clone() without CLONE_VM: a private copy (clone()
+ *    without CLONE_FILES; see clone() below).  The region is shared, so while
  *    the parent waits in its fork handler the child opens an arena of its
  *    own, has the kernel copy the region into it (MEM_ARENA_IOC_COPY:
  *    compressed chunks as their compressed bytes, nothing decompressed in
@@ -58,6 +59,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -68,6 +70,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "heap_size.h"
@@ -591,8 +594,8 @@ static void fork_parent(void)
  * handlers: its child would share the parent's heap.  Ours run around it
  * (no one else's, as without this library).  glibc's own fork() calls its
  * _Fork() directly, not through this symbol.  Ours takes heap.lock, so
- * unlike glibc's it is not async-signal-safe.  clone() without CLONE_VM
- * (and the raw system calls) still makes a child that shares the heap.
+ * unlike glibc's it is not async-signal-safe.  clone() is below; the raw
+ * system calls still make a child that shares the heap.
  */
 typedef pid_t (*fork_fn)(void);
 
@@ -618,6 +621,85 @@ EXPORT pid_t _Fork(void)
 		fork_parent();
 	else
 		fork_child();
+	errno = err;
+	return pid;
+}
+
+/*
+ * clone() without CLONE_VM makes a child as fork() does, with no fork
+ * handlers, and the child runs on a stack the caller gives, which may be
+ * in the heap: the copy would replace it under the running child.  So the
+ * child starts on a private stack of ours (a copy of the parent's mapping,
+ * as the child has its own memory), runs the fork handler there, and only
+ * then switches to the caller's stack to run @fn (makecontext()), exiting
+ * with its value as glibc's clone() does.  Our stack stays mapped in the
+ * child, unused.  With CLONE_FILES the child shares the fd table and
+ * would take the parent's arena fd with its own: such a clone, as one
+ * with CLONE_VM, goes to glibc unchanged.
+ */
+#define CLONE_STACK	(256 << 10)
+
+static struct {
+	int (*fn)(void *);
+	void *arg;
+	ucontext_t uc;
+} clone_call;	/* protected by heap.lock, which fork_prepare() takes */
+
+static void clone_run(void)
+{
+	syscall(SYS_exit, clone_call.fn(clone_call.arg));
+}
+
+static int clone_start(void *unused __attribute__((unused)))
+{
+	fork_child();
+	setcontext(&clone_call.uc);
+	return 1;	/* not reached */
+}
+
+typedef int (*clone_fn)(int (*)(void *), void *, int, void *, ...);
+
+EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	static clone_fn libc_clone;
+	clone_fn f = __atomic_load_n(&libc_clone, __ATOMIC_RELAXED);
+	void *tls, *own;
+	pid_t *ptid, *ctid;
+	va_list ap;
+	int pid, err;
+
+	va_start(ap, arg);	/* whether or not @flags says they are there */
+	ptid = va_arg(ap, pid_t *);
+	tls = va_arg(ap, void *);
+	ctid = va_arg(ap, pid_t *);
+	va_end(ap);
+	if (!f) {
+		f = (clone_fn)dlsym(RTLD_NEXT, "clone");
+		if (!f) {
+			errno = ENOSYS;
+			return -1;
+		}
+		__atomic_store_n(&libc_clone, f, __ATOMIC_RELAXED);
+	}
+	if (!heap.on || flags & (CLONE_VM | CLONE_FILES) || !fn || !stack)
+		return f(fn, stack, flags, arg, ptid, tls, ctid);
+	own = sys_mmap(NULL, CLONE_STACK, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	if (own == MAP_FAILED)
+		return -1;
+	fork_prepare();
+	clone_call.fn = fn;
+	clone_call.arg = arg;
+	getcontext(&clone_call.uc);
+	/* makecontext() starts at the top of the stack it is given. */
+	clone_call.uc.uc_stack.ss_sp = (char *)stack - heap.page;
+	clone_call.uc.uc_stack.ss_size = heap.page;
+	clone_call.uc.uc_link = NULL;
+	makecontext(&clone_call.uc, clone_run, 0);
+	pid = f(clone_start, (char *)own + CLONE_STACK, flags, NULL, ptid, tls, ctid);
+	err = errno;
+	fork_parent();
+	sys_munmap(own, CLONE_STACK);
 	errno = err;
 	return pid;
 }

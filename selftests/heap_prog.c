@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -191,6 +192,16 @@ static char *map_at(char *want, size_t len)
 	if (p != want && p != MAP_FAILED)
 		munmap(p, len);
 	return p == want ? p : MAP_FAILED;
+}
+
+/* The child of clone() without CLONE_VM: as the _Fork() child below. */
+static int clone_child(void *arg)
+{
+	char *a = arg;
+	bool copy = is_zero(a, page) && is_text(a + page, MB - 2 * page, 2 + page);
+
+	fill_text(a, MB - page, 10);	/* the parent must not see it */
+	return copy ? 0 : 1;
 }
 
 /* Can @p be read in the child of a fork, and holds it @len bytes of text? */
@@ -659,6 +670,25 @@ int main(int argc, char **argv)
 	      !WEXITSTATUS(status), "underscore_fork_child_sees_a_private_copy");
 	check(in_arena(a) && is_zero(a, page) && is_text(a + page, MB - 2 * page, 2 + page),
 	      "underscore_fork_parent_keeps_its_heap");
+
+	/*
+	 * clone() without CLONE_VM is a fork without fork handlers too, and
+	 * its child runs on a stack the caller gives: here one of the heap,
+	 * which the child's copy must not change under it (a malloc()ed stack
+	 * may be; one mapped MAP_STACK is not).
+	 */
+	b = mmap(NULL, 256 * 1024, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	check(b != MAP_FAILED && in_arena(b), "clone_stack_in_the_heap");
+	pid = b != MAP_FAILED ? clone(clone_child, b + 256 * 1024, SIGCHLD, a) : -1;
+	check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      !WEXITSTATUS(status), "clone_child_sees_a_private_copy");
+	if (status)
+		printf("# child: status %#x\n", status);
+	check(in_arena(a) && is_zero(a, page) && is_text(a + page, MB - 2 * page, 2 + page),
+	      "clone_parent_keeps_its_heap");
+	if (b != MAP_FAILED)
+		munmap(b, 256 * 1024);
 	printf("1..%d\n", n);
 	return !!failed;
 }
