@@ -672,9 +672,9 @@ int ma_region_willneed(struct ma_arena *arena, loff_t offset, loff_t len)
 }
 
 /*
- * Does chunk @index of @region hold data?  A chunk that was never touched
- * (no ma_chunk), was discarded, or is same-filled with zeros holds no
- * memory and reads as zeros: a hole.  Read without the chunk lock, as
+ * Does @chunk hold data?  One that was discarded or is same-filled with
+ * zeros holds no memory and reads as zeros: a hole, as is a chunk never
+ * touched (no ma_chunk at all).  Read without the chunk lock, as
  * SEEK_DATA on a file being written is: a chunk changing meanwhile may be
  * seen either way.  The region reference keeps the chunk alive.
  */
