@@ -599,21 +599,31 @@ static void fork_parent(void)
  */
 typedef pid_t (*fork_fn)(void);
 
+/* glibc's @name, looked up once into *@cache; NULL (ENOSYS) if it has none. */
+static void *libc_call(void **cache, const char *name)
+{
+	void *f = __atomic_load_n(cache, __ATOMIC_RELAXED);
+
+	if (!f) {
+		f = dlsym(RTLD_NEXT, name);
+		if (!f) {
+			errno = ENOSYS;
+			return NULL;
+		}
+		__atomic_store_n(cache, f, __ATOMIC_RELAXED);
+	}
+	return f;
+}
+
 EXPORT pid_t _Fork(void)
 {
-	static fork_fn libc_fork;
-	fork_fn f = __atomic_load_n(&libc_fork, __ATOMIC_RELAXED);
+	static void *libc_fork;
+	fork_fn f = (fork_fn)libc_call(&libc_fork, "_Fork");
 	pid_t pid;
 	int err;
 
-	if (!f) {
-		f = (fork_fn)dlsym(RTLD_NEXT, "_Fork");
-		if (!f) {
-			errno = ENOSYS;
-			return -1;
-		}
-		__atomic_store_n(&libc_fork, f, __ATOMIC_RELAXED);
-	}
+	if (!f)
+		return -1;
 	fork_prepare();
 	pid = f();
 	err = errno;
@@ -661,8 +671,8 @@ typedef int (*clone_fn)(int (*)(void *), void *, int, void *, ...);
 
 EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 {
-	static clone_fn libc_clone;
-	clone_fn f = __atomic_load_n(&libc_clone, __ATOMIC_RELAXED);
+	static void *libc_clone;
+	clone_fn f = (clone_fn)libc_call(&libc_clone, "clone");
 	void *tls, *own;
 	pid_t *ptid, *ctid;
 	va_list ap;
@@ -673,14 +683,8 @@ EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 	tls = va_arg(ap, void *);
 	ctid = va_arg(ap, pid_t *);
 	va_end(ap);
-	if (!f) {
-		f = (clone_fn)dlsym(RTLD_NEXT, "clone");
-		if (!f) {
-			errno = ENOSYS;
-			return -1;
-		}
-		__atomic_store_n(&libc_clone, f, __ATOMIC_RELAXED);
-	}
+	if (!f)
+		return -1;
 	if (!heap.on || flags & (CLONE_VM | CLONE_FILES) || !fn || !stack)
 		return f(fn, stack, flags, arg, ptid, tls, ctid);
 	own = sys_mmap(NULL, CLONE_STACK, PROT_READ | PROT_WRITE,
