@@ -677,7 +677,8 @@ TEST(huge_regions_as_nobody_are_cheap)
 	close(fd);
 }
 
-TEST_F(share, pools_end_in_the_ratio_of_the_weights)
+/* Hundreds of evictions: past the harness's 30 s under KCSAN in TCG. */
+TEST_F_TIMEOUT(share, pools_end_in_the_ratio_of_the_weights, 120)
 {
 	int ready[2][2], report[2][2], go[2][2];
 	struct side r[2];

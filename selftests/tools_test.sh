@@ -43,9 +43,12 @@ assert j['params']['dataset'] == 'repetitive' and len(j['runs']) == 2
 assert j['summary']['ratio']['min'] <= j['summary']['ratio']['median']
 "
 
-# Two passes of the streamer need more than a second on the debug kernel.
+# Two passes of the streamer need more than a second on the debug kernel
+# (kmemleak) and its KCSAN flavour.
 dur=1
-[ -e /sys/kernel/debug/kmemleak ] && dur=4
+if [ -e /sys/kernel/debug/kmemleak ] || [ -e /sys/kernel/debug/kcsan ]; then
+	dur=4
+fi
 for w in anon_streamer interactive_burst; do
 	for mode in baseline arena; do
 		flag=
