@@ -44,19 +44,23 @@ lib:
 
 # The debug guest kernel (KASAN, KFENCE, lockdep, DEBUG_VM, kmemleak, fault
 # injection), built once into ~/.cache/mem_arena; see tools/debug-kernel.
+# kcsan-kernel: its KCSAN flavour (KCSAN instead of KASAN, KFENCE, kmemleak).
 debug-kernel:
 	@tools/debug-kernel >/dev/null
+kcsan-kernel:
+	@tools/debug-kernel --kcsan >/dev/null
 
-# The module again, for the debug kernel, in a copy of the sources so the
-# two builds do not share objects.
-module-debug: debug-kernel
-	@mkdir -p $(BUILD)/kmod-debug
-	@cp Kbuild VERSION $(BUILD)/kmod-debug/
-	@rm -rf $(BUILD)/kmod-debug/kmod $(BUILD)/kmod-debug/uapi
-	@cp -r kmod uapi $(BUILD)/kmod-debug/
-	@rm -f $(BUILD)/kmod-debug/kmod/*.o $(BUILD)/kmod-debug/kmod/*.ko
-	$(MAKE) -C $$(tools/debug-kernel --print-dir)/build M=$(CURDIR)/$(BUILD)/kmod-debug modules
-	@cp $(BUILD)/kmod-debug/kmod/mem_arena.ko $(BUILD)/kmod-debug/mem_arena.ko
+# The module again, for the debug (or KCSAN) kernel, in a copy of the
+# sources so the builds do not share objects.
+module-debug module-kcsan: module-%: %-kernel
+	@mkdir -p $(BUILD)/kmod-$*
+	@cp Kbuild VERSION $(BUILD)/kmod-$*/
+	@rm -rf $(BUILD)/kmod-$*/kmod $(BUILD)/kmod-$*/uapi
+	@cp -r kmod uapi $(BUILD)/kmod-$*/
+	@rm -f $(BUILD)/kmod-$*/kmod/*.o $(BUILD)/kmod-$*/kmod/*.ko
+	$(MAKE) -C $$(tools/debug-kernel $(if $(filter kcsan,$*),--kcsan) --print-dir)/build \
+		M=$(CURDIR)/$(BUILD)/kmod-$* modules
+	@cp $(BUILD)/kmod-$*/kmod/mem_arena.ko $(BUILD)/kmod-$*/mem_arena.ko
 
 tools: lib
 	$(MAKE) -C tools
@@ -95,6 +99,15 @@ check: deps
 	@$(MAKE) -s --no-print-directory lint
 	@$(MAKE) --no-print-directory module-debug MA_WERROR=1
 	@tools/run-check
+
+# The data-race detector, not part of make check (its kernel is another
+# 20-minute build): every selftest, or KCSAN_TESTS="race_test ...", on the
+# KCSAN flavour of the debug kernel; a race reported in the module's code
+# fails, the core kernel's own are listed (tools/vm-run --kernel kcsan).
+kcsan: deps
+	@$(MAKE) --no-print-directory all MA_WERROR=1
+	@$(MAKE) --no-print-directory module-kcsan MA_WERROR=1
+	@MA_CHECK_KERNELS=kcsan MA_CHECK_PACKAGES=0 tools/run-check $(KCSAN_TESTS)
 
 # Every kernel a user may run: the host's and the other Debian suites'
 # (tools/run-matrix, tools/matrix-kernel), each with its suite's compiler
@@ -187,4 +200,4 @@ clean:
 	$(MAKE) -C selftests clean
 	rm -rf $(BUILD)
 
-.PHONY: install-udev install-dkms deb check-packages all module bench-module module-debug debug-kernel lib tools selftests man deps lint check matrix matrix-list matrix-clean demo bench profile realworld soak install clean
+.PHONY: install-udev install-dkms deb check-packages all module bench-module module-debug module-kcsan debug-kernel kcsan-kernel kcsan lib tools selftests man deps lint check matrix matrix-list matrix-clean demo bench profile realworld soak install clean
