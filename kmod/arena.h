@@ -4,6 +4,11 @@
  *
  * Locking (outermost first):
  *   ma_arena.lock (mutex)   config, the frozen flag, region insert/remove.
+ *   ma_region.snapshot_lock faults of the region hold it shared while they
+ *     (rw_semaphore)        make a chunk raw and map it; a snapshot COPY
+ *                           holds it exclusive from its unmap of the source
+ *                           to its end, so no PTE of the source appears and
+ *                           no write lands while it copies (region.c).
  *   chunk lock (bit lock MA_CHUNK_LOCKED in ma_chunk.flags, sleeps, with
  *                lockdep map)
  *                           the chunk's state, pages, slot and pattern, and
@@ -52,6 +57,7 @@
 #include <linux/lockdep.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/rwsem.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/uidgid.h>
@@ -113,6 +119,7 @@ struct ma_region {
 	u32 id;				/* constant */
 	bool dead;			/* set once by region free */
 	struct mutex unmap_lock;	/* one unmap of the region at a time */
+	struct rw_semaphore snapshot_lock; /* faults vs a snapshot COPY */
 	atomic_t unmap_seq;		/* tickets of ma_region_unmap() */
 	pgoff_t pgoff;			/* constant: first page in the mapping */
 	u64 length;			/* constant: bytes, whole chunks */
@@ -406,7 +413,7 @@ typedef int (*ma_chunk_fn)(struct ma_chunk *chunk, struct ma_pass *pass);
 int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
 			  ma_chunk_fn fn, struct ma_pass *pass);
 int ma_region_copy(struct ma_region *dst, u64 offset, struct ma_region *src,
-		   u64 src_offset, u64 length, struct ma_pass *pass);
+		   u64 src_offset, u64 length, bool snapshot, struct ma_pass *pass);
 
 /* main.c */
 struct ma_arena *ma_file_arena(struct file *file);

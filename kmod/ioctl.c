@@ -39,7 +39,8 @@ struct ma_ucmd {
 		     MEM_ARENA_FEATURE_MAP_AHEAD |			\
 		     MEM_ARENA_FEATURE_READAHEAD_ASYNC |		\
 		     MEM_ARENA_FEATURE_ASYNC_MAP_AHEAD |		\
-		     MEM_ARENA_FEATURE_SEEK_HOLE)
+		     MEM_ARENA_FEATURE_SEEK_HOLE |			\
+		     MEM_ARENA_FEATURE_COPY_SNAPSHOT)
 
 static u64 ma_ioctl_mask(void);
 
@@ -260,7 +261,7 @@ static int ma_cmd_copy(struct ma_ucmd *ucmd)
 	u64 end;
 	int err;
 
-	if (cmd->flags || cmd->__reserved)
+	if (cmd->flags & ~MEM_ARENA_COPY_SNAPSHOT || cmd->__reserved)
 		return -EINVAL;
 	file = fget(cmd->src_fd);	/* a negative fd is none: -EBADF */
 	if (!file)
@@ -285,8 +286,8 @@ static int ma_cmd_copy(struct ma_ucmd *ucmd)
 	     ma_ranges_overlap(cmd->offset, cmd->src_offset, cmd->length)))
 		goto out_put;
 	/* ma_region_walk_chunks() checks the destination range. */
-	err = ma_region_copy(dst, cmd->offset, src, cmd->src_offset,
-			     cmd->length, &pass);
+	err = ma_region_copy(dst, cmd->offset, src, cmd->src_offset, cmd->length,
+			     cmd->flags & MEM_ARENA_COPY_SNAPSHOT, &pass);
 	cmd->chunks = pass.done;
 out_put:
 	if (src)

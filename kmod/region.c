@@ -16,6 +16,12 @@
  *   lock and reads dead under it too, so a fault either maps the page
  *   before region free empties that chunk (whose unmap then removes the
  *   PTE) or sees dead and raises SIGBUS.
+ *   ma_region.snapshot_lock (rw_semaphore) is held shared by each fault of
+ *   the region, around the chunk lock, and exclusive by a snapshot COPY of
+ *   the region (ma_region_copy()), as a file's invalidate_lock is by
+ *   faults and truncate: every PTE is installed under it shared, so once
+ *   the copy holds it and has unmapped the range, writers of the source
+ *   wait in their faults until the copy is whole.
  *   Asynchronous readahead: MA_RA_QUEUED in ma_region.ra_flags (a bit
  *   lock, test_and_set_bit_lock) owns the window fields and ra_work; the
  *   queued work holds a region reference.  The work only trylocks chunk
@@ -162,6 +168,7 @@ struct ma_region *ma_region_alloc(struct ma_arena *arena, u64 length)
 	region->nr_chunks = length / chunk_size;
 	xa_init(&region->chunks);
 	mutex_init(&region->unmap_lock);
+	init_rwsem(&region->snapshot_lock);
 	INIT_WORK(&region->ra_work, ma_region_readahead_work);
 
 	/*
@@ -309,13 +316,16 @@ int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
  * is unmapped and emptied under its lock before the copy goes in.  The
  * source is not unmapped: a raw chunk written meanwhile may be copied
  * mid-write, as by memcpy(); a compressed one is whole (a write must take
- * its lock to fault it back).  The caller checked the ranges (whole
+ * its lock to fault it back).  With @snapshot it is unmapped, and its faults
+ * wait until the copy ends (snapshot_lock): the copy is the source range as
+ * it was at one instant, whatever its writers do meanwhile, and its mapped
+ * pages fault back in afterwards.  The caller checked the ranges (whole
  * chunks, inside each region, not overlapping) and the chunk sizes.
  * @pass->done counts the chunks that received data.  Stops at the first
  * error or fatal signal; chunks already copied stay.
  */
 int ma_region_copy(struct ma_region *dst, u64 offset, struct ma_region *src,
-		   u64 src_offset, u64 length, struct ma_pass *pass)
+		   u64 src_offset, u64 length, bool snapshot, struct ma_pass *pass)
 {
 	struct ma_arena *arena = dst->arena;
 	unsigned int shift = PAGE_SHIFT + arena->chunk_order;
@@ -333,6 +343,14 @@ int ma_region_copy(struct ma_region *dst, u64 offset, struct ma_region *src,
 		      GFP_KERNEL | __GFP_NOWARN);
 	if (!cp)
 		return -ENOMEM;
+	if (snapshot) {
+		if (down_write_killable(&src->snapshot_lock)) {
+			kvfree(cp);
+			return -EINTR;
+		}
+		/* No fault in flight, none to come: no PTE survives this. */
+		ma_region_unmap(src, src_offset, length);
+	}
 	xa_for_each_range(&src->chunks, index, chunk, first,
 			  first + (length >> shift) - 1) {
 		if (fatal_signal_pending(current)) {
@@ -362,6 +380,8 @@ int ma_region_copy(struct ma_region *dst, u64 offset, struct ma_region *src,
 		err = 0;
 		cond_resched();
 	}
+	if (snapshot)
+		up_write(&src->snapshot_lock);
 	kvfree(cp);
 	return err;
 }
@@ -789,7 +809,7 @@ static bool ma_fault_sequential(struct vm_area_struct *vma,
  * The chunk's other pages in this mapping are mapped with it: its data is
  * resident as a whole, and a use is counted per chunk, so their faults
  * would only cost.  Readahead runs after the chunk lock is dropped (one
- * chunk lock at a time).
+ * chunk lock at a time), still under the snapshot_lock: it may map too.
  */
 static vm_fault_t ma_vm_fault(struct vm_fault *vmf)
 {
@@ -806,6 +826,7 @@ static vm_fault_t ma_vm_fault(struct vm_fault *vmf)
 	chunk = ma_region_chunk(region, pg >> arena->chunk_order, GFP_KERNEL_ACCOUNT);
 	if (IS_ERR(chunk))
 		return vmf_error(PTR_ERR(chunk));
+	down_read(&region->snapshot_lock);
 	ma_chunk_lock(chunk);
 	if (READ_ONCE(region->dead)) {
 		ret = VM_FAULT_SIGBUS;
@@ -834,6 +855,7 @@ out_unlock:
 				ra_used))
 		ma_region_readahead(region, ma_chunk_index(chunk), missed,
 				    vmf->vma);
+	up_read(&region->snapshot_lock);
 	return ret;
 }
 

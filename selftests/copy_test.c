@@ -5,6 +5,9 @@
  * Every expected figure is derived from the data the test wrote and from
  * the source arena's own stats.
  */
+#include <pthread.h>
+#include <sched.h>
+
 #include "helpers.h"
 #include "kselftest_harness.h"
 #include "ma_harness.h"
@@ -165,8 +168,12 @@ TEST_F(copy, errors)
 		__u32 flags, reserved;
 		int err;
 	} t[] = {
+		/* Before "ok", which then replaces what it copied. */
+		{ "snapshot_in_one_region", self->dst, self->dst_id, self->dst_id, cs, 0, cs, MEM_ARENA_COPY_SNAPSHOT, 0, 0 },
 		{ "ok", self->src, self->src_id, self->dst_id, 0, 0, len, 0, 0, 0 },
-		{ "flags", self->src, self->src_id, self->dst_id, 0, 0, len, 1, 0, -EINVAL },
+		{ "snapshot", self->src, self->src_id, self->dst_id, 0, 0, len, MEM_ARENA_COPY_SNAPSHOT, 0, 0 },
+		{ "flags_unknown", self->src, self->src_id, self->dst_id, 0, 0, len, 2, 0, -EINVAL },
+		{ "flags_high", self->src, self->src_id, self->dst_id, 0, 0, len, 1U << 31, 0, -EINVAL },
 		{ "reserved", self->src, self->src_id, self->dst_id, 0, 0, len, 0, 1, -EINVAL },
 		{ "src_fd_negative", -1, self->src_id, self->dst_id, 0, 0, len, 0, 0, -EBADF },
 		{ "src_fd_closed", 1000, self->src_id, self->dst_id, 0, 0, len, 0, 0, -EBADF },
@@ -247,6 +254,95 @@ TEST_F(copy, under_a_cap_evicts_older_copies)
 			TH_LOG("chunk %u", i);
 	}
 	close(capped);
+}
+
+/*
+ * A snapshot copy is the source at one instant, whatever its writers do.
+ * A thread sweeps a counter through the first word of each chunk, in
+ * order, so at any instant the words fall from first to last by at most
+ * one; copied chunk by chunk while the sweeps go on, later chunks would
+ * hold later sweeps.  The writer goes on after each copy, and the source
+ * stays whole.
+ */
+#define SNAP_CHUNKS	128
+#define SNAP_COPIES	20
+
+struct sweeper {
+	char *p;
+	size_t cs;
+	volatile int stop;
+};
+
+static volatile __u64 *sweep_word(char *p, size_t cs, unsigned int i)
+{
+	return (volatile __u64 *)(p + i * cs);
+}
+
+static void *sweep(void *arg)
+{
+	struct sweeper *w = arg;
+	unsigned int i;
+	__u64 n;
+
+	for (n = 1; !w->stop; n++)
+		for (i = 0; i < SNAP_CHUNKS; i++)
+			*sweep_word(w->p, w->cs, i) = n;
+	return NULL;
+}
+
+/* The first chunk whose word breaks the fall, or -1 if none does. */
+static int sweep_torn(char *p, size_t cs)
+{
+	unsigned int i;
+
+	for (i = 1; i < SNAP_CHUNKS; i++)
+		if (*sweep_word(p, cs, i) > *sweep_word(p, cs, i - 1))
+			return i;
+	return *sweep_word(p, cs, 0) - *sweep_word(p, cs, SNAP_CHUNKS - 1) > 1 ? 0 : -1;
+}
+
+TEST_F(copy, snapshot_under_a_writer)
+{
+	struct sweeper w = { .cs = self->cs };
+	size_t len = SNAP_CHUNKS * self->cs;
+	__u32 sid, did;
+	pthread_t th;
+	__u64 last = 0, done;
+	int i, torn;
+	char *d;
+
+	w.p = ma_region_map(self->src, len, &sid);
+	d = ma_region_map(self->dst, len, &did);
+	ASSERT_NE(NULL, w.p);
+	ASSERT_NE(NULL, d);
+	ASSERT_EQ(0, pthread_create(&th, NULL, sweep, &w));
+	while (!*sweep_word(w.p, w.cs, SNAP_CHUNKS - 1))
+		sched_yield();
+	for (i = 0; i < SNAP_COPIES; i++) {
+		struct mem_arena_cmd_copy c = {
+			.size = sizeof(c), .flags = MEM_ARENA_COPY_SNAPSHOT,
+			.id = did, .src_fd = self->src, .src_id = sid, .length = len,
+		};
+
+		ASSERT_EQ(0, ma_ioc(self->dst, MEM_ARENA_IOC_COPY, &c));
+		EXPECT_EQ(SNAP_CHUNKS, c.chunks);
+		torn = sweep_torn(d, self->cs);
+		EXPECT_EQ(-1, torn)
+			TH_LOG("copy %d: chunk %d holds sweep %llu, the first %llu",
+			       i, torn, (unsigned long long)*sweep_word(d, self->cs, torn),
+			       (unsigned long long)*sweep_word(d, self->cs, 0));
+		/* Each copy is of a later instant: the writer went on. */
+		EXPECT_LE(last, *sweep_word(d, self->cs, 0));
+		last = *sweep_word(d, self->cs, 0);
+	}
+	while (*sweep_word(w.p, w.cs, 0) == last)
+		sched_yield();
+	w.stop = 1;
+	pthread_join(th, NULL);
+	EXPECT_EQ(-1, sweep_torn(w.p, w.cs));
+	/* A plain copy of the still source is the same bytes. */
+	ASSERT_EQ(0, ma_copy(self->dst, did, 0, self->src, sid, 0, len, &done));
+	EXPECT_EQ(0, memcmp(w.p, d, len));
 }
 
 TEST_HARNESS_MAIN

@@ -79,6 +79,7 @@ TEST_F(errors, get_info_handshake)
 	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_READAHEAD_ASYNC);
 	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_ASYNC_MAP_AHEAD);
 	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_SEEK_HOLE);
+	EXPECT_NE(0, info.features & MEM_ARENA_FEATURE_COPY_SNAPSHOT);
 	EXPECT_EQ(sysconf(_SC_PAGESIZE), info.chunk_size_min);
 	EXPECT_EQ(MEM_ARENA_CHUNK_SIZE_MAX, info.chunk_size_max);
 	EXPECT_EQ(MEM_ARENA_NR_STATS, info.nr_stats);

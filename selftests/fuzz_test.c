@@ -512,6 +512,8 @@ static void fill_cmd(struct fuzzer *f, int i, const struct ref *r, union ma_any_
 	}
 	c->info.size = around(f, 75, ma_ioctls[i].size, ma_ioctls[i].size);
 	c->info.flags = edge_flags(f);
+	if (ma_ioctls[i].cmd == MEM_ARENA_IOC_COPY && chance(f, 30))
+		c->copy.flags = MEM_ARENA_COPY_SNAPSHOT;	/* racing the faults */
 	if (chance(f, 10))	/* a non-zero tail beyond the struct */
 		c->bytes[ma_ioctls[i].size + below(f, sizeof(*c) - ma_ioctls[i].size)] = 1;
 }

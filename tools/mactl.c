@@ -228,6 +228,8 @@ static int cmd_info(void)
 		printf(" async-map-ahead");
 	if (info.features & MEM_ARENA_FEATURE_SEEK_HOLE)
 		printf(" seek-hole");
+	if (info.features & MEM_ARENA_FEATURE_COPY_SNAPSHOT)
+		printf(" copy-snapshot");
 	printf("\nioctls            %d of %d (mask 0x%llx)\n",
 	       __builtin_popcountll(info.ioctls), 64,
 	       (unsigned long long)info.ioctls);

@@ -50,7 +50,10 @@
  * MEM_ARENA_IOC_COPY copies whole chunks from a region of any arena the
  * caller has open into a region of this one, each in its state: a
  * compressed chunk's slot bytes are copied, not decompressed (a private
- * copy of a heap at fork, or a snapshot).
+ * copy of a heap at fork, or a snapshot).  With MEM_ARENA_COPY_SNAPSHOT
+ * the copy is the source as it was at one instant: the source range is
+ * unmapped, and faults on the source region wait until the copy is whole
+ * (MEM_ARENA_FEATURE_COPY_SNAPSHOT).
  * lseek(fd, offset, SEEK_DATA or SEEK_HOLE) reads the arena as a sparse
  * file of its regions at their mmap offsets: chunks that hold memory (raw,
  * compressed, same-filled with other than zero) are data, the rest holes;
@@ -229,6 +232,7 @@ enum {
 #define MEM_ARENA_FEATURE_READAHEAD_ASYNC	(1ULL << 8)	/* the config flag */
 #define MEM_ARENA_FEATURE_ASYNC_MAP_AHEAD	(1ULL << 9)	/* both flags at once */
 #define MEM_ARENA_FEATURE_SEEK_HOLE		(1ULL << 10)	/* lseek SEEK_DATA/SEEK_HOLE */
+#define MEM_ARENA_FEATURE_COPY_SNAPSHOT		(1ULL << 11)	/* MEM_ARENA_COPY_SNAPSHOT */
 
 /**
  * struct mem_arena_cmd_info - MEM_ARENA_IOC_GET_INFO
@@ -424,7 +428,7 @@ struct mem_arena_cmd_range {
 /**
  * struct mem_arena_cmd_copy - MEM_ARENA_IOC_COPY
  * @size: sizeof(struct mem_arena_cmd_copy)
- * @flags: must be 0
+ * @flags: 0 or MEM_ARENA_COPY_SNAPSHOT
  * @id: the destination region, in the arena of the fd the ioctl is on
  * @src_fd: an open /dev/mem_arena fd (this one too) whose arena has the
  *	source region, with the same chunk size
@@ -440,10 +444,17 @@ struct mem_arena_cmd_range {
  * chunk, each in its state: compressed chunks take a slot of their own
  * with the same bytes (no decompression), raw chunks fresh pages,
  * same-filled and empty ones nothing.  What it held before is dropped
- * unread.  The copy is charged to the destination arena's opener.  It is
- * not a snapshot: a compressed chunk is copied as it was before or after a
- * concurrent write (the write must fault it back first), a raw one that is
- * being written may be copied mid-write, as memcpy() would.
+ * unread.  The copy is charged to the destination arena's opener.  Without
+ * a flag it is not a snapshot: a compressed chunk is copied as it was
+ * before or after a concurrent write (the write must fault it back first),
+ * a raw one that is being written may be copied mid-write, as memcpy()
+ * would, and chunks copied early may predate writes that chunks copied
+ * late show.  With MEM_ARENA_COPY_SNAPSHOT the source range is unmapped
+ * first, from every process, and every fault on the source region waits
+ * until the copy ends: the copy is the range as it was at one instant, as
+ * a fork's child sees its parent's memory, and the source's writers pay a
+ * fault to map each chunk again afterwards.  Writes that take no fault
+ * (pages pinned before the copy, e.g. for direct I/O) are not held back.
  * Errors: -EBADF (@src_fd), -EINVAL (@src_fd not an arena, ranges, chunk
  * sizes), -ENOENT (a region), -ENOSPC (no room under the destination's
  * cap), -ENOMEM, -EDQUOT (RLIMIT_MEMLOCK), -EINTR (fatal signal); chunks
@@ -461,6 +472,7 @@ struct mem_arena_cmd_copy {
 	__u64 length;
 	__u64 chunks;
 };
+#define MEM_ARENA_COPY_SNAPSHOT	(1U << 0)
 #define MEM_ARENA_IOC_COPY	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_COPY)
 
 /**
