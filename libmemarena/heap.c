@@ -91,8 +91,7 @@ static struct {
 	size_t size, page, pages;
 	__u32 readahead_kib;		/* constant: the arenas' readahead */
 	__u32 config_flags;		/* constant: MEM_ARENA_CONFIG_* */
-	bool seek_hole;			/* constant: the module finds data
-					 * (MEM_ARENA_FEATURE_SEEK_HOLE) */
+	__u64 features;			/* constant: MEM_ARENA_FEATURE_* */
 	unsigned long *used;		/* protected by lock: pages handed out */
 	size_t hint;			/* protected by lock: next fit */
 	size_t in_use, peak;		/* protected by lock: pages */
@@ -772,10 +771,12 @@ static char *heap_seek(char *lo, char *hi, int whence)
 {
 	off_t off = -1;
 
-	if (heap.seek_hole)
+	bool seek_hole = heap.features & MEM_ARENA_FEATURE_SEEK_HOLE;
+
+	if (seek_hole)
 		off = lseek(heap.fd, heap.offset + (lo - heap.base), whence);
 	if (off < 0)
-		return whence == SEEK_DATA && (!heap.seek_hole || errno != ENXIO) ?
+		return whence == SEEK_DATA && (!seek_hole || errno != ENXIO) ?
 		       lo : hi;
 	off -= heap.offset;
 	return off < hi - heap.base ? heap.base + off : hi;
@@ -797,7 +798,7 @@ static void move_private(char *lo, char *hi, int prot, void *arg)
 	char *copy = arg, *to = copy + (lo - heap.base), *from, *end;
 	size_t pg, last, run;
 
-	if ((prot & PROT_READ || heap.seek_hole) &&
+	if ((prot & PROT_READ || heap.features & MEM_ARENA_FEATURE_SEEK_HOLE) &&
 	    (!sys_mprotect(lo, hi - lo, PROT_READ) || prot & PROT_READ)) {
 		for (from = heap_seek(lo, hi, SEEK_DATA); from < hi;
 		     from = heap_seek(end, hi, SEEK_DATA)) {
@@ -861,14 +862,19 @@ static int arena_open(int *fd, __u32 *id, off_t *offset)
 	}
 	*id = alloc.id;
 	*offset = alloc.mmap_offset;
-	heap.seek_hole = info.features & MEM_ARENA_FEATURE_SEEK_HOLE;
+	heap.features = info.features;
 	return 0;
 }
 
 /*
  * The child's own arena, a copy of the parent's region made by the kernel
  * chunk by chunk (compressed chunks stay compressed), mapped over each VMA
- * of the region.  0, or -errno before anything changed.
+ * of the region.  The parent's other threads run meanwhile: a snapshot
+ * copy holds their writes to the heap back in page faults until it is
+ * whole, so the child sees the heap as it was at one instant, as a fork's
+ * child sees the rest of its memory (a module without the flag copies
+ * chunk by chunk, as the writes come).  0, or -errno before anything
+ * changed.
  */
 static int fork_arena(void)
 {
@@ -884,6 +890,8 @@ static int fork_arena(void)
 	err = arena_open(&fd, &copy.id, &off);
 	if (err)
 		return err;
+	if (heap.features & MEM_ARENA_FEATURE_COPY_SNAPSHOT)
+		copy.flags = MEM_ARENA_COPY_SNAPSHOT;
 	if (ioctl(fd, MEM_ARENA_IOC_COPY, &copy)) {
 		err = -errno;
 		close(fd);

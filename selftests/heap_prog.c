@@ -480,6 +480,91 @@ static int fork_noproc(bool fallback)
 	return !!failed;
 }
 
+/*
+ * "heap_prog fork-writer N": a thread writes the heap while the main thread
+ * forks, as a program's threads do while another forks, and each child
+ * must see the heap as it was at one instant, as a fork's child sees
+ * plain memory.  The thread sweeps a counter through the first word of
+ * each page, in order, so at any instant the words fall from first to
+ * last by at most one; a copy made while the sweeps go on (page by page)
+ * finds later pages written by later sweeps.
+ */
+#define FW_PAGES	256
+
+static volatile unsigned long *fw_words;
+static volatile int fw_stop;
+
+static volatile unsigned long *fw_word(long k)
+{
+	return fw_words + k * (page / sizeof(*fw_words));
+}
+
+static void *fw_thread(void *arg)
+{
+	unsigned long i;
+	long k;
+
+	(void)arg;
+	for (i = 1; !fw_stop; i++)
+		for (k = 0; k < FW_PAGES; k++)
+			*fw_word(k) = i;
+	return NULL;
+}
+
+/* 0 if the words fall from first to last by at most one, and were written. */
+static int fw_torn(void)
+{
+	long k;
+
+	for (k = 1; k < FW_PAGES; k++)
+		if (*fw_word(k) > *fw_word(k - 1))
+			return 1;
+	return *fw_word(0) - *fw_word(FW_PAGES - 1) > 1 || !*fw_word(0) ? 1 : 0;
+}
+
+static int fork_writer(int forks)
+{
+	int i, status, torn = 0, bad = 0;
+	unsigned long before;
+	pthread_t th;
+	pid_t pid;
+
+	fw_words = mmap(NULL, FW_PAGES * page, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	check(fw_words != MAP_FAILED && in_arena((void *)fw_words),
+	      "writer_heap_in_the_region");
+	if (fw_words == MAP_FAILED ||
+	    pthread_create(&th, NULL, fw_thread, NULL)) {
+		printf("1..%d\n", n);
+		return 1;
+	}
+	while (!*fw_word(FW_PAGES - 1))
+		sched_yield();
+	for (i = 0; i < forks; i++) {
+		pid = fork();
+		if (pid == 0)
+			_exit(fw_torn());
+		if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+			bad++;
+			continue;
+		}
+		torn += WEXITSTATUS(status) != 0;
+	}
+	before = *fw_word(0);
+	while (*fw_word(0) == before)	/* the writer goes on after them */
+		sched_yield();
+	fw_stop = 1;
+	pthread_join(th, NULL);
+	if (torn || bad)
+		printf("# %d of %d children saw a torn heap, %d did not exit\n",
+		       torn, forks, bad);
+	check(!bad, "fork_under_a_writer_children_exit");
+	check(!torn, "fork_under_a_writer_child_sees_one_instant");
+	check(!fw_torn(), "fork_under_a_writer_parent_heap_intact");
+	printf("1..%d\n", n);
+	return !!failed;
+}
+
 int main(int argc, char **argv)
 {
 	char *a, *b, *c;
@@ -497,6 +582,10 @@ int main(int argc, char **argv)
 	if (argc > 2 && !strcmp(argv[1], "fork-threads")) {
 		n = atoi(argv[2]);
 		return fork_threads(argc > 3 ? atoi(argv[3]) : 50);
+	}
+	if (argc > 2 && !strcmp(argv[1], "fork-writer")) {
+		n = atoi(argv[2]);
+		return fork_writer(argc > 3 ? atoi(argv[3]) : 20);
 	}
 	if (argc > 2 && !strcmp(argv[1], "fork-noproc")) {
 		n = atoi(argv[2]);

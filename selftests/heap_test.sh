@@ -70,6 +70,10 @@ else
 	skip heap_prog_fork_noproc_fallback "no /usr/bin/unshare or /usr/bin/setpriv (util-linux) in the guest's /usr"
 fi
 
+# A thread writes the heap while another forks: each child's copy is the
+# heap at one instant (MEM_ARENA_COPY_SNAPSHOT), not torn page by page.
+heap_prog_run fork_writer "" fork-writer
+
 # --readahead: the heap's arena reads ahead an unadvised in-order read.
 heap_prog_run readahead "--readahead 64" readahead
 check memarena_run_rejects_a_bad_readahead sh -c \
