@@ -222,11 +222,11 @@ int mem_arena_discard(struct mem_arena_region *region, size_t offset, size_t len
 	return ma_range(region, MEM_ARENA_IOC_DISCARD, 0, offset, len);
 }
 
-int mem_arena_region_copy(struct mem_arena_region *dst, size_t dst_offset,
+static int ma_region_copy(struct mem_arena_region *dst, size_t dst_offset,
 			  const struct mem_arena_region *src, size_t src_offset,
-			  size_t len)
+			  size_t len, __u32 flags)
 {
-	struct mem_arena_cmd_copy copy = { .size = sizeof(copy) };
+	struct mem_arena_cmd_copy copy = { .size = sizeof(copy), .flags = flags };
 	size_t end, src_end, cs;
 	int err;
 
@@ -248,6 +248,21 @@ int mem_arena_region_copy(struct mem_arena_region *dst, size_t dst_offset,
 	if (err)
 		return err;
 	return copy.chunks > INT32_MAX ? INT32_MAX : (int)copy.chunks;
+}
+
+int mem_arena_region_copy(struct mem_arena_region *dst, size_t dst_offset,
+			  const struct mem_arena_region *src, size_t src_offset,
+			  size_t len)
+{
+	return ma_region_copy(dst, dst_offset, src, src_offset, len, 0);
+}
+
+int mem_arena_region_snapshot(struct mem_arena_region *dst, size_t dst_offset,
+			      const struct mem_arena_region *src,
+			      size_t src_offset, size_t len)
+{
+	return ma_region_copy(dst, dst_offset, src, src_offset, len,
+			      MEM_ARENA_COPY_SNAPSHOT);
 }
 
 int mem_arena_compress_region(struct mem_arena_region *region)

@@ -22,6 +22,7 @@ echo "$syms" | grep -q '^mem_arena_discard@@MEM_ARENA_1\.1$' || bad="$bad mem_ar
 echo "$syms" | grep -q '^mem_arena_compress_idle@@MEM_ARENA_1\.2$' || bad="$bad mem_arena_compress_idle-not-at-1.2"
 echo "$syms" | grep -q '^mem_arena_region_copy@@MEM_ARENA_1\.3$' || bad="$bad mem_arena_region_copy-not-at-1.3"
 echo "$syms" | grep -q '^mem_arena_set_readahead@@MEM_ARENA_1\.4$' || bad="$bad mem_arena_set_readahead-not-at-1.4"
+echo "$syms" | grep -q '^mem_arena_region_snapshot@@MEM_ARENA_1\.5$' || bad="$bad mem_arena_region_snapshot-not-at-1.5"
 if [ -n "$syms" ] && [ -z "$bad" ]; then
 	ok "exports_only_mem_arena_versioned ($(echo "$syms" | wc -l) symbols)"
 else

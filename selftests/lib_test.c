@@ -282,6 +282,40 @@ TEST_F(lib, region_copy_between_arenas)
 	EXPECT_EQ(0, mem_arena_region_free(r));
 }
 
+/*
+ * A snapshot copies as a copy does, compressed chunks compressed, and the
+ * source, unmapped by it, reads back the same.
+ */
+TEST_F(lib, region_snapshot_copies_without_decompressing)
+{
+	const size_t len = 8 * CS;
+	struct mem_arena_region *r, *c;
+	struct mem_arena_stats s0, s;
+	char *p, *q, *want;
+
+	p = text_region(self->arena, len, 11, &r, &want);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(4, mem_arena_compress_range(r, 0, len / 2));
+	ASSERT_EQ(0, mem_arena_region_alloc(self->arena, len, &c));
+	q = mem_arena_region_base(c);
+
+	EXPECT_EQ(-EINVAL, mem_arena_region_snapshot(NULL, 0, r, 0, CS));
+	EXPECT_EQ(-EINVAL, mem_arena_region_snapshot(c, 0, r, 0, len + CS));
+	EXPECT_EQ(-EINVAL, mem_arena_region_snapshot(c, 0, r, 1, CS));
+	ASSERT_EQ(0, mem_arena_get_stats(self->arena, &s0));
+	EXPECT_EQ(8, mem_arena_region_snapshot(c, 0, r, 0, len));
+	ASSERT_EQ(0, mem_arena_get_stats(self->arena, &s));
+	EXPECT_EQ(s0.decompress_ops, s.decompress_ops);
+	EXPECT_EQ(2 * s0.compressed_bytes_live, s.compressed_bytes_live);
+	EXPECT_EQ(0, memcmp(p, want, len));
+	EXPECT_EQ(0, memcmp(q, want, len));
+	ASSERT_EQ(0, mem_arena_get_stats(self->arena, &s));
+	EXPECT_EQ(s0.decompress_ops + 8, s.decompress_ops);	/* both halves */
+	free(want);
+	EXPECT_EQ(0, mem_arena_region_free(c));
+	EXPECT_EQ(0, mem_arena_region_free(r));
+}
+
 /* Idle-only: the first call watches, the second compresses what stayed cold. */
 TEST_F(lib, compress_idle_leaves_the_working_set)
 {

@@ -60,6 +60,11 @@ int    mem_arena_region_copy(struct mem_arena_region *dst, size_t dst_offset,
 			     size_t src_offset, size_t len);
 /* MEM_ARENA_1.4 */
 int    mem_arena_set_readahead(struct mem_arena *arena, unsigned int kib);
+/* MEM_ARENA_1.5 */
+int    mem_arena_region_snapshot(struct mem_arena_region *dst,
+				 size_t dst_offset,
+				 const struct mem_arena_region *src,
+				 size_t src_offset, size_t len);
 /* MEM_ARENA_1.0, as everything from here on */
 int    mem_arena_get_config(struct mem_arena *arena,
 			    struct mem_arena_config *cfg);
