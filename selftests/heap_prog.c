@@ -231,6 +231,33 @@ static bool writable(char *p)
 }
 
 /*
+ * RLIMIT_MEMLOCK down to the 1 MiB heap a test filled and half of it: the
+ * child of a fork then cannot have its arena take a copy.
+ */
+static bool lower_memlock(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl))
+		return false;
+	rl.rlim_cur = MB + MB / 2;
+	return !setrlimit(RLIMIT_MEMLOCK, &rl);
+}
+
+/* Two pages of text (seed 5) at @b, made unreadable. */
+static bool hide_text(char *b)
+{
+	fill_text(b, 2 * page, 5);
+	return !mprotect(b, 2 * page, PROT_NONE);
+}
+
+/* ... readable again, and still that text. */
+static bool hidden_text_kept(char *b)
+{
+	return !mprotect(b, 2 * page, PROT_READ) && is_text(b, 2 * page, 5);
+}
+
+/*
  * "heap_prog fork-fallback N" (as a user whose RLIMIT_MEMLOCK counts,
  * numbering its checks after N): with the limit lowered to what the
  * parent's heap holds plus half of it, the child's arena cannot take a copy
@@ -243,7 +270,6 @@ static int fork_fallback(void)
 {
 	int status = -1, fd = arena_fd();
 	unsigned long long raw;
-	struct rlimit rl;
 	char *a, *b, *c;
 	pid_t pid;
 
@@ -257,16 +283,13 @@ static int fork_fallback(void)
 	if (a == MAP_FAILED || b == MAP_FAILED || c == MAP_FAILED)
 		return 1;
 	fill_text(a, MB, 3);
-	fill_text(b, 2 * page, 5);
-	check(!mprotect(b, 2 * page, PROT_NONE), "fallback_data_made_unreadable");
+	check(hide_text(b), "fallback_data_made_unreadable");
 	raw = stat_of(fd, MEM_ARENA_STAT_raw_bytes);
-	check(!getrlimit(RLIMIT_MEMLOCK, &rl) && (rl.rlim_cur = MB + MB / 2,
-	      !setrlimit(RLIMIT_MEMLOCK, &rl)), "fallback_memlock_lowered");
+	check(lower_memlock(), "fallback_memlock_lowered");
 	pid = fork();
 	if (pid == 0) {
 		bool copy = is_text(a, MB, 3), out = !in_arena(a);
-		bool hidden = !mprotect(b, 2 * page, PROT_READ) &&
-			      is_text(b, 2 * page, 5);
+		bool hidden = hidden_text_kept(b);
 
 		fill_text(a, MB, 8);	/* the parent must not see it */
 		_exit((copy ? 0 : 1) | (out ? 0 : 2) | (hidden ? 0 : 4) |
@@ -282,8 +305,8 @@ static int fork_fallback(void)
 	      "fallback_child_has_zeros_where_nothing_was_written");
 	check(stat_of(fd, MEM_ARENA_STAT_raw_bytes) == raw,
 	      "fallback_allocates_nothing_in_the_parents_arena");
-	check(in_arena(a) && is_text(a, MB, 3) && !mprotect(b, 2 * page, PROT_READ) &&
-	      is_text(b, 2 * page, 5), "fallback_parent_keeps_its_heap");
+	check(in_arena(a) && is_text(a, MB, 3) && hidden_text_kept(b),
+	      "fallback_parent_keeps_its_heap");
 	printf("1..%d\n", n);
 	return !!failed;
 }
@@ -444,7 +467,6 @@ static int fork_noproc(bool fallback)
 	char *a = mmap(NULL, MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	char *b = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	struct rlimit rl;
 	int status = -1;
 	pid_t pid;
 
@@ -455,16 +477,13 @@ static int fork_noproc(bool fallback)
 		return 1;
 	}
 	fill_text(a, MB, 3);
-	fill_text(b, 2 * page, 5);
-	check(!mprotect(b, 2 * page, PROT_NONE), "no_proc_data_made_unreadable");
+	check(hide_text(b), "no_proc_data_made_unreadable");
 	if (fallback)
-		check(!getrlimit(RLIMIT_MEMLOCK, &rl) && (rl.rlim_cur = MB + MB / 2,
-		      !setrlimit(RLIMIT_MEMLOCK, &rl)), "no_proc_memlock_lowered");
+		check(lower_memlock(), "no_proc_memlock_lowered");
 	pid = fork();
 	if (pid == 0) {
 		bool copy = is_text(a, MB, 3);
-		bool hidden = !mprotect(b, 2 * page, PROT_READ) &&
-			      is_text(b, 2 * page, 5);
+		bool hidden = hidden_text_kept(b);
 
 		fill_text(a, MB, 8);	/* the parent must not see it */
 		_exit((copy ? 0 : 1) | (hidden ? 0 : 2));
