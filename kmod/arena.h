@@ -37,10 +37,12 @@
  *     (spinlock)            RLIMIT_MEMLOCK (charge.c); innermost.
  * Module-wide: ma_arenas_lock (mutex) guards the ma_arenas list and the
  * tenants (share.c).  A tenant attach takes it under ma_arena.lock, and a
- * fair reclaim under a chunk lock and a stream (share.c); it nests a
- * victim's compact_lock and the pool locks (stats), and under it chunks
- * are only trylocked, so no holder waits for an arena lock, a chunk lock
- * or a stream.  The spare
+ * fair reclaim under a chunk lock and a stream, only to choose its victim
+ * (share.c); it nests the pool locks (stats), and no holder waits for an
+ * arena lock, a chunk lock or a stream.  A fair reclaim evicts with no
+ * module-wide lock: it holds its chunk lock and a stream, takes the
+ * victim's compact_lock and pool lock, and only trylocks the victim's
+ * chunks.  The spare
  * shrinker's ma_spare_arenas_lock (spinlock) nests spare_lock and
  * charge_lock; it is held to free pages, never to allocate.
  * The region xarray has its own lock; lookups are RCU + kref, and a
@@ -182,6 +184,12 @@ struct ma_arena {
 	kuid_t owner_uid;		/* constant: the opener's euid */
 	bool may_share;			/* constant: opener had CAP_SYS_RESOURCE */
 	struct ma_tenant *tenant;	/* set with the frozen config, until release */
+	bool closing;			/* protected by ma_arenas_lock: set once
+					 * at release, no fair reclaim picks it
+					 */
+	atomic_t reclaimers;		/* fair reclaims evicting from it: its
+					 * release waits for them (share.c)
+					 */
 	atomic_t nr_regions;
 	struct mutex lock;
 	struct ma_config config;	/* protected by lock until frozen */
@@ -396,6 +404,8 @@ void ma_tenant_detach(struct ma_arena *arena);
 void ma_tenant_pool_bytes(struct ma_tenant *tenant, s64 bytes);
 u64 ma_tenant_share(const struct ma_tenant *tenant);
 struct ma_arena *ma_share_victim(struct ma_arena *asker);
+void ma_share_victim_put(struct ma_arena *victim);
+void ma_share_close(struct ma_arena *arena);
 
 /* region.c */
 struct ma_region *ma_region_alloc(struct ma_arena *arena, u64 length);

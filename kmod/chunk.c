@@ -435,7 +435,7 @@ static int ma_reclaim_fair(struct ma_arena *arena)
 			break;
 		ma_stat_inc(victim, MEM_ARENA_STAT_evictions_fair);
 	}
-	mutex_unlock(&ma_arenas_lock);
+	ma_share_victim_put(victim);
 	return err;
 }
 

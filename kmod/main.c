@@ -13,7 +13,9 @@
  *   stats); an arena leaves it last thing in release, once its regions
  *   are freed, handing its counts to the retired total (stats.c).
  *   An arena is reached only through its file (private_data), so the VFS
- *   guarantees release() runs after every ioctl and mapping is gone.
+ *   guarantees release() runs after every ioctl and mapping is gone; the
+ *   one exception, a fair reclaim of another tenant evicting from it, is
+ *   waited for first thing in release (ma_share_close()).
  *   See arena.h for the per-arena lock order.
  *
  * Permissions: the device is 0666.  Everything an arena allocates is
@@ -125,6 +127,7 @@ static int ma_release(struct inode *inode, struct file *file)
 	struct ma_arena *arena = file->private_data;
 
 	ma_event_arena(arena, false);
+	ma_share_close(arena);
 	ma_pool_stop_background(&arena->pool);
 	ma_region_free_all(arena);
 	xa_destroy(&arena->regions);

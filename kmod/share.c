@@ -14,15 +14,21 @@
  * Locking:
  *   ma_arenas_lock guards ma_tenants, a tenant's nr_arenas and weight, and
  *   arena->tenant changes.  A tenant's pool_bytes is atomic: pools change
- *   it under their own lock as blocks come and go.  The victim an asker
- *   reclaims from is used with ma_arenas_lock held, which keeps it alive
- *   (release takes the lock to leave the list); the asker holds its chunk
- *   lock, so the order is chunk lock -> ma_arenas_lock -> the victim's
- *   compact_lock, chunk trylock and pool lock.
+ *   it under their own lock as blocks come and go.  An asker chooses its
+ *   victim under ma_arenas_lock and counts itself in the victim's
+ *   reclaimers before it lets go; it then evicts with no module-wide lock
+ *   held, so other tenants' opens, closes and stats do not wait for its
+ *   evictions.  The count keeps the victim alive: its release marks it
+ *   closing under the lock (no asker picks it after) and waits for the
+ *   count to drain before it tears anything down.  The asker holds its
+ *   chunk lock, so the order is chunk lock -> ma_arenas_lock (to choose),
+ *   and chunk lock -> the victim's compact_lock, chunk trylock and pool
+ *   lock (to evict).
  */
 #define pr_fmt(fmt) "mem_arena: " fmt
 
 #include <linux/slab.h>
+#include <linux/wait_bit.h>
 
 #include "arena.h"
 
@@ -117,9 +123,10 @@ u64 ma_tenant_share(const struct ma_tenant *tenant)
 /**
  * ma_share_victim - whose pool gives room when the module-wide cap is hit
  *
- * Returns, with ma_arenas_lock held, the largest pool of the tenant with
- * the most pool per weight if that tenant is not @asker's and has more per
- * weight than @asker's would with one more block; else NULL, unlocked.
+ * Returns the largest pool of the tenant with the most pool per weight if
+ * that tenant is not @asker's and has more per weight than @asker's would
+ * with one more block, counted in its reclaimers until the caller's
+ * ma_share_victim_put(); else NULL.
  */
 struct ma_arena *ma_share_victim(struct ma_arena *asker)
 {
@@ -142,12 +149,32 @@ struct ma_arena *ma_share_victim(struct ma_arena *asker)
 	}
 	if (richest) {
 		list_for_each_entry(arena, &ma_arenas, node)
-			if (arena->tenant == richest &&
+			if (arena->tenant == richest && !arena->closing &&
 			    (!victim || READ_ONCE(arena->pool.reserved_bytes) >
 					READ_ONCE(victim->pool.reserved_bytes)))
 				victim = arena;
 	}
-	if (!victim)
-		mutex_unlock(&ma_arenas_lock);
+	if (victim)
+		atomic_inc(&victim->reclaimers);
+	mutex_unlock(&ma_arenas_lock);
 	return victim;
+}
+
+/* The asker is done with @victim: a release waiting for it may go on. */
+void ma_share_victim_put(struct ma_arena *victim)
+{
+	if (atomic_dec_and_test(&victim->reclaimers))
+		wake_up_var(&victim->reclaimers);
+}
+
+/*
+ * @arena's release begins: no fair reclaim chooses it from now on, and
+ * those that did are done with it when this returns.
+ */
+void ma_share_close(struct ma_arena *arena)
+{
+	mutex_lock(&ma_arenas_lock);
+	arena->closing = true;
+	mutex_unlock(&ma_arenas_lock);
+	wait_var_event(&arena->reclaimers, !atomic_read(&arena->reclaimers));
 }

@@ -31,7 +31,7 @@
  *   whose spares the shrinker may free: an arena is on it from open until
  *   its release takes it off, then frees what it kept.  The shrinker runs
  *   inside allocations, so it must not wait for a lock whose holders
- *   allocate (ma_arenas_lock's do: a fair reclaim evicts under it); this
+ *   allocate (ma_arenas_lock's do: a tenant attach allocates under it); this
  *   one is held only to free pages and drop charges, which never sleep.
  *   Order: ma_spare_arenas_lock -> ma_arena.spare_lock, charge_lock.
  */

@@ -11,6 +11,7 @@
  * per test), after setting the limit it wants.
  */
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -721,6 +722,134 @@ TEST_F_TIMEOUT(share, pools_end_in_the_ratio_of_the_weights, 120)
 	got = (double)r[1].pool / r[0].pool;
 	EXPECT_TRUE(got > want * 0.9 && got < want * 1.1)
 		TH_LOG("B:A = %.3f, want %.3f", got, want);
+}
+
+/*
+ * A fair reclaim takes its room from a victim that may close meanwhile.
+ * Tenant 1 fills the module-wide cap with small slots (16 bytes of noise
+ * in a 4 KiB chunk compress to a few dozen, so one pool block is a
+ * thousand evictions or more); tenant 2 compresses text, taking room from it, and each
+ * round tenant 1's arena closes at another point of that.  Every compress
+ * succeeds, and once both close the module holds no pool.  Meanwhile a
+ * reader of the module-wide stats (which take the module's arena list
+ * lock) logs how long it waited at most.
+ */
+#define VICTIM_MIB	32
+#define ASKER_MIB	8
+#define VICTIM_ROUNDS	5
+
+struct asker {
+	int fd, err;
+	__u32 id;
+	volatile int started, done;
+};
+
+static void *asker_compress(void *arg)
+{
+	struct asker *a = arg;
+
+	a->started = 1;
+	a->err = ma_range(a->fd, MEM_ARENA_IOC_COMPRESS, a->id, 0,
+			  ASKER_MIB * MiB, NULL);
+	a->done = 1;
+	return NULL;
+}
+
+/* A tenant-@tenant arena of page chunks, @mib MiB mapped at *p. */
+static int tenant_arena(__u32 tenant, size_t mib, char **p, __u32 *id)
+{
+	struct mem_arena_cmd_config c = {
+		.size = sizeof(c), .chunk_size = PG, .tenant = tenant,
+	};
+	int fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (ma_ioc(fd, MEM_ARENA_IOC_SET_CONFIG, &c) ||
+	    !(*p = ma_region_map(fd, mib * MiB, id))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+FIXTURE(fair) {};
+FIXTURE_SETUP(fair) {}
+FIXTURE_TEARDOWN(fair) {}
+
+/* Thousands of evictions a round: past the harness's 30 s on the debug kernel. */
+TEST_F_TIMEOUT(fair, victim_closes_during_reclaim, 180)
+{
+	double worst = 0, worst_idle = 0, t;
+	long long cap0, spin;
+	unsigned int x = 1;
+	int round, i, mid = 0;
+
+	if (getuid() != 0)
+		SKIP(return, "needs root (the module-wide cap, tenant ids)");
+	if (ma_sysfs_read("pool_bytes") != 0)
+		SKIP(return, "another arena holds pool memory");
+	ASSERT_EQ(0, set_module_cap(256 * KiB, &cap0));
+	for (i = 0; i < 200; i++) {	/* the stats reader alone */
+		t = ma_now_s();
+		ma_sysfs_read("pool_bytes");
+		t = ma_now_s() - t;
+		worst_idle = t > worst_idle ? t : worst_idle;
+	}
+	for (round = 0; round < VICTIM_ROUNDS; round++) {
+		struct asker a = { .err = -1 };
+		pthread_t th;
+		__u32 vid;
+		char *v, *q;
+		size_t off;
+		int vfd;
+
+		vfd = tenant_arena(1, VICTIM_MIB, &v, &vid);
+		ASSERT_LE(0, vfd);
+		for (off = 0; off < VICTIM_MIB * MiB; off += PG)
+			for (i = 0; i < 4; i++) {	/* 16 bytes of noise */
+				x = x * 1103515245 + 12345;
+				((__u32 *)(v + off))[i * 4] = x;
+			}
+		ASSERT_EQ(0, ma_range(vfd, MEM_ARENA_IOC_COMPRESS, vid, 0,
+				      VICTIM_MIB * MiB, NULL));
+		a.fd = tenant_arena(2, ASKER_MIB, &q, &a.id);
+		ASSERT_LE(0, a.fd);
+		ma_fill_text(q, ASKER_MIB * MiB, round);
+		ASSERT_EQ(0, pthread_create(&th, NULL, asker_compress, &a));
+		while (!a.started)
+			;
+		/* Round 0 keeps the victim to the end: the reader's round. */
+		for (spin = 0; round && spin < round * 2000000LL && !a.done; spin++)
+			;
+		if (round) {
+			mid += !a.done;
+			munmap(v, VICTIM_MIB * MiB);
+			close(vfd);	/* the victim's release, mid-reclaim */
+		}
+		while (!round && !a.done) {
+			t = ma_now_s();
+			ma_sysfs_read("pool_bytes");
+			t = ma_now_s() - t;
+			worst = t > worst ? t : worst;
+		}
+		pthread_join(th, NULL);
+		EXPECT_EQ(0, a.err) TH_LOG("round %d: the asker's compress", round);
+		if (!round) {
+			struct mem_arena_stats st;
+
+			ASSERT_EQ(0, ma_stats(vfd, &st));
+			EXPECT_LT(0, st.evictions_fair);
+			munmap(v, VICTIM_MIB * MiB);
+			close(vfd);
+		}
+		munmap(q, ASKER_MIB * MiB);
+		close(a.fd);
+		EXPECT_EQ(0, ma_sysfs_read("pool_bytes")) TH_LOG("round %d", round);
+	}
+	TH_LOG("a stats read waited %.1f ms at most during fair reclaim, %.1f ms alone; the victim closed mid-reclaim in %d of %d rounds",
+	       worst * 1e3, worst_idle * 1e3, mid, VICTIM_ROUNDS - 1);
+	set_module_cap(cap0, NULL);
 }
 
 TEST_HARNESS_MAIN
