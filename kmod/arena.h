@@ -37,12 +37,12 @@
  *     (spinlock)            RLIMIT_MEMLOCK (charge.c); innermost.
  * Module-wide: ma_arenas_lock (mutex) guards the ma_arenas list and the
  * tenants (share.c).  A tenant attach takes it under ma_arena.lock, and a
- * fair reclaim under a chunk lock and a stream, only to choose its victim
- * (share.c); it nests the pool locks (stats), and no holder waits for an
- * arena lock, a chunk lock or a stream.  A fair reclaim evicts with no
- * module-wide lock: it holds its chunk lock and a stream, takes the
- * victim's compact_lock and pool lock, and only trylocks the victim's
- * chunks.  The spare
+ * fair reclaim under a chunk lock, only to choose its victim (share.c); it
+ * nests the pool locks (stats), and no holder waits for an arena lock, a
+ * chunk lock or a stream.  A fair reclaim evicts with no module-wide lock:
+ * it holds its chunk lock (and a stream only if the compressed bytes could
+ * not be copied out of it, chunk.c), takes the victim's compact_lock and
+ * pool lock, and only trylocks the victim's chunks.  The spare
  * shrinker's ma_spare_arenas_lock (spinlock) nests spare_lock and
  * charge_lock; it is held to free pages, never to allocate.
  * The region xarray has its own lock; lookups are RCU + kref, and a

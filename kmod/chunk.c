@@ -476,11 +476,45 @@ static int ma_chunk_store(struct ma_chunk *chunk, const void *data, u32 len,
 	return 0;
 }
 
-/* Compress @src (one chunk) into the pool; 1 if stored, 0 if left raw. */
-static int ma_chunk_encode(struct ma_chunk *chunk, struct ma_stream *stream,
-			   const void *src, struct ma_pass *pass)
+/*
+ * Put what @stream compressed (@len bytes) in a slot.  When the pool has
+ * no room, making it may take compaction and many evictions, another
+ * tenant's too: the bytes are copied out and this CPU's stream let go
+ * first, so the other compressors that come to it do not wait meanwhile
+ * (unless no copy can be had).  Puts the stream.
+ */
+static int ma_chunk_store_stream(struct ma_chunk *chunk, struct ma_stream *stream,
+				 u32 len, struct ma_pass *pass)
 {
 	struct ma_arena *arena = chunk_arena(chunk);
+	void *data;
+	int err;
+
+	err = ma_pool_alloc(&arena->pool, len, chunk, &chunk->slot);
+	if (!err)
+		memcpy(ma_slot_data(&chunk->slot), stream->cbuf, len);
+	if (err != -ENOSPC && err != -ENOBUFS)
+		goto out_put;
+	data = kmemdup(stream->cbuf, len, GFP_KERNEL | __GFP_NOWARN);
+	if (!data) {
+		err = ma_chunk_store(chunk, stream->cbuf, len, pass);
+		goto out_put;
+	}
+	ma_stream_put(stream);
+	err = ma_chunk_store(chunk, data, len, pass);
+	kfree(data);
+	return err;
+out_put:
+	ma_stream_put(stream);
+	return err;
+}
+
+/* Compress @src (one chunk) into the pool; 1 if stored, 0 if left raw. */
+static int ma_chunk_encode(struct ma_chunk *chunk, const void *src,
+			   struct ma_pass *pass)
+{
+	struct ma_arena *arena = chunk_arena(chunk);
+	struct ma_stream *stream = ma_stream_get();
 	u32 size = ma_chunk_size(arena);
 	unsigned int len;
 	u64 t0;
@@ -498,14 +532,16 @@ static int ma_chunk_encode(struct ma_chunk *chunk, struct ma_stream *stream,
 				 stream->wrkmem);
 	ma_clock_end(arena, MEM_ARENA_STAT_compress_ns, &pass->compress_clock, t0);
 	if (!len || len > ma_slot_data_below(size)) {
+		ma_stream_put(stream);
 		ma_stat_inc(arena, MEM_ARENA_STAT_incompressible_chunks);
 		return 0;
 	}
 	if ((u64)(size - len) * 100 < (u64)size * arena->config.min_savings_pct) {
+		ma_stream_put(stream);
 		ma_stat_inc(arena, MEM_ARENA_STAT_compression_reject_small_gain);
 		return 0;
 	}
-	err = ma_chunk_store(chunk, stream->cbuf, len, pass);
+	err = ma_chunk_store_stream(chunk, stream, len, pass);
 	if (err == -ENOSPC)
 		ma_stat_inc(arena, MEM_ARENA_STAT_cap_rejects);
 	/* No room without passing a cap, the pool's or the opener's: stay raw. */
@@ -539,7 +575,6 @@ int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass)
 	unsigned int i, nr = 1U << arena->chunk_order;
 	struct page **pages = chunk->pages;
 	u32 size = ma_chunk_size(arena);
-	struct ma_stream *stream;
 	unsigned long pattern;
 	const void *src;
 	int ret;
@@ -588,9 +623,7 @@ int ma_chunk_compress(struct ma_chunk *chunk, struct ma_pass *pass)
 	src = ma_pages_map(arena, pages, nr);
 	if (!src)
 		return -ENOMEM;
-	stream = ma_stream_get();
-	ret = ma_chunk_encode(chunk, stream, src, pass);
-	ma_stream_put(stream);
+	ret = ma_chunk_encode(chunk, src, pass);
 	ma_pages_unmap((void *)src, nr);
 	if (ret <= 0)
 		return ret;
