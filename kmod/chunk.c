@@ -491,20 +491,18 @@ static int ma_chunk_store_stream(struct ma_chunk *chunk, struct ma_stream *strea
 	int err;
 
 	err = ma_pool_alloc(&arena->pool, len, chunk, &chunk->slot);
-	if (!err)
+	if (!err) {
 		memcpy(ma_slot_data(&chunk->slot), stream->cbuf, len);
-	if (err != -ENOSPC && err != -ENOBUFS)
-		goto out_put;
-	data = kmemdup(stream->cbuf, len, GFP_KERNEL | __GFP_NOWARN);
-	if (!data) {
+	} else if (err == -ENOSPC || err == -ENOBUFS) {
+		data = kmemdup(stream->cbuf, len, GFP_KERNEL | __GFP_NOWARN);
+		if (data) {
+			ma_stream_put(stream);
+			err = ma_chunk_store(chunk, data, len, pass);
+			kfree(data);
+			return err;
+		}
 		err = ma_chunk_store(chunk, stream->cbuf, len, pass);
-		goto out_put;
 	}
-	ma_stream_put(stream);
-	err = ma_chunk_store(chunk, data, len, pass);
-	kfree(data);
-	return err;
-out_put:
 	ma_stream_put(stream);
 	return err;
 }
