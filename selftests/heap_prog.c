@@ -508,7 +508,7 @@ static int fork_noproc(bool fallback)
  * last by at most one; a copy made while the sweeps go on (page by page)
  * finds later pages written by later sweeps.
  */
-#define FW_PAGES	256
+#define FW_PAGES	((long)(MB / page))	/* 1 MiB: a quarter of the heap */
 
 static volatile unsigned long *fw_words;
 static volatile int fw_stop;
