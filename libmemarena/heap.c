@@ -769,9 +769,8 @@ static void map_copy(char *lo, char *hi, int prot, void *arg)
  */
 static char *heap_seek(char *lo, char *hi, int whence)
 {
-	off_t off = -1;
-
 	bool seek_hole = heap.features & MEM_ARENA_FEATURE_SEEK_HOLE;
+	off_t off = -1;
 
 	if (seek_hole)
 		off = lseek(heap.fd, heap.offset + (lo - heap.base), whence);
