@@ -267,44 +267,10 @@ TEST_F(copy, under_a_cap_evicts_older_copies)
 #define SNAP_CHUNKS	128
 #define SNAP_COPIES	20
 
-struct sweeper {
-	char *p;
-	size_t cs;
-	volatile int stop;
-};
-
-static volatile __u64 *sweep_word(char *p, size_t cs, unsigned int i)
-{
-	return (volatile __u64 *)(p + i * cs);
-}
-
-static void *sweep(void *arg)
-{
-	struct sweeper *w = arg;
-	unsigned int i;
-	__u64 n;
-
-	for (n = 1; !w->stop; n++)
-		for (i = 0; i < SNAP_CHUNKS; i++)
-			*sweep_word(w->p, w->cs, i) = n;
-	return NULL;
-}
-
-/* The first chunk whose word breaks the fall, or -1 if none does. */
-static int sweep_torn(char *p, size_t cs)
-{
-	unsigned int i;
-
-	for (i = 1; i < SNAP_CHUNKS; i++)
-		if (*sweep_word(p, cs, i) > *sweep_word(p, cs, i - 1))
-			return i;
-	return *sweep_word(p, cs, 0) - *sweep_word(p, cs, SNAP_CHUNKS - 1) > 1 ? 0 : -1;
-}
-
 TEST_F(copy, snapshot_under_a_writer)
 {
-	struct sweeper w = { .cs = self->cs };
-	size_t len = SNAP_CHUNKS * self->cs;
+	struct ma_sweeper w = { .stride = self->cs, .n = SNAP_CHUNKS };
+	size_t cs = self->cs, len = SNAP_CHUNKS * cs;
 	__u32 sid, did;
 	pthread_t th;
 	__u64 last = 0, done;
@@ -315,8 +281,8 @@ TEST_F(copy, snapshot_under_a_writer)
 	d = ma_region_map(self->dst, len, &did);
 	ASSERT_NE(NULL, w.p);
 	ASSERT_NE(NULL, d);
-	ASSERT_EQ(0, pthread_create(&th, NULL, sweep, &w));
-	while (!*sweep_word(w.p, w.cs, SNAP_CHUNKS - 1))
+	ASSERT_EQ(0, pthread_create(&th, NULL, ma_sweep, &w));
+	while (!*ma_sweep_word(w.p, cs, SNAP_CHUNKS - 1))
 		sched_yield();
 	for (i = 0; i < SNAP_COPIES; i++) {
 		struct mem_arena_cmd_copy c = {
@@ -326,20 +292,20 @@ TEST_F(copy, snapshot_under_a_writer)
 
 		ASSERT_EQ(0, ma_ioc(self->dst, MEM_ARENA_IOC_COPY, &c));
 		EXPECT_EQ(SNAP_CHUNKS, c.chunks);
-		torn = sweep_torn(d, self->cs);
+		torn = ma_sweep_torn(d, cs, SNAP_CHUNKS);
 		EXPECT_EQ(-1, torn)
 			TH_LOG("copy %d: chunk %d holds sweep %llu, the first %llu",
-			       i, torn, (unsigned long long)*sweep_word(d, self->cs, torn),
-			       (unsigned long long)*sweep_word(d, self->cs, 0));
+			       i, torn, (unsigned long long)*ma_sweep_word(d, cs, torn),
+			       (unsigned long long)*ma_sweep_word(d, cs, 0));
 		/* Each copy is of a later instant: the writer went on. */
-		EXPECT_LE(last, *sweep_word(d, self->cs, 0));
-		last = *sweep_word(d, self->cs, 0);
+		EXPECT_LE(last, *ma_sweep_word(d, cs, 0));
+		last = *ma_sweep_word(d, cs, 0);
 	}
-	while (*sweep_word(w.p, w.cs, 0) == last)
+	while (*ma_sweep_word(w.p, cs, 0) == last)
 		sched_yield();
 	w.stop = 1;
 	pthread_join(th, NULL);
-	EXPECT_EQ(-1, sweep_torn(w.p, w.cs));
+	EXPECT_EQ(-1, ma_sweep_torn(w.p, cs, SNAP_CHUNKS));
 	/* A plain copy of the still source is the same bytes. */
 	ASSERT_EQ(0, ma_copy(self->dst, did, 0, self->src, sid, 0, len, &done));
 	EXPECT_EQ(0, memcmp(w.p, d, len));

@@ -508,56 +508,33 @@ static int fork_noproc(bool fallback)
  * last by at most one; a copy made while the sweeps go on (page by page)
  * finds later pages written by later sweeps.
  */
-#define FW_PAGES	((long)(MB / page))	/* 1 MiB: a quarter of the heap */
+#define FW_PAGES	((unsigned int)(MB / page))	/* 1 MiB: a quarter of the heap */
 
-static volatile unsigned long *fw_words;
-static volatile int fw_stop;
-
-static volatile unsigned long *fw_word(long k)
-{
-	return fw_words + k * (page / sizeof(*fw_words));
-}
-
-static void *fw_thread(void *arg)
-{
-	unsigned long i;
-	long k;
-
-	(void)arg;
-	for (i = 1; !fw_stop; i++)
-		for (k = 0; k < FW_PAGES; k++)
-			*fw_word(k) = i;
-	return NULL;
-}
+static struct ma_sweeper fw;
 
 /* 0 if the words fall from first to last by at most one, and were written. */
 static int fw_torn(void)
 {
-	long k;
-
-	for (k = 1; k < FW_PAGES; k++)
-		if (*fw_word(k) > *fw_word(k - 1))
-			return 1;
-	return *fw_word(0) - *fw_word(FW_PAGES - 1) > 1 || !*fw_word(0) ? 1 : 0;
+	return ma_sweep_torn(fw.p, page, FW_PAGES) >= 0 ||
+	       !*ma_sweep_word(fw.p, page, 0);
 }
 
 static int fork_writer(int forks)
 {
 	int i, status, torn = 0, bad = 0;
-	unsigned long before;
+	__u64 before;
 	pthread_t th;
 	pid_t pid;
 
-	fw_words = mmap(NULL, FW_PAGES * page, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	check(fw_words != MAP_FAILED && in_arena((void *)fw_words),
-	      "writer_heap_in_the_region");
-	if (fw_words == MAP_FAILED ||
-	    pthread_create(&th, NULL, fw_thread, NULL)) {
+	fw = (struct ma_sweeper){ .stride = page, .n = FW_PAGES };
+	fw.p = mmap(NULL, FW_PAGES * page, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	check(fw.p != MAP_FAILED && in_arena(fw.p), "writer_heap_in_the_region");
+	if (fw.p == MAP_FAILED || pthread_create(&th, NULL, ma_sweep, &fw)) {
 		printf("1..%d\n", n);
 		return 1;
 	}
-	while (!*fw_word(FW_PAGES - 1))
+	while (!*ma_sweep_word(fw.p, page, FW_PAGES - 1))
 		sched_yield();
 	for (i = 0; i < forks; i++) {
 		pid = fork();
@@ -569,10 +546,10 @@ static int fork_writer(int forks)
 		}
 		torn += WEXITSTATUS(status) != 0;
 	}
-	before = *fw_word(0);
-	while (*fw_word(0) == before)	/* the writer goes on after them */
+	before = *ma_sweep_word(fw.p, page, 0);
+	while (*ma_sweep_word(fw.p, page, 0) == before)	/* the writer goes on after them */
 		sched_yield();
-	fw_stop = 1;
+	fw.stop = 1;
 	pthread_join(th, NULL);
 	if (torn || bad)
 		printf("# %d of %d children saw a torn heap, %d did not exit\n",

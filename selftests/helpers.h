@@ -317,6 +317,50 @@ static inline double ma_race_deadline(void)
 	return ma_now_s() + (env ? atof(env) : 3);
 }
 
+/*
+ * A writer for snapshot tests: it sweeps a counter through the first word
+ * of each of @n blocks of @stride bytes at @p, in order, until @stop, so at
+ * any instant the words fall from first to last by at most one.  A copy of
+ * one instant keeps that; one taken block by block while the sweeps go on
+ * finds later blocks written by later sweeps.
+ */
+struct ma_sweeper {
+	char *p;
+	size_t stride;
+	unsigned int n;
+	volatile int stop;
+};
+
+static inline volatile __u64 *ma_sweep_word(char *p, size_t stride, unsigned int i)
+{
+	return (volatile __u64 *)(p + i * stride);
+}
+
+/* A pthread start routine: the sweeps, until w->stop. */
+static inline void *ma_sweep(void *arg)
+{
+	struct ma_sweeper *w = arg;
+	unsigned int i;
+	__u64 c;
+
+	for (c = 1; !w->stop; c++)
+		for (i = 0; i < w->n; i++)
+			*ma_sweep_word(w->p, w->stride, i) = c;
+	return NULL;
+}
+
+/* The first block of a copy at @p whose word breaks the fall, or -1. */
+static inline int ma_sweep_torn(char *p, size_t stride, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 1; i < n; i++)
+		if (*ma_sweep_word(p, stride, i) > *ma_sweep_word(p, stride, i - 1))
+			return i;
+	return *ma_sweep_word(p, stride, 0) - *ma_sweep_word(p, stride, n - 1) > 1 ?
+	       0 : -1;
+}
+
 /* Room for any command struct, and more (size+1 tests, the fuzzer). */
 union ma_any_cmd {
 	struct mem_arena_cmd_info info;

@@ -503,27 +503,24 @@ static int set_module_cap(long long cap, long long *old)
 	return ma_sysfs_write("pool_cap_bytes", cap);
 }
 
-/* An arena with @mib MiB of text in 16 KiB chunks; @tenant/@weight if set. */
-static int text_arena(__u32 tenant, __u32 weight, size_t mib, char **p, __u32 *id)
+/* An arena of @chunk-byte chunks, @tenant/@weight if set, @mib MiB mapped at *p. */
+static int tenant_arena(__u32 tenant, __u32 weight, __u32 chunk, size_t mib,
+			char **p, __u32 *id)
 {
 	struct mem_arena_cmd_config c = {
-		.size = sizeof(c), .chunk_size = 16 * KiB,
+		.size = sizeof(c), .chunk_size = chunk,
 		.tenant = tenant, .weight = weight,
 	};
 	int fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
 
 	if (fd < 0)
 		return -1;
-	if (ma_ioc(fd, MEM_ARENA_IOC_SET_CONFIG, &c))
-		goto out_close;
-	*p = ma_region_map(fd, mib * MiB, id);
-	if (!*p)
-		goto out_close;
-	ma_fill_text(*p, mib * MiB, fd);
+	if (ma_ioc(fd, MEM_ARENA_IOC_SET_CONFIG, &c) ||
+	    !(*p = ma_region_map(fd, mib * MiB, id))) {
+		close(fd);
+		return -1;
+	}
 	return fd;
-out_close:
-	close(fd);
-	return -1;
 }
 
 /* Choosing a tenant or a weight is a privilege of the opener. */
@@ -610,8 +607,10 @@ static void run_side(const FIXTURE_VARIANT(share) *v, int i, int go, int out,
 		goto out;
 	if (go >= 0 && read(go, &c, 1) != 1)
 		goto out;
-	fd = text_arena(v->users ? 0 : i + 1, i ? v->weight_b : v->weight_a,
-			SHARE_MIB, &p, &id);
+	fd = tenant_arena(v->users ? 0 : i + 1, i ? v->weight_b : v->weight_a,
+			  16 * KiB, SHARE_MIB, &p, &id);
+	if (fd >= 0)
+		ma_fill_text(p, SHARE_MIB * MiB, fd);
 	if (fd < 0 || ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, SHARE_MIB * MiB, NULL))
 		goto out;
 	if (write(out, "x", 1) != 1 || read(in, &c, 1) != 1 || ma_stats(fd, &s))
@@ -777,24 +776,6 @@ static void *asker_compress(void *arg)
 	return NULL;
 }
 
-/* A tenant-@tenant arena of page chunks, @mib MiB mapped at *p. */
-static int tenant_arena(__u32 tenant, size_t mib, char **p, __u32 *id)
-{
-	struct mem_arena_cmd_config c = {
-		.size = sizeof(c), .chunk_size = PG, .tenant = tenant,
-	};
-	int fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	if (ma_ioc(fd, MEM_ARENA_IOC_SET_CONFIG, &c) ||
-	    !(*p = ma_region_map(fd, mib * MiB, id))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 FIXTURE(fair) {};
 FIXTURE_SETUP(fair) {}
 FIXTURE_TEARDOWN(fair) {}
@@ -813,7 +794,7 @@ TEST_F_TIMEOUT(fair, victim_closes_during_reclaim, 180)
 	if (ma_sysfs_read("pool_bytes") != 0)
 		SKIP(return, "another arena holds pool memory");
 	ASSERT_EQ(0, set_module_cap(256 * KiB, &cap0));
-	idle.fd = tenant_arena(3, 1, &r, &idle.id);
+	idle.fd = tenant_arena(3, 0, PG, 1, &r, &idle.id);
 	ASSERT_LE(0, idle.fd);
 	for (i = 0; i < 16 * (int)PG / 4; i++) {
 		x = x * 1103515245 + 12345;
@@ -831,7 +812,7 @@ TEST_F_TIMEOUT(fair, victim_closes_during_reclaim, 180)
 		size_t off;
 		int vfd;
 
-		vfd = tenant_arena(1, VICTIM_MIB, &v, &vid);
+		vfd = tenant_arena(1, 0, PG, VICTIM_MIB, &v, &vid);
 		ASSERT_LE(0, vfd);
 		for (off = 0; off < VICTIM_MIB * MiB; off += PG)
 			for (i = 0; i < 4; i++) {	/* 16 bytes of noise */
@@ -840,7 +821,7 @@ TEST_F_TIMEOUT(fair, victim_closes_during_reclaim, 180)
 			}
 		ASSERT_EQ(0, ma_range(vfd, MEM_ARENA_IOC_COMPRESS, vid, 0,
 				      VICTIM_MIB * MiB, NULL));
-		a.fd = tenant_arena(2, ASKER_MIB, &q, &a.id);
+		a.fd = tenant_arena(2, 0, PG, ASKER_MIB, &q, &a.id);
 		ASSERT_LE(0, a.fd);
 		ma_fill_text(q, ASKER_MIB * MiB, round);
 		ASSERT_EQ(0, pthread_create(&th, NULL, asker_compress, &a));
