@@ -21,7 +21,8 @@
  *  - mremap: shrink in place, grow in place when the pages after are free,
  *    else (MREMAP_MAYMOVE) copy to a new run; MREMAP_FIXED is refused.
  *  - fork(), _Fork() and clone() without CLONE_VM: a private copy (clone()
- *    without CLONE_FILES; see clone() below).  The region is shared, so while
+ *    without CLONE_FILES; see clone() below; a fork from a stack in the
+ *    heap: fork_run()).  The region is shared, so while
  *    the parent waits in its fork handler the child opens an arena of its
  *    own, has the kernel copy the region into it (MEM_ARENA_IOC_COPY:
  *    compressed chunks as their compressed bytes, nothing decompressed in
@@ -614,10 +615,12 @@ static void *libc_call(void **cache, const char *name)
 	return f;
 }
 
-EXPORT pid_t _Fork(void)
+static void *glibc_fork, *glibc__Fork;
+
+/* glibc's _Fork() with the heap's fork handlers around it. */
+static pid_t fork_with_handlers(void)
 {
-	static void *libc_fork;
-	fork_fn f = (fork_fn)libc_call(&libc_fork, "_Fork");
+	fork_fn f = (fork_fn)libc_call(&glibc__Fork, "_Fork");
 	pid_t pid;
 	int err;
 
@@ -634,6 +637,90 @@ EXPORT pid_t _Fork(void)
 	return pid;
 }
 
+/* A stack of ours, private memory, for a child to make its copy on. */
+#define OWN_STACK	(256 << 10)
+
+/*
+ * A fork from code running on a stack in the region (a coroutine's or a
+ * fiber's, taken from the heap): parent and child return from the system
+ * call on the same addresses, in memory they share until the child has its
+ * copy, and each would overwrite the other's frames.  So such a fork runs
+ * on a private stack of ours (swapcontext()), and each side comes back to
+ * the caller's stack only when the child has its copy: the child after
+ * fork_child(), the parent after fork_parent(), which waits for it.
+ *
+ * A thread whose own descriptor is in the region (pthread_attr_setstack()
+ * over heap memory: glibc puts it and the thread's TLS at the top of that
+ * stack) cannot fork: the kernel writes the child's thread id there before
+ * the child runs any code (CLONE_CHILD_SETTID), and glibc's child code
+ * rewrites more of it, all in the parent's memory.  Its fork fails with
+ * ENOMEM and leaves the parent as it was.
+ */
+struct fork_call {
+	fork_fn fn;
+	pid_t pid;
+	int err;
+	ucontext_t caller, call;
+};
+
+static void fork_call_run(unsigned int hi, unsigned int lo)
+{
+	struct fork_call *fc = (struct fork_call *)(uintptr_t)((uint64_t)hi << 32 | lo);
+
+	fc->pid = fc->fn();
+	fc->err = errno;
+}	/* on to fc->caller (uc_link), on the child's own copy of it */
+
+static pid_t fork_run(fork_fn fn)
+{
+	struct fork_call fc = { .fn = fn, .pid = -1 };
+	uint64_t addr = (uintptr_t)&fc;
+	void *own;
+
+	if (overlaps_heap((void *)pthread_self(), 1)) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (!overlaps_heap(&fc, sizeof(fc)))
+		return fn();
+	own = sys_mmap(NULL, OWN_STACK, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	if (own == MAP_FAILED || getcontext(&fc.call)) {
+		if (own != MAP_FAILED)
+			sys_munmap(own, OWN_STACK);
+		errno = ENOMEM;
+		return -1;
+	}
+	fc.call.uc_stack.ss_sp = own;
+	fc.call.uc_stack.ss_size = OWN_STACK;
+	fc.call.uc_link = &fc.caller;
+	makecontext(&fc.call, (void (*)(void))fork_call_run, 2,
+		    (unsigned int)(addr >> 32), (unsigned int)addr);
+	if (swapcontext(&fc.caller, &fc.call))
+		fc.err = errno;		/* fc.pid is -1 */
+	sys_munmap(own, OWN_STACK);
+	errno = fc.err;
+	return fc.pid;
+}
+
+EXPORT pid_t _Fork(void)
+{
+	return fork_run(fork_with_handlers);
+}
+
+/* glibc's fork(), which runs the handlers itself. */
+static pid_t fork_glibc(void)
+{
+	fork_fn f = (fork_fn)libc_call(&glibc_fork, "fork");
+
+	return f ? f() : -1;
+}
+
+EXPORT pid_t fork(void)
+{
+	return fork_run(fork_glibc);
+}
+
 /*
  * clone() without CLONE_VM makes a child as fork() does, with no fork
  * handlers, and the child runs on a stack the caller gives, which may be
@@ -646,8 +733,6 @@ EXPORT pid_t _Fork(void)
  * would take the parent's arena fd with its own: such a clone, as one
  * with CLONE_VM, goes to glibc unchanged.
  */
-#define CLONE_STACK	(256 << 10)
-
 static struct {
 	int (*fn)(void *);
 	void *arg;
@@ -686,7 +771,7 @@ EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 		return -1;
 	if (!heap.on || flags & (CLONE_VM | CLONE_FILES) || !fn || !stack)
 		return f(fn, stack, flags, arg, ptid, tls, ctid);
-	own = sys_mmap(NULL, CLONE_STACK, PROT_READ | PROT_WRITE,
+	own = sys_mmap(NULL, OWN_STACK, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	if (own == MAP_FAILED)
 		return -1;
@@ -699,10 +784,10 @@ EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 	clone_call.uc.uc_stack.ss_size = heap.page;
 	clone_call.uc.uc_link = NULL;
 	makecontext(&clone_call.uc, clone_run, 0);
-	pid = f(clone_start, (char *)own + CLONE_STACK, flags, NULL, ptid, tls, ctid);
+	pid = f(clone_start, (char *)own + OWN_STACK, flags, NULL, ptid, tls, ctid);
 	err = errno;
 	fork_parent();
-	sys_munmap(own, CLONE_STACK);
+	sys_munmap(own, OWN_STACK);
 	errno = err;
 	return pid;
 }

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <stdint.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -24,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <linux/mem_arena.h>
@@ -32,6 +34,8 @@
 
 #define HEAP	(4 * MiB)
 #define MB	MiB
+
+typedef pid_t (*fork_fn)(void);
 
 static int n, failed;
 static long page;
@@ -561,6 +565,119 @@ static int fork_writer(int forks)
 	return !!failed;
 }
 
+/*
+ * fork() from code whose stack is in the heap (a coroutine's, taken from
+ * the heap with mmap()): parent and child return from fork() on the same
+ * addresses, in a region they share until the child has its copy.  Each
+ * must come back with its own frames: the parent with the child's pid, the
+ * child with 0, the locals of both as they were.  A thread whose stack was
+ * given to pthread_create() (pthread_attr_setstack()) has glibc's thread
+ * descriptor at the top of it, in the heap too, where the kernel writes the
+ * child's thread id: its fork must fail (ENOMEM) and leave it whole.  Such
+ * a thread is not joined: pthread_join() waits on a shared futex in its
+ * descriptor, which heap memory cannot hold (memarena-run(1), LIMITS).
+ */
+#define HS_STACK	(256 << 10)
+#define HS_MARKS	64
+
+static fork_fn hs_fork;
+static int hs_forks;
+static long hs_bad, hs_failed;	/* forks that went wrong; that failed, and why */
+static ucontext_t hs_main, hs_co;
+
+static void heap_stack_forks(void)
+{
+	volatile unsigned long mark[HS_MARKS];
+	int i, j, status;
+	pid_t pid;
+
+	for (i = 0; i < hs_forks; i++) {
+		for (j = 0; j < HS_MARKS; j++)
+			mark[j] = (unsigned long)i * HS_MARKS + j;
+		errno = 0;
+		pid = hs_fork();
+		for (j = 0; j < HS_MARKS && mark[j] == (unsigned long)i * HS_MARKS + j; j++)
+			;
+		if (pid == 0)
+			_exit(j == HS_MARKS && in_arena((const void *)mark) ? 0 : 1);
+		if (pid < 0 && errno == ENOMEM && j == HS_MARKS)
+			hs_failed++;
+		else if (pid < 0 || j < HS_MARKS || waitpid(pid, &status, 0) != pid ||
+			 !WIFEXITED(status) || WEXITSTATUS(status))
+			hs_bad++;
+	}
+}
+
+static sem_t hs_done;
+
+static void *heap_stack_thread(void *arg __attribute__((unused)))
+{
+	heap_stack_forks();
+	sem_post(&hs_done);
+	return NULL;
+}
+
+static int fork_heap_stack(int forks)
+{
+	static const struct { const char *name; fork_fn fn; } how[] = {
+		{ "fork", fork }, { "_Fork", _Fork },
+	};
+	pthread_attr_t attr;
+	pthread_t th;
+	char name[80];
+	char *stack;
+	unsigned int k;
+
+	/* One stack for the coroutines, one for each thread, which is not joined. */
+	stack = mmap(NULL, 3 * HS_STACK, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	check(stack != MAP_FAILED && in_arena(stack) && !sem_init(&hs_done, 0, 0),
+	      "heap_stack_in_the_region");
+	if (stack == MAP_FAILED) {
+		printf("1..%d\n", n);
+		return 1;
+	}
+	hs_forks = forks;
+	for (k = 0; k < sizeof(how) / sizeof(*how); k++) {
+		/* A coroutine of the main thread on a heap stack. */
+		hs_fork = how[k].fn;
+		hs_bad = hs_failed = 0;
+		getcontext(&hs_co);
+		hs_co.uc_stack.ss_sp = stack;
+		hs_co.uc_stack.ss_size = HS_STACK;
+		hs_co.uc_link = &hs_main;
+		makecontext(&hs_co, heap_stack_forks, 0);
+		if (swapcontext(&hs_main, &hs_co))
+			hs_bad = forks;
+		if (hs_bad || hs_failed)
+			printf("# %s from a heap stack: %ld of %d went wrong, %ld failed\n",
+			       how[k].name, hs_bad, forks, hs_failed);
+		snprintf(name, sizeof(name), "%s_from_a_heap_stack_returns_to_both",
+			 how[k].name);
+		check(!hs_bad && !hs_failed, name);
+
+		/* A thread on a heap stack, its descriptor at the top of it. */
+		hs_bad = hs_failed = 0;
+		if (pthread_attr_init(&attr) ||
+		    pthread_attr_setstack(&attr, stack + (k + 1) * HS_STACK, HS_STACK) ||
+		    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) ||
+		    pthread_create(&th, &attr, heap_stack_thread, NULL))
+			hs_bad = forks;
+		else
+			while (sem_wait(&hs_done) && errno == EINTR)
+				;
+		pthread_attr_destroy(&attr);
+		if (hs_bad || hs_failed != forks)
+			printf("# %s on a thread stack in the heap: %ld of %d went wrong, %ld failed\n",
+			       how[k].name, hs_bad, forks, hs_failed);
+		snprintf(name, sizeof(name), "%s_on_a_thread_stack_in_the_heap_fails_cleanly",
+			 how[k].name);
+		check(!hs_bad && hs_failed == forks, name);
+	}
+	printf("1..%d\n", n);
+	return !!failed;
+}
+
 int main(int argc, char **argv)
 {
 	char *a, *b, *c;
@@ -582,6 +699,10 @@ int main(int argc, char **argv)
 	if (argc > 2 && !strcmp(argv[1], "fork-writer")) {
 		n = atoi(argv[2]);
 		return fork_writer(argc > 3 ? atoi(argv[3]) : 20);
+	}
+	if (argc > 2 && !strcmp(argv[1], "fork-heap-stack")) {
+		n = atoi(argv[2]);
+		return fork_heap_stack(argc > 3 ? atoi(argv[3]) : 20);
 	}
 	if (argc > 2 && !strcmp(argv[1], "fork-noproc")) {
 		n = atoi(argv[2]);

@@ -74,6 +74,10 @@ fi
 # heap at one instant (MEM_ARENA_COPY_SNAPSHOT), not torn page by page.
 heap_prog_run fork_writer "" fork-writer
 
+# fork() and _Fork() from a thread whose stack is in the heap: parent and
+# child each return on their own stack, not on one they share.
+heap_prog_run fork_heap_stack "" fork-heap-stack timeout 120
+
 # --readahead: the heap's arena reads ahead an unadvised in-order read.
 heap_prog_run readahead "--readahead 64" readahead
 check memarena_run_rejects_a_bad_readahead sh -c \
