@@ -32,6 +32,8 @@
  *    data (lseek SEEK_DATA), unreadable ones too, into private anonymous
  *    memory instead, which faults compressed pages back in the parent's
  *    arena, and leaves the arena.
+ *  - pthread_create() on a stack in the heap: the stack leaves the region
+ *    for private memory until it is freed (heap_privatize()).
  * Anything else (file mappings, MAP_SHARED, MAP_FIXED elsewhere, PROT_EXEC,
  * stacks, huge pages, a full region) goes to the kernel unchanged.
  *
@@ -99,8 +101,11 @@ static struct {
 	unsigned long long maps, fallbacks;	/* protected by lock */
 	unsigned long long discards;		/* atomic */
 	unsigned long *advised;		/* protected by lock: pages given advice
-					 * (heap_unadvise()); set once, NULL
+					 * (heap_remap()); set once, NULL
 					 * until any is */
+	unsigned long *private;		/* protected by lock: pages of a thread's
+					 * stack, moved out of the region
+					 * (heap_privatize()); as advised */
 	int fork_pipe[2];		/* the fork handshake */
 	int err;			/* why the arena is off */
 } heap = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1,
@@ -297,56 +302,89 @@ static int heap_discard(size_t first, size_t n)
 	return 0;
 }
 
-/* The program advises pages [first, first + n): note them. */
-static void heap_advise(size_t first, size_t n)
+/*
+ * Note pages [first, first + n) in *@bits (heap.advised, heap.private),
+ * mapped on first use; false if it cannot be.
+ */
+static bool heap_note(unsigned long **bits, size_t first, size_t n)
 {
 	unsigned long *map = MAP_FAILED;
+	bool noted;
 
-	/* The first advice: a bitmap, mapped outside the lock. */
-	if (!__atomic_load_n(&heap.advised, __ATOMIC_RELAXED))
+	/* The first note: a bitmap, mapped outside the lock. */
+	if (!__atomic_load_n(bits, __ATOMIC_RELAXED))
 		map = sys_mmap(NULL, bitmap_bytes(), PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	pthread_mutex_lock(&heap.lock);
-	if (!heap.advised && map != MAP_FAILED) {
-		__atomic_store_n(&heap.advised, map, __ATOMIC_RELAXED);
+	if (!*bits && map != MAP_FAILED) {
+		__atomic_store_n(bits, map, __ATOMIC_RELAXED);
 		map = MAP_FAILED;
 	}
-	if (heap.advised)
-		bits_mark(heap.advised, first, n, true);
+	noted = *bits;
+	if (noted)
+		bits_mark(*bits, first, n, true);
 	pthread_mutex_unlock(&heap.lock);
 	if (map != MAP_FAILED)
 		sys_munmap(map, bitmap_bytes());
+	return noted;
+}
+
+/* Is any page of [first, first + n) noted in @bits? */
+static bool heap_noted(unsigned long *const *bits, size_t first, size_t n)
+{
+	bool any = false;
+	size_t i;
+
+	if (!__atomic_load_n(bits, __ATOMIC_RELAXED))
+		return false;
+	pthread_mutex_lock(&heap.lock);
+	for (i = first; i < first + n && !any; i++)
+		any = bit_at(*bits, i);
+	pthread_mutex_unlock(&heap.lock);
+	return any;
+}
+
+/* Is @addr in the region, and mapped from it (not a thread's stack moved out)? */
+static bool shared_heap(const void *addr)
+{
+	size_t first, n;
+
+	return in_heap(addr, 1, &first, &n) && !heap_noted(&heap.private, first, 1);
 }
 
 /*
- * A freed run goes back as the kernel hands out a new mapping: the advice
- * the program gave it is the old mapping's, not the next owner's.  Kept, a
- * run advised MADV_DONTFORK would be missing from the child of a fork once
- * reused, and MADV_SEQUENTIAL or MADV_RANDOM would steer the next owner's
- * readahead.  So the advised pages of the run, emptied already, are mapped
- * anew with @prot: the kernel refuses MADV_DODUMP on this mapping
- * (VM_MIXEDMAP), and from some kernel on MADV_DOFORK too (7.3 does).  Only
- * those: the mapping never merges, so each new mapping inside an old one
- * would split it for good, while the advice split it at these pages
- * already.  In a child this also fills the holes its parent's
- * MADV_DONTFORK runs left.  A failure (no room for one more mapping)
- * leaves the advice.
+ * Map the region anew, with @prot, over the pages of [first, first + n)
+ * noted in *@bits, and forget them: pages the program frees go back as the
+ * kernel hands out a new mapping.
+ *
+ * The advice the program gave a freed run is the old mapping's, not the
+ * next owner's.  Kept, a run advised MADV_DONTFORK would be missing from
+ * the child of a fork once reused, and MADV_SEQUENTIAL or MADV_RANDOM
+ * would steer the next owner's readahead.  So the advised pages of the
+ * run, emptied already, are mapped anew: the kernel refuses MADV_DODUMP on
+ * this mapping (VM_MIXEDMAP), and from some kernel on MADV_DOFORK too (7.3
+ * does).  Only those: the mapping never merges, so each new mapping inside
+ * an old one would split it for good, while the advice split it at these
+ * pages already.  In a child this also fills the holes its parent's
+ * MADV_DONTFORK runs left.  A thread's stack moved out of the region
+ * (heap.private) comes back into it the same way.  A failure (no room for
+ * one more mapping) leaves the advice, or the private pages.
  */
-static void heap_unadvise(size_t first, size_t n, int prot)
+static void heap_remap(unsigned long **bits, size_t first, size_t n, int prot)
 {
 	size_t i = first, end = first + n, from;
 
-	if (!__atomic_load_n(&heap.advised, __ATOMIC_RELAXED))
+	if (!__atomic_load_n(bits, __ATOMIC_RELAXED))
 		return;
 	pthread_mutex_lock(&heap.lock);
 	while (i < end) {
-		if (!bit_at(heap.advised, i)) {
+		if (!bit_at(*bits, i)) {
 			i++;
 			continue;
 		}
-		for (from = i; i < end && bit_at(heap.advised, i); i++)
+		for (from = i; i < end && bit_at(*bits, i); i++)
 			;
-		bits_mark(heap.advised, from, i - from, false);
+		bits_mark(*bits, from, i - from, false);
 		pthread_mutex_unlock(&heap.lock);
 		sys_mmap(heap.base + from * heap.page, (i - from) * heap.page, prot,
 			 MAP_SHARED | MAP_FIXED, heap.fd, heap.offset + from * heap.page);
@@ -355,12 +393,19 @@ static void heap_unadvise(size_t first, size_t n, int prot)
 	pthread_mutex_unlock(&heap.lock);
 }
 
+/* Pages [first, first + n) go back to the program as fresh memory, @prot. */
+static void heap_renew(size_t first, size_t n, int prot)
+{
+	heap_remap(&heap.advised, first, n, prot);
+	heap_remap(&heap.private, first, n, prot);
+}
+
 /* Discard, then hand back: a page is never reused before it reads as zero. */
 static int heap_unmap(size_t first, size_t n)
 {
 	if (heap_discard(first, n))
 		return -1;
-	heap_unadvise(first, n, PROT_READ | PROT_WRITE);
+	heap_renew(first, n, PROT_READ | PROT_WRITE);
 	pages_give(first, n);
 	return 0;
 }
@@ -402,7 +447,7 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 		if (heap_discard(first, n) ||
 		    sys_mprotect(addr, n * heap.page, prot))
 			return MAP_FAILED;
-		heap_unadvise(first, n, prot);
+		heap_renew(first, n, prot);
 		return addr;
 	}
 	return sys_mmap(addr, len, prot, flags, fd, off);
@@ -448,13 +493,18 @@ EXPORT int madvise(void *addr, size_t len, int advice)
 			errno = EINVAL;
 			return -1;
 		}
-		return heap_discard(first, n);
+		if (heap_discard(first, n))
+			return -1;
+		/* A thread's stack moved out: private memory, the kernel's. */
+		if (heap_noted(&heap.private, first, n))
+			return sys_madvise(addr, len, MADV_DONTNEED);
+		return 0;
 	case MADV_DONTFORK:
 	case MADV_DONTDUMP:
 	case MADV_SEQUENTIAL:
 	case MADV_RANDOM:
 		if (len && in_heap(addr, len, &first, &n))
-			heap_advise(first, n);
+			heap_note(&heap.advised, first, n);
 		break;
 	}
 	return sys_madvise(addr, len, advice);
@@ -650,11 +700,12 @@ static pid_t fork_with_handlers(void)
  * fork_child(), the parent after fork_parent(), which waits for it.
  *
  * A thread whose own descriptor is in the region (pthread_attr_setstack()
- * over heap memory: glibc puts it and the thread's TLS at the top of that
- * stack) cannot fork: the kernel writes the child's thread id there before
- * the child runs any code (CLONE_CHILD_SETTID), and glibc's child code
- * rewrites more of it, all in the parent's memory.  Its fork fails with
- * ENOMEM and leaves the parent as it was.
+ * over heap memory, glibc putting it and the thread's TLS at the top of
+ * that stack, which heap_privatize() could not move out) cannot fork: the
+ * kernel writes the child's thread id there before the child runs any code
+ * (CLONE_CHILD_SETTID), and glibc's child code rewrites more of it, all in
+ * the parent's memory.  Its fork fails with ENOMEM and leaves the parent
+ * as it was.
  */
 struct fork_call {
 	fork_fn fn;
@@ -677,11 +728,11 @@ static pid_t fork_run(fork_fn fn)
 	uint64_t addr = (uintptr_t)&fc;
 	void *own;
 
-	if (overlaps_heap((void *)pthread_self(), 1)) {
+	if (shared_heap((void *)pthread_self())) {
 		errno = ENOMEM;
 		return -1;
 	}
-	if (!overlaps_heap(&fc, sizeof(fc)))
+	if (!shared_heap(&fc) && !shared_heap((char *)&fc + sizeof(fc) - 1))
 		return fn();
 	own = sys_mmap(NULL, OWN_STACK, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
@@ -793,28 +844,44 @@ EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 }
 
 /*
- * Call @fn on each VMA of the region, from /proc/self/maps.  The maps file
- * resumes by address, so a VMA @fn changes behind the line being read is
- * not seen again.  Without /proc (a chroot, a namespace that hides it) the
- * region is taken as one VMA, read and write: the child then has its copy,
- * but not the protections the program gave parts of it, and has pages
- * where the parent's were MADV_DONTFORK.
+ * Call @fn on each VMA of the region in [@from, @to), clipped to it, from
+ * /proc/self/maps.  The maps file resumes by address, so a VMA @fn changes
+ * behind the line being read is not seen again.  Private memory in the
+ * region (a thread's stack moved out: anonymous, inode 0) is not the
+ * region's and is left out.  Without /proc (a chroot, a namespace that
+ * hides it) the range is taken as one VMA, read and write, but for those
+ * pages: a fork's child then has its copy, but not the protections the
+ * program gave parts of it, and has pages where the parent's were
+ * MADV_DONTFORK.
  */
-static void heap_vmas(void (*fn)(char *lo, char *hi, int prot, void *arg),
-		      void *arg)
+static void heap_vmas(char *from, char *to,
+		      void (*fn)(char *lo, char *hi, int prot, void *arg), void *arg)
 {
 	char buf[4096], line[512];
-	size_t len = 0;
+	size_t len = 0, pg, end;
 	ssize_t got;
 	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
-		fn(heap.base, heap.base + heap.size, PROT_READ | PROT_WRITE, arg);
+		pg = (from - heap.base) / heap.page;
+		end = (to - heap.base) / heap.page;
+		while (pg < end) {
+			size_t run = 0;
+
+			while (pg + run < end &&
+			       !(heap.private && bit_at(heap.private, pg + run)))
+				run++;
+			if (run)
+				fn(heap.base + pg * heap.page,
+				   heap.base + (pg + run) * heap.page,
+				   PROT_READ | PROT_WRITE, arg);
+			pg += run + 1;
+		}
 		return;
 	}
 	while ((got = read(fd, buf, sizeof(buf))) > 0) {
 		for (ssize_t i = 0; i < got; i++) {
-			unsigned long lo, hi;
+			unsigned long lo, hi, ino;
 			char perms[5];
 
 			if (buf[i] != '\n') {
@@ -824,11 +891,12 @@ static void heap_vmas(void (*fn)(char *lo, char *hi, int prot, void *arg),
 			}
 			line[len] = 0;
 			len = 0;
-			if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) != 3 ||
-			    (char *)lo < heap.base ||
-			    (char *)hi > heap.base + heap.size)
+			if (sscanf(line, "%lx-%lx %4s %*x %*s %lu", &lo, &hi, perms,
+				   &ino) != 4 || !ino ||
+			    (char *)hi <= from || (char *)lo >= to)
 				continue;
-			fn((char *)lo, (char *)hi,
+			fn((char *)lo < from ? from : (char *)lo,
+			   (char *)hi > to ? to : (char *)hi,
 			   (perms[0] == 'r' ? PROT_READ : 0) |
 			   (perms[1] == 'w' ? PROT_WRITE : 0), arg);
 		}
@@ -875,11 +943,12 @@ static char *heap_seek(char *lo, char *hi, int whence)
  * it may be unreadable.  An unreadable VMA is not copied without the
  * kernel's help to find its data, since it may be a large reservation the
  * program never wrote.  mremap() moves one VMA at a time, so each piece
- * of the copy moves before it is split by an mprotect().
+ * of the copy moves before it is split by an mprotect().  @copy is laid
+ * out as the region.  False if the VMA stays (no room for one more).
  */
-static void move_private(char *lo, char *hi, int prot, void *arg)
+static bool move_vma(char *lo, char *hi, int prot, char *copy)
 {
-	char *copy = arg, *to = copy + (lo - heap.base), *from, *end;
+	char *to = copy + (lo - heap.base), *from, *end;
 	size_t pg, last, run;
 
 	if ((prot & PROT_READ || heap.features & MEM_ARENA_FEATURE_SEEK_HOLE) &&
@@ -906,10 +975,90 @@ static void move_private(char *lo, char *hi, int prot, void *arg)
 		}
 	}
 	if (sys_mremap(to, hi - lo, hi - lo, MREMAP_MAYMOVE | MREMAP_FIXED,
-		       lo) == MAP_FAILED)
-		abort();
+		       lo) == MAP_FAILED) {
+		sys_mprotect(lo, hi - lo, prot);
+		return false;
+	}
 	if (prot != (PROT_READ | PROT_WRITE))
 		sys_mprotect(lo, hi - lo, prot);
+	return true;
+}
+
+/* A fork's child leaving the arena: each VMA of the region, or none. */
+static void move_private(char *lo, char *hi, int prot, void *copy)
+{
+	if (!move_vma(lo, hi, prot, copy))
+		abort();	/* half a heap shared: the child cannot run */
+}
+
+/*
+ * A thread's stack in the heap (pthread_attr_setstack() over memory the
+ * program took from it): glibc puts the thread's descriptor and TLS at its
+ * top.  There the kernel writes the thread id of each child the thread
+ * forks, before the child runs, which would land in the parent's heap; and
+ * there pthread_join() waits on a shared futex, which arena memory cannot
+ * hold.  So before the thread starts, the stack's whole pages leave the
+ * region: their data is copied into private anonymous memory put in their
+ * place (move_vma(), VMA by VMA, with the program's protections: a
+ * guard page stays one), and the region's pages are emptied.  They are
+ * noted in heap.private: a fork's child keeps them as the kernel copied
+ * them, a discard empties them too, and when the program frees them
+ * (munmap(), mmap(MAP_FIXED), mremap()) the region comes back in their
+ * place.  A stack is hot memory, not worth compressing.  A stack whose
+ * top is not page aligned keeps its last page in the region, with the
+ * descriptor perhaps in it: that thread cannot fork (fork_run()).
+ */
+static void privatize_vma(char *lo, char *hi, int prot, void *copy)
+{
+	size_t first = (lo - heap.base) / heap.page, n = (hi - lo) / heap.page;
+
+	if (move_vma(lo, hi, prot, copy)) {
+		heap_note(&heap.private, first, n);
+		heap_discard(first, n);
+	}
+}
+
+static void heap_privatize(void *stack, size_t size)
+{
+	uintptr_t lo = ((uintptr_t)stack + heap.page - 1) / heap.page * heap.page;
+	uintptr_t hi = ((uintptr_t)stack + size) / heap.page * heap.page;
+	size_t first, n;
+	char *copy;
+
+	/* Without /proc the protections are not known: the stack stays. */
+	if (hi <= lo || !in_heap((void *)lo, hi - lo, &first, &n) ||
+	    !pages_all(first, n, true) || heap_noted(&heap.private, first, n) ||
+	    access("/proc/self/maps", R_OK))
+		return;
+	copy = sys_mmap(NULL, hi - lo, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (copy == MAP_FAILED)
+		return;
+	/* The bitmap first: a page moved out must be noted. */
+	if (heap_note(&heap.private, first, 0))
+		heap_vmas((char *)lo, (char *)hi, privatize_vma,
+			  (char *)((uintptr_t)copy - (lo - (uintptr_t)heap.base)));
+	sys_munmap(copy, hi - lo);	/* what no VMA took */
+}
+
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *,
+				 void *(*)(void *), void *);
+
+EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+			  void *(*fn)(void *), void *arg)
+{
+	static void *glibc_create;
+	pthread_create_fn f = (pthread_create_fn)libc_call(&glibc_create,
+							   "pthread_create");
+	void *stack;
+	size_t size;
+
+	if (!f)
+		return ENOSYS;
+	if (heap.on && attr && !pthread_attr_getstack(attr, &stack, &size) &&
+	    overlaps_heap(stack, size))
+		heap_privatize(stack, size);
+	return f(thread, attr, fn, arg);
 }
 
 /*
@@ -985,7 +1134,7 @@ static int fork_arena(void)
 	heap.fd = fd;
 	heap.id = copy.id;
 	heap.offset = off;
-	heap_vmas(map_copy, &off);
+	heap_vmas(heap.base, heap.base + heap.size, map_copy, &off);
 	return 0;
 }
 
@@ -1000,7 +1149,7 @@ static void fork_child(void)
 				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (copy == MAP_FAILED)
 			abort();	/* no heap: the child cannot run */
-		heap_vmas(move_private, copy);
+		heap_vmas(heap.base, heap.base + heap.size, move_private, copy);
 		sys_munmap(copy, heap.size);	/* what no VMA of the region took */
 		close(heap.fd);		/* the parent's arena stays */
 		heap.fd = -1;

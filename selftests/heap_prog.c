@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <ucontext.h>
@@ -572,17 +573,21 @@ static int fork_writer(int forks)
  * must come back with its own frames: the parent with the child's pid, the
  * child with 0, the locals of both as they were.  A thread whose stack was
  * given to pthread_create() (pthread_attr_setstack()) has glibc's thread
- * descriptor at the top of it, in the heap too, where the kernel writes the
- * child's thread id: its fork must fail (ENOMEM) and leave it whole.  Such
- * a thread is not joined: pthread_join() waits on a shared futex in its
- * descriptor, which heap memory cannot hold (memarena-run(1), LIMITS).
+ * descriptor at the top of it, where the kernel writes the child's thread
+ * id and pthread_join() waits on a shared futex: that stack leaves the
+ * region for private memory, with its data and its guard page, and comes
+ * back when it is freed.  @noproc: the thread forks with /proc gone (a
+ * mount namespace of our own), so that a fork's child finds the region's
+ * mappings from the library's own notes.
  */
 #define HS_STACK	(256 << 10)
 #define HS_MARKS	64
 
 static fork_fn hs_fork;
 static int hs_forks;
-static long hs_bad, hs_failed;	/* forks that went wrong; that failed, and why */
+static bool hs_in_arena;	/* where the stack of the forks is */
+static sem_t hs_gate;		/* the thread forks when it is posted */
+static long hs_bad;		/* forks that went wrong */
 static ucontext_t hs_main, hs_co;
 
 static void heap_stack_forks(void)
@@ -594,30 +599,27 @@ static void heap_stack_forks(void)
 	for (i = 0; i < hs_forks; i++) {
 		for (j = 0; j < HS_MARKS; j++)
 			mark[j] = (unsigned long)i * HS_MARKS + j;
-		errno = 0;
 		pid = hs_fork();
 		for (j = 0; j < HS_MARKS && mark[j] == (unsigned long)i * HS_MARKS + j; j++)
 			;
 		if (pid == 0)
-			_exit(j == HS_MARKS && in_arena((const void *)mark) ? 0 : 1);
-		if (pid < 0 && errno == ENOMEM && j == HS_MARKS)
-			hs_failed++;
-		else if (pid < 0 || j < HS_MARKS || waitpid(pid, &status, 0) != pid ||
-			 !WIFEXITED(status) || WEXITSTATUS(status))
+			_exit(j == HS_MARKS &&
+			      in_arena((const void *)mark) == hs_in_arena ? 0 : 1);
+		if (pid < 0 || j < HS_MARKS || waitpid(pid, &status, 0) != pid ||
+		    !WIFEXITED(status) || WEXITSTATUS(status))
 			hs_bad++;
 	}
 }
 
-static sem_t hs_done;
-
 static void *heap_stack_thread(void *arg __attribute__((unused)))
 {
+	while (sem_wait(&hs_gate) && errno == EINTR)
+		;
 	heap_stack_forks();
-	sem_post(&hs_done);
 	return NULL;
 }
 
-static int fork_heap_stack(int forks)
+static int fork_heap_stack(int forks, bool noproc)
 {
 	static const struct { const char *name; fork_fn fn; } how[] = {
 		{ "fork", fork }, { "_Fork", _Fork },
@@ -625,13 +627,18 @@ static int fork_heap_stack(int forks)
 	pthread_attr_t attr;
 	pthread_t th;
 	char name[80];
-	char *stack;
+	char *stack, *t, *p;
 	unsigned int k;
+	bool kept = true, guarded = true, out = true, gone = true;
 
-	/* One stack for the coroutines, one for each thread, which is not joined. */
+	/* One stack for the coroutines, one for each thread. */
+	if (noproc)
+		check(!unshare(CLONE_NEWNS) &&
+		      !mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL),
+		      "a_mount_namespace_of_our_own");
 	stack = mmap(NULL, 3 * HS_STACK, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	check(stack != MAP_FAILED && in_arena(stack) && !sem_init(&hs_done, 0, 0),
+	check(stack != MAP_FAILED && in_arena(stack) && !sem_init(&hs_gate, 0, 0),
 	      "heap_stack_in_the_region");
 	if (stack == MAP_FAILED) {
 		printf("1..%d\n", n);
@@ -641,7 +648,8 @@ static int fork_heap_stack(int forks)
 	for (k = 0; k < sizeof(how) / sizeof(*how); k++) {
 		/* A coroutine of the main thread on a heap stack. */
 		hs_fork = how[k].fn;
-		hs_bad = hs_failed = 0;
+		hs_in_arena = true;
+		hs_bad = 0;
 		getcontext(&hs_co);
 		hs_co.uc_stack.ss_sp = stack;
 		hs_co.uc_stack.ss_size = HS_STACK;
@@ -649,31 +657,60 @@ static int fork_heap_stack(int forks)
 		makecontext(&hs_co, heap_stack_forks, 0);
 		if (swapcontext(&hs_main, &hs_co))
 			hs_bad = forks;
-		if (hs_bad || hs_failed)
-			printf("# %s from a heap stack: %ld of %d went wrong, %ld failed\n",
-			       how[k].name, hs_bad, forks, hs_failed);
+		if (hs_bad)
+			printf("# %s from a heap stack: %ld of %d went wrong\n",
+			       how[k].name, hs_bad, forks);
 		snprintf(name, sizeof(name), "%s_from_a_heap_stack_returns_to_both",
 			 how[k].name);
-		check(!hs_bad && !hs_failed, name);
+		check(!hs_bad, name);
 
-		/* A thread on a heap stack, its descriptor at the top of it. */
-		hs_bad = hs_failed = 0;
-		if (pthread_attr_init(&attr) ||
-		    pthread_attr_setstack(&attr, stack + (k + 1) * HS_STACK, HS_STACK) ||
-		    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) ||
-		    pthread_create(&th, &attr, heap_stack_thread, NULL))
+		/*
+		 * A thread on a heap stack, its descriptor at the top, a guard
+		 * page at the bottom and data above it.
+		 */
+		t = stack + (k + 1) * HS_STACK;
+		fill_text(t + page, page, 20 + k);
+		hs_in_arena = false;
+		hs_bad = 0;
+		if (mprotect(t, page, PROT_NONE) || pthread_attr_init(&attr) ||
+		    pthread_attr_setstack(&attr, t, HS_STACK) ||
+		    pthread_create(&th, &attr, heap_stack_thread, NULL)) {
 			hs_bad = forks;
-		else
-			while (sem_wait(&hs_done) && errno == EINTR)
-				;
+		} else {
+			if (noproc) {
+				gone &= !umount2("/proc", MNT_DETACH) &&
+					access("/proc/self/maps", F_OK);
+			}
+			sem_post(&hs_gate);
+			if (pthread_join(th, NULL))
+				hs_bad = forks;
+			if (noproc)
+				gone &= !mount("proc", "/proc", "proc", 0, NULL);
+		}
 		pthread_attr_destroy(&attr);
-		if (hs_bad || hs_failed != forks)
-			printf("# %s on a thread stack in the heap: %ld of %d went wrong, %ld failed\n",
-			       how[k].name, hs_bad, forks, hs_failed);
-		snprintf(name, sizeof(name), "%s_on_a_thread_stack_in_the_heap_fails_cleanly",
+		if (hs_bad)
+			printf("# %s on a thread stack in the heap: %ld of %d went wrong\n",
+			       how[k].name, hs_bad, forks);
+		snprintf(name, sizeof(name), "%s_on_a_thread_stack_in_the_heap_returns_to_both",
 			 how[k].name);
-		check(!hs_bad && hs_failed == forks, name);
+		check(!hs_bad, name);
+		kept &= is_text(t + page, page, 20 + k);
+		guarded &= !writable(t);
+		out &= !in_arena(t + page) && !in_arena(t + HS_STACK - page);
 	}
+	if (noproc)
+		check(gone, "proc_gone_while_the_threads_fork");
+	check(out, "thread_stack_leaves_the_region");
+	check(kept, "thread_stack_keeps_its_data");
+	check(guarded, "thread_stack_keeps_its_guard_page");
+	check(madvise(stack + HS_STACK + page, page, MADV_DONTNEED) == 0 &&
+	      is_zero(stack + HS_STACK + page, page), "thread_stack_dontneed_reads_zero");
+	/* Freed, the stacks come back into the region as fresh memory. */
+	fill_text(stack + HS_STACK + page, page, 22);
+	munmap(stack + HS_STACK, 2 * HS_STACK);
+	p = map_at(stack + HS_STACK, 2 * HS_STACK);
+	check(p != MAP_FAILED && in_arena(p) && in_arena(p + 2 * HS_STACK - page) &&
+	      is_zero(p, 2 * HS_STACK), "freed_thread_stack_returns_to_the_region");
 	printf("1..%d\n", n);
 	return !!failed;
 }
@@ -702,7 +739,11 @@ int main(int argc, char **argv)
 	}
 	if (argc > 2 && !strcmp(argv[1], "fork-heap-stack")) {
 		n = atoi(argv[2]);
-		return fork_heap_stack(argc > 3 ? atoi(argv[3]) : 20);
+		return fork_heap_stack(argc > 3 ? atoi(argv[3]) : 20, false);
+	}
+	if (argc > 2 && !strcmp(argv[1], "fork-heap-stack-noproc")) {
+		n = atoi(argv[2]);
+		return fork_heap_stack(argc > 3 ? atoi(argv[3]) : 20, true);
 	}
 	if (argc > 2 && !strcmp(argv[1], "fork-noproc")) {
 		n = atoi(argv[2]);

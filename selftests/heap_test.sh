@@ -74,9 +74,12 @@ fi
 # heap at one instant (MEM_ARENA_COPY_SNAPSHOT), not torn page by page.
 heap_prog_run fork_writer "" fork-writer
 
-# fork() and _Fork() from a thread whose stack is in the heap: parent and
-# child each return on their own stack, not on one they share.
+# fork() and _Fork() from a coroutine whose stack is in the heap: parent
+# and child each return on their own stack, not on one they share; and
+# from a thread given a stack in the heap, which leaves the region; its
+# forks with /proc and without.
 heap_prog_run fork_heap_stack "" fork-heap-stack timeout 120
+heap_prog_run fork_heap_stack_noproc "" fork-heap-stack-noproc timeout 120
 
 # --readahead: the heap's arena reads ahead an unadvised in-order read.
 heap_prog_run readahead "--readahead 64" readahead
