@@ -705,6 +705,12 @@ static int fork_heap_stack(int forks, bool noproc)
 	check(guarded, "thread_stack_keeps_its_guard_page");
 	check(madvise(stack + HS_STACK + page, page, MADV_DONTNEED) == 0 &&
 	      is_zero(stack + HS_STACK + page, page), "thread_stack_dontneed_reads_zero");
+	/* Fresh memory over a page of one: the region's again, zero. */
+	t = stack + 2 * HS_STACK + page;
+	fill_text(t, page, 23);
+	check(mmap(t, page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == t &&
+	      in_arena(t) && is_zero(t, page), "map_fixed_over_a_thread_stack_reads_zero");
 	/* Freed, the stacks come back into the region as fresh memory. */
 	fill_text(stack + HS_STACK + page, page, 22);
 	munmap(stack + HS_STACK, 2 * HS_STACK);
