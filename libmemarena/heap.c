@@ -79,6 +79,10 @@
 #include "heap_size.h"
 #include "mem_arena.h"
 
+#ifndef MAP_32BIT
+#define MAP_32BIT 0	/* x86's alone */
+#endif
+
 #define EXPORT __attribute__((visibility("default")))
 #define BPL (8 * sizeof(unsigned long))
 
