@@ -20,9 +20,9 @@
  *    its mapping; a run moved by mremap() does not take it along.
  *  - mremap: shrink in place, grow in place when the pages after are free,
  *    else (MREMAP_MAYMOVE) copy to a new run; MREMAP_FIXED is refused.
- *  - fork(), _Fork() and clone() without CLONE_VM: a private copy (clone()
- *    without CLONE_FILES; see clone() below; a fork from a stack in the
- *    heap: fork_run()).  The region is shared, so while
+ *  - fork(), _Fork(), clone() without CLONE_VM and the fork system calls
+ *    made with syscall(): a private copy (clone() without CLONE_FILES; see
+ *    clone() below; a fork from a stack in the heap: fork_run()).  The region is shared, so while
  *    the parent waits in its fork handler the child opens an arena of its
  *    own, has the kernel copy the region into it (MEM_ARENA_IOC_COPY:
  *    compressed chunks as their compressed bytes, nothing decompressed in
@@ -63,6 +63,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <linux/sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -648,10 +649,57 @@ static void fork_parent(void)
  * handlers: its child would share the parent's heap.  Ours run around it
  * (no one else's, as without this library).  glibc's own fork() calls its
  * _Fork() directly, not through this symbol.  Ours takes heap.lock, so
- * unlike glibc's it is not async-signal-safe.  clone() is below; the raw
- * system calls still make a child that shares the heap.
+ * unlike glibc's it is not async-signal-safe.  clone() and syscall() are
+ * below; a fork system call made otherwise (inline, as Go's runtime does)
+ * still makes a child that shares the heap.
  */
-typedef pid_t (*fork_fn)(void);
+typedef pid_t (*libc_fork_fn)(void);
+
+/* A fork of ours: @arg is a struct raw_fork, or NULL for glibc's. */
+typedef pid_t (*fork_fn)(void *arg);
+
+/* A fork system call made with syscall(): its number and arguments. */
+struct raw_fork {
+	long nr;
+	long a[6];
+};
+
+/*
+ * System call @nr as the kernel takes it: its result, or -errno.  Made
+ * here, not by glibc's syscall(), which this library interposes.
+ */
+static long sys_call(const struct raw_fork *c)
+{
+#if defined(__x86_64__)
+	register long r10 __asm__("r10") = c->a[3];
+	register long r8 __asm__("r8") = c->a[4];
+	register long r9 __asm__("r9") = c->a[5];
+	long ret;
+
+	__asm__ volatile ("syscall"
+			  : "=a" (ret)
+			  : "a" (c->nr), "D" (c->a[0]), "S" (c->a[1]), "d" (c->a[2]),
+			    "r" (r10), "r" (r8), "r" (r9)
+			  : "rcx", "r11", "memory");
+	return ret;
+#elif defined(__aarch64__)
+	register long x8 __asm__("x8") = c->nr;
+	register long x0 __asm__("x0") = c->a[0];
+	register long x1 __asm__("x1") = c->a[1];
+	register long x2 __asm__("x2") = c->a[2];
+	register long x3 __asm__("x3") = c->a[3];
+	register long x4 __asm__("x4") = c->a[4];
+	register long x5 __asm__("x5") = c->a[5];
+
+	__asm__ volatile ("svc 0"
+			  : "+r" (x0)
+			  : "r" (x8), "r" (x1), "r" (x2), "r" (x3), "r" (x4), "r" (x5)
+			  : "memory", "cc");
+	return x0;
+#else
+#error "libmemarena-heap: no system call stub for this architecture"
+#endif
+}
 
 /* glibc's @name, looked up once into *@cache; NULL (ENOSYS) if it has none. */
 static void *libc_call(void **cache, const char *name)
@@ -671,18 +719,29 @@ static void *libc_call(void **cache, const char *name)
 
 static void *glibc_fork, *glibc__Fork;
 
-/* glibc's _Fork() with the heap's fork handlers around it. */
-static pid_t fork_with_handlers(void)
+/*
+ * glibc's _Fork() (@arg NULL) or the system call @arg, with the heap's
+ * fork handlers around it.
+ */
+static pid_t fork_with_handlers(void *arg)
 {
-	fork_fn f = (fork_fn)libc_call(&glibc__Fork, "_Fork");
+	libc_fork_fn f = (libc_fork_fn)libc_call(&glibc__Fork, "_Fork");
+	struct raw_fork *raw = arg;
+	long ret;
 	pid_t pid;
 	int err;
 
-	if (!f)
+	if (!raw && !f)
 		return -1;
 	fork_prepare();
-	pid = f();
-	err = errno;
+	if (raw) {
+		ret = sys_call(raw);
+		pid = ret < 0 ? -1 : ret;
+		err = ret < 0 ? -ret : errno;
+	} else {
+		pid = f();
+		err = errno;
+	}
 	if (pid)
 		fork_parent();
 	else
@@ -713,6 +772,7 @@ static pid_t fork_with_handlers(void)
  */
 struct fork_call {
 	fork_fn fn;
+	void *arg;
 	pid_t pid;
 	int err;
 	ucontext_t caller, call;
@@ -722,13 +782,13 @@ static void fork_call_run(unsigned int hi, unsigned int lo)
 {
 	struct fork_call *fc = (struct fork_call *)(uintptr_t)((uint64_t)hi << 32 | lo);
 
-	fc->pid = fc->fn();
+	fc->pid = fc->fn(fc->arg);
 	fc->err = errno;
 }	/* on to fc->caller (uc_link), on the child's own copy of it */
 
-static pid_t fork_run(fork_fn fn)
+static pid_t fork_run(fork_fn fn, void *arg)
 {
-	struct fork_call fc = { .fn = fn, .pid = -1 };
+	struct fork_call fc = { .fn = fn, .arg = arg, .pid = -1 };
 	uint64_t addr = (uintptr_t)&fc;
 	void *own;
 
@@ -737,7 +797,7 @@ static pid_t fork_run(fork_fn fn)
 		return -1;
 	}
 	if (!shared_heap(&fc) && !shared_heap((char *)&fc + sizeof(fc) - 1))
-		return fn();
+		return fn(arg);
 	own = sys_mmap(NULL, OWN_STACK, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	if (own == MAP_FAILED || getcontext(&fc.call)) {
@@ -760,20 +820,82 @@ static pid_t fork_run(fork_fn fn)
 
 EXPORT pid_t _Fork(void)
 {
-	return fork_run(fork_with_handlers);
+	return fork_run(fork_with_handlers, NULL);
 }
 
 /* glibc's fork(), which runs the handlers itself. */
-static pid_t fork_glibc(void)
+static pid_t fork_glibc(void *arg __attribute__((unused)))
 {
-	fork_fn f = (fork_fn)libc_call(&glibc_fork, "fork");
+	libc_fork_fn f = (libc_fork_fn)libc_call(&glibc_fork, "fork");
 
 	return f ? f() : -1;
 }
 
 EXPORT pid_t fork(void)
 {
-	return fork_run(fork_glibc);
+	return fork_run(fork_glibc, NULL);
+}
+
+/*
+ * Is @c a fork the heap must see: a new process that does not share the
+ * parent's memory or fd table, continuing on the caller's stack (a new
+ * stack through syscall() can only be the caller's own contrivance)?
+ */
+static bool raw_forks(const struct raw_fork *c)
+{
+	unsigned long flags, stack;
+
+	if (!heap.on)
+		return false;
+	switch (c->nr) {
+#ifdef SYS_fork
+	case SYS_fork:
+		return true;
+#endif
+	case SYS_clone:
+		flags = c->a[0];
+		stack = c->a[1];
+		break;
+#ifdef SYS_clone3
+	case SYS_clone3:
+		if (!c->a[0] || (size_t)c->a[1] < CLONE_ARGS_SIZE_VER0)
+			return false;	/* the kernel's to refuse */
+		flags = ((const struct clone_args *)c->a[0])->flags;
+		stack = ((const struct clone_args *)c->a[0])->stack;
+		break;
+#endif
+	default:
+		return false;
+	}
+	return !(flags & (CLONE_VM | CLONE_FILES | CLONE_THREAD)) && !stack;
+}
+
+/*
+ * syscall(): programs that make their children with the system call
+ * (clone(2) for namespaces, as bubblewrap and systemd do, or clone3(2),
+ * or fork(2)) get the child the same copy as from fork().  Every other
+ * call goes to the kernel as glibc's syscall() would take it.  The
+ * arguments are read as six longs whatever the call, as glibc does.
+ */
+EXPORT long syscall(long nr, ...)
+{
+	struct raw_fork c = { .nr = nr };
+	va_list ap;
+	long ret;
+	int i;
+
+	va_start(ap, nr);
+	for (i = 0; i < 6; i++)
+		c.a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (raw_forks(&c))
+		return fork_run(fork_with_handlers, &c);
+	ret = sys_call(&c);
+	if (ret < 0 && ret > -4096) {
+		errno = -ret;
+		return -1;
+	}
+	return ret;
 }
 
 /*

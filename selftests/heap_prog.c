@@ -25,11 +25,13 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
 
 #include <linux/mem_arena.h>
+#include <linux/sched.h>
 
 #include "helpers.h"
 
@@ -619,6 +621,18 @@ static void *heap_stack_thread(void *arg __attribute__((unused)))
 	return NULL;
 }
 
+/* Run heap_stack_forks() on @stack, as a coroutine; 0, or -1 (errno). */
+static int heap_stack_coroutine(char *stack)
+{
+	if (getcontext(&hs_co))
+		return -1;
+	hs_co.uc_stack.ss_sp = stack;
+	hs_co.uc_stack.ss_size = HS_STACK;
+	hs_co.uc_link = &hs_main;
+	makecontext(&hs_co, heap_stack_forks, 0);
+	return swapcontext(&hs_main, &hs_co);
+}
+
 static int fork_heap_stack(int forks, bool noproc)
 {
 	static const struct { const char *name; fork_fn fn; } how[] = {
@@ -650,12 +664,7 @@ static int fork_heap_stack(int forks, bool noproc)
 		hs_fork = how[k].fn;
 		hs_in_arena = true;
 		hs_bad = 0;
-		getcontext(&hs_co);
-		hs_co.uc_stack.ss_sp = stack;
-		hs_co.uc_stack.ss_size = HS_STACK;
-		hs_co.uc_link = &hs_main;
-		makecontext(&hs_co, heap_stack_forks, 0);
-		if (swapcontext(&hs_main, &hs_co))
+		if (heap_stack_coroutine(stack))
 			hs_bad = forks;
 		if (hs_bad)
 			printf("# %s from a heap stack: %ld of %d went wrong\n",
@@ -721,6 +730,62 @@ static int fork_heap_stack(int forks, bool noproc)
 	return !!failed;
 }
 
+/*
+ * Children made with the system call through syscall(): fork(2), clone(2)
+ * as bubblewrap and systemd make theirs, clone3(2).  Each must get a copy
+ * of the heap of its own: what it writes, the parent must not see.  Other
+ * calls go through unchanged, errno and all.
+ */
+static int raw_fork(void)
+{
+	static const char * const names[] = { "fork", "clone", "clone3" };
+	struct clone_args ca = { .exit_signal = SIGCHLD };
+	char *a = mmap(NULL, MB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char name[64];
+	int k, status;
+	long pid;
+
+	check(a != MAP_FAILED && in_arena(a), "raw_fork_heap_in_the_region");
+	if (a == MAP_FAILED) {
+		printf("1..%d\n", n);
+		return 1;
+	}
+	fill_text(a, MB, 30);
+	for (k = 0; k < 3; k++) {
+		snprintf(name, sizeof(name), "raw_%s_child_gets_a_copy", names[k]);
+		if (k == 0) {
+#ifdef SYS_fork
+			pid = syscall(SYS_fork);
+#else
+			printf("ok %d %s # SKIP no fork(2) on this architecture\n", ++n, name);
+			continue;
+#endif
+		} else if (k == 1) {
+			pid = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+		} else {
+			pid = syscall(SYS_clone3, &ca, sizeof(ca));
+		}
+		if (pid == 0) {
+			bool copy = is_text(a, MB, 30);
+
+			fill_text(a, MB, 31);	/* the parent must not see it */
+			_exit(copy ? 0 : 1);
+		}
+		status = -1;
+		if (pid > 0)
+			waitpid(pid, &status, 0);
+		if (status)
+			printf("# %s: pid %ld, status %#x\n", names[k], pid, status);
+		check(pid > 0 && WIFEXITED(status) && !WEXITSTATUS(status) &&
+		      is_text(a, MB, 30), name);
+	}
+	check(syscall(SYS_getppid) == getppid(), "syscall_passes_other_calls");
+	errno = 0;
+	check(syscall(SYS_close, -1) == -1 && errno == EBADF, "syscall_sets_errno");
+	printf("1..%d\n", n);
+	return !!failed;
+}
+
 int main(int argc, char **argv)
 {
 	char *a, *b, *c;
@@ -750,6 +815,10 @@ int main(int argc, char **argv)
 	if (argc > 2 && !strcmp(argv[1], "fork-heap-stack-noproc")) {
 		n = atoi(argv[2]);
 		return fork_heap_stack(argc > 3 ? atoi(argv[3]) : 20, true);
+	}
+	if (argc > 2 && !strcmp(argv[1], "raw-fork")) {
+		n = atoi(argv[2]);
+		return raw_fork();
 	}
 	if (argc > 2 && !strcmp(argv[1], "fork-noproc")) {
 		n = atoi(argv[2]);

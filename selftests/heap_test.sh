@@ -70,6 +70,10 @@ else
 	skip heap_prog_fork_noproc_fallback "no /usr/bin/unshare or /usr/bin/setpriv (util-linux) in the guest's /usr"
 fi
 
+# Children made with the system call through syscall() (clone(2) as
+# bubblewrap and systemd make theirs, clone3(2), fork(2)) get a copy too.
+heap_prog_run raw_fork "" raw-fork timeout 120
+
 # A thread writes the heap while another forks: each child's copy is the
 # heap at one instant (MEM_ARENA_COPY_SNAPSHOT), not torn page by page.
 heap_prog_run fork_writer "" fork-writer

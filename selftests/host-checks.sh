@@ -31,11 +31,12 @@ fi
 
 # The heap library interposes five calls, _Fork and clone (no fork
 # handlers of glibc's), fork (a fork from a stack in the heap),
-# pthread_create (a thread's stack in the heap leaves it) and
-# __register_atfork (its fork handlers go first), and exports nothing else.
+# pthread_create (a thread's stack in the heap leaves it), syscall (fork
+# system calls made with it) and __register_atfork (its fork handlers go
+# first), and exports nothing else.
 heap_syms=$(nm -D --defined-only "$top/libmemarena/libmemarena-heap.so" | awk '{ print $3 }' | LC_ALL=C sort | tr '\n' ' ')
 check "heap_library_exports_the_interposed_calls_only ($heap_syms)" \
-	test "$heap_syms" = "_Fork __register_atfork clone fork madvise mmap mmap64 mremap munmap pthread_create "
+	test "$heap_syms" = "_Fork __register_atfork clone fork madvise mmap mmap64 mremap munmap pthread_create syscall "
 
 if ! command -v man >/dev/null; then
 	skip man_pages_render_without_warnings "man not installed (make matrix's chroots)"
