@@ -621,6 +621,17 @@ static void *heap_stack_thread(void *arg __attribute__((unused)))
 	return NULL;
 }
 
+/* Check that no fork by @how (fork, _Fork) from @where went wrong. */
+static void hs_check(const char *how, const char *where)
+{
+	char name[96];
+
+	if (hs_bad)
+		printf("# %s %s: %ld of %d went wrong\n", how, where, hs_bad, hs_forks);
+	snprintf(name, sizeof(name), "%s_%s_returns_to_both", how, where);
+	check(!hs_bad, name);
+}
+
 /* Run heap_stack_forks() on @stack, as a coroutine; 0, or -1 (errno). */
 static int heap_stack_coroutine(char *stack)
 {
@@ -640,7 +651,6 @@ static int fork_heap_stack(int forks, bool noproc)
 	};
 	pthread_attr_t attr;
 	pthread_t th;
-	char name[80];
 	char *stack, *t, *p;
 	unsigned int k;
 	bool kept = true, guarded = true, out = true, gone = true;
@@ -666,12 +676,7 @@ static int fork_heap_stack(int forks, bool noproc)
 		hs_bad = 0;
 		if (heap_stack_coroutine(stack))
 			hs_bad = forks;
-		if (hs_bad)
-			printf("# %s from a heap stack: %ld of %d went wrong\n",
-			       how[k].name, hs_bad, forks);
-		snprintf(name, sizeof(name), "%s_from_a_heap_stack_returns_to_both",
-			 how[k].name);
-		check(!hs_bad, name);
+		hs_check(how[k].name, "from_a_heap_stack");
 
 		/*
 		 * A thread on a heap stack, its descriptor at the top, a guard
@@ -697,12 +702,7 @@ static int fork_heap_stack(int forks, bool noproc)
 				gone &= !mount("proc", "/proc", "proc", 0, NULL);
 		}
 		pthread_attr_destroy(&attr);
-		if (hs_bad)
-			printf("# %s on a thread stack in the heap: %ld of %d went wrong\n",
-			       how[k].name, hs_bad, forks);
-		snprintf(name, sizeof(name), "%s_on_a_thread_stack_in_the_heap_returns_to_both",
-			 how[k].name);
-		check(!hs_bad, name);
+		hs_check(how[k].name, "on_a_thread_stack_in_the_heap");
 		kept &= is_text(t + page, page, 20 + k);
 		guarded &= !writable(t);
 		out &= !in_arena(t + page) && !in_arena(t + HS_STACK - page);
