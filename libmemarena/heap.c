@@ -22,9 +22,10 @@
  *    else (MREMAP_MAYMOVE) copy to a new run; MREMAP_FIXED is refused.
  *  - fork(), _Fork(), clone() without CLONE_VM and the fork system calls
  *    made with syscall(): a private copy (clone() without CLONE_FILES; see
- *    clone() below; a fork from a stack in the heap: fork_run()).  The region is shared, so while
- *    the parent waits in its fork handler the child opens an arena of its
- *    own, has the kernel copy the region into it (MEM_ARENA_IOC_COPY:
+ *    clone() below; a fork from a stack in the heap: fork_run()).  The
+ *    region is shared, so while the parent waits in its fork handler the
+ *    child opens an arena of its own, has the kernel copy the region into
+ *    it (MEM_ARENA_IOC_COPY:
  *    compressed chunks as their compressed bytes, nothing decompressed in
  *    either arena) and maps the copy in the region's place.  The child has
  *    no idle-compress thread.  If the child cannot have an arena
@@ -349,7 +350,7 @@ static bool heap_noted(unsigned long *const *bits, size_t first, size_t n)
 	return any;
 }
 
-/* Is @addr in the region, and mapped from it (not a thread's stack moved out)? */
+/* Is @addr in the region and mapped from it (not a stack moved out)? */
 static bool shared_heap(const void *addr)
 {
 	size_t first, n;
@@ -780,7 +781,7 @@ struct fork_call {
 
 static void fork_call_run(unsigned int hi, unsigned int lo)
 {
-	struct fork_call *fc = (struct fork_call *)(uintptr_t)((uint64_t)hi << 32 | lo);
+	struct fork_call *fc = (void *)(uintptr_t)((uint64_t)hi << 32 | lo);
 
 	fc->pid = fc->fn(fc->arg);
 	fc->err = errno;
