@@ -335,6 +335,15 @@ static bool heap_note(unsigned long **bits, size_t first, size_t n)
 	return noted;
 }
 
+/* Pages [first, first + n) are no longer noted in *@bits. */
+static void heap_forget(unsigned long **bits, size_t first, size_t n)
+{
+	pthread_mutex_lock(&heap.lock);
+	if (*bits)
+		bits_mark(*bits, first, n, false);
+	pthread_mutex_unlock(&heap.lock);
+}
+
 /* Is any page of [first, first + n) noted in @bits? */
 static bool heap_noted(unsigned long *const *bits, size_t first, size_t n)
 {
@@ -1135,14 +1144,20 @@ static void move_private(char *lo, char *hi, int prot, void *copy)
  * top is not page aligned keeps its last page in the region, with the
  * descriptor perhaps in it: that thread cannot fork (fork_run()).
  */
+/*
+ * Noted before they move: a fork meanwhile must not take private pages for
+ * the region's, while taking the region's for private is harmless (the
+ * child maps by /proc, and a free maps the region again either way).
+ */
 static void privatize_vma(char *lo, char *hi, int prot, void *copy)
 {
 	size_t first = (lo - heap.base) / heap.page, n = (hi - lo) / heap.page;
 
-	if (move_vma(lo, hi, prot, copy)) {
-		heap_note(&heap.private, first, n);
+	heap_note(&heap.private, first, n);
+	if (move_vma(lo, hi, prot, copy))
 		heap_discard(first, n);
-	}
+	else
+		heap_forget(&heap.private, first, n);
 }
 
 static void heap_privatize(void *stack, size_t size)
@@ -1161,7 +1176,7 @@ static void heap_privatize(void *stack, size_t size)
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (copy == MAP_FAILED)
 		return;
-	/* The bitmap first: a page moved out must be noted. */
+	/* The bitmap first: a page moved out must be noted (privatize_vma()). */
 	if (heap_note(&heap.private, first, 0))
 		heap_vmas((char *)lo, (char *)hi, privatize_vma,
 			  (char *)((uintptr_t)copy - (lo - (uintptr_t)heap.base)));
