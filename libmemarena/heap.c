@@ -735,14 +735,17 @@ static void *glibc_fork, *glibc__Fork;
  */
 static pid_t fork_with_handlers(void *arg)
 {
-	libc_fork_fn f = (libc_fork_fn)libc_call(&glibc__Fork, "_Fork");
 	struct raw_fork *raw = arg;
+	libc_fork_fn f = NULL;
 	long ret;
 	pid_t pid;
 	int err;
 
-	if (!raw && !f)
-		return -1;
+	if (!raw) {
+		f = (libc_fork_fn)libc_call(&glibc__Fork, "_Fork");
+		if (!f)
+			return -1;
+	}
 	fork_prepare();
 	if (raw) {
 		ret = sys_call(raw);
