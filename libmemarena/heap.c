@@ -66,6 +66,7 @@
 #include <sched.h>
 #include <linux/sched.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -74,6 +75,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -850,6 +852,34 @@ EXPORT pid_t fork(void)
 }
 
 /*
+ * The flags and stack of clone3()'s @ca, read without faulting where the
+ * kernel would return EFAULT: through process_vm_readv() on ourselves (or
+ * directly, if a seccomp filter refuses that).  False if unreadable.
+ */
+static bool clone_args_read(const struct clone_args *ca, unsigned long *flags,
+			    unsigned long *stack)
+{
+	struct clone_args got;
+	struct iovec local = { &got, offsetof(struct clone_args, stack_size) };
+	struct iovec remote = { (void *)ca, local.iov_len };
+	struct raw_fork c = {
+		.nr = SYS_process_vm_readv,
+		.a = { getpid(), (long)&local, 1, (long)&remote, 1, 0 },
+	};
+	long ret = sys_call(&c);
+
+	if (ret < 0 && ret != -EFAULT) {
+		got = *ca;
+		ret = local.iov_len;
+	}
+	if (ret != (long)local.iov_len)
+		return false;
+	*flags = got.flags;
+	*stack = got.stack;
+	return true;
+}
+
+/*
  * Is @c a fork the heap must see: a new process that does not share the
  * parent's memory or fd table, continuing on the caller's stack (a new
  * stack through syscall() can only be the caller's own contrivance)?
@@ -871,10 +901,10 @@ static bool raw_forks(const struct raw_fork *c)
 		break;
 #ifdef SYS_clone3
 	case SYS_clone3:
-		if (!c->a[0] || (size_t)c->a[1] < CLONE_ARGS_SIZE_VER0)
+		if ((size_t)c->a[1] < CLONE_ARGS_SIZE_VER0 ||
+		    !clone_args_read((const struct clone_args *)c->a[0], &flags,
+				     &stack))
 			return false;	/* the kernel's to refuse */
-		flags = ((const struct clone_args *)c->a[0])->flags;
-		stack = ((const struct clone_args *)c->a[0])->stack;
 		break;
 #endif
 	default:

@@ -734,7 +734,8 @@ static int fork_heap_stack(int forks, bool noproc)
  * Children made with the system call through syscall(): fork(2), clone(2)
  * as bubblewrap and systemd make theirs, clone3(2).  Each must get a copy
  * of the heap of its own: what it writes, the parent must not see.  Other
- * calls go through unchanged, errno and all.
+ * calls go through unchanged, errno and all, and a clone3() the kernel
+ * would refuse is refused, not crashed on.
  */
 static int raw_fork(void)
 {
@@ -779,6 +780,9 @@ static int raw_fork(void)
 		check(pid > 0 && WIFEXITED(status) && !WEXITSTATUS(status) &&
 		      is_text(a, MB, 30), name);
 	}
+	errno = 0;
+	check(syscall(SYS_clone3, (void *)8, sizeof(ca)) == -1 && errno == EFAULT,
+	      "raw_clone3_of_a_bad_pointer_fails_with_efault");
 	check(syscall(SYS_getppid) == getppid(), "syscall_passes_other_calls");
 	errno = 0;
 	check(syscall(SYS_close, -1) == -1 && errno == EBADF, "syscall_sets_errno");
