@@ -25,10 +25,9 @@
  *    clone() below; a fork from a stack in the heap: fork_run()).  The
  *    region is shared, so while the parent waits in its fork handler the
  *    child opens an arena of its own, has the kernel copy the region into
- *    it (MEM_ARENA_IOC_COPY:
- *    compressed chunks as their compressed bytes, nothing decompressed in
- *    either arena) and maps the copy in the region's place.  The child has
- *    no idle-compress thread.  If the child cannot have an arena
+ *    it (MEM_ARENA_IOC_COPY: compressed chunks as their compressed bytes,
+ *    nothing decompressed in either arena) and maps the copy in the
+ *    region's place.  The child has no idle-compress thread.  If the child cannot have an arena
  *    (RLIMIT_MEMLOCK, no memory), it copies the pages in use that hold
  *    data (lseek SEEK_DATA), unreadable ones too, into private anonymous
  *    memory instead, which faults compressed pages back in the parent's
@@ -713,6 +712,16 @@ static long sys_call(const struct raw_fork *c)
 #endif
 }
 
+/* sys_call()'s result as glibc's syscall() returns it: -1 and errno. */
+static long sys_result(long ret)
+{
+	if (ret < 0 && ret > -4096) {
+		errno = -ret;
+		return -1;
+	}
+	return ret;
+}
+
 /* glibc's @name, looked up once into *@cache; NULL (ENOSYS) if it has none. */
 static void *libc_call(void **cache, const char *name)
 {
@@ -739,7 +748,6 @@ static pid_t fork_with_handlers(void *arg)
 {
 	struct raw_fork *raw = arg;
 	libc_fork_fn f = NULL;
-	long ret;
 	pid_t pid;
 	int err;
 
@@ -749,14 +757,8 @@ static pid_t fork_with_handlers(void *arg)
 			return -1;
 	}
 	fork_prepare();
-	if (raw) {
-		ret = sys_call(raw);
-		pid = ret < 0 ? -1 : ret;
-		err = ret < 0 ? -ret : errno;
-	} else {
-		pid = f();
-		err = errno;
-	}
+	pid = raw ? sys_result(sys_call(raw)) : f();
+	err = errno;
 	if (pid)
 		fork_parent();
 	else
@@ -924,7 +926,6 @@ EXPORT long syscall(long nr, ...)
 {
 	struct raw_fork c = { .nr = nr };
 	va_list ap;
-	long ret;
 	int i;
 
 	va_start(ap, nr);
@@ -933,12 +934,7 @@ EXPORT long syscall(long nr, ...)
 	va_end(ap);
 	if (raw_forks(&c))
 		return fork_run(fork_with_handlers, &c);
-	ret = sys_call(&c);
-	if (ret < 0 && ret > -4096) {
-		errno = -ret;
-		return -1;
-	}
-	return ret;
+	return sys_result(sys_call(&c));
 }
 
 /*
@@ -1161,6 +1157,24 @@ static void move_private(char *lo, char *hi, int prot, void *copy)
 }
 
 /*
+ * Move one VMA of a thread's stack out of the region (heap_privatize()).
+ * Its pages are noted before they move: a fork meanwhile must not take
+ * private pages for the region's, while taking the region's for private is
+ * harmless (the child maps by /proc, and a free maps the region again
+ * either way).
+ */
+static void privatize_vma(char *lo, char *hi, int prot, void *copy)
+{
+	size_t first = (lo - heap.base) / heap.page, n = (hi - lo) / heap.page;
+
+	heap_note(&heap.private, first, n);
+	if (move_vma(lo, hi, prot, copy))
+		heap_discard(first, n);
+	else
+		heap_forget(&heap.private, first, n);
+}
+
+/*
  * A thread's stack in the heap (pthread_attr_setstack() over memory the
  * program took from it): glibc puts the thread's descriptor and TLS at its
  * top.  There the kernel writes the thread id of each child the thread
@@ -1177,22 +1191,6 @@ static void move_private(char *lo, char *hi, int prot, void *copy)
  * top is not page aligned keeps its last page in the region, with the
  * descriptor perhaps in it: that thread cannot fork (fork_run()).
  */
-/*
- * Noted before they move: a fork meanwhile must not take private pages for
- * the region's, while taking the region's for private is harmless (the
- * child maps by /proc, and a free maps the region again either way).
- */
-static void privatize_vma(char *lo, char *hi, int prot, void *copy)
-{
-	size_t first = (lo - heap.base) / heap.page, n = (hi - lo) / heap.page;
-
-	heap_note(&heap.private, first, n);
-	if (move_vma(lo, hi, prot, copy))
-		heap_discard(first, n);
-	else
-		heap_forget(&heap.private, first, n);
-}
-
 static void heap_privatize(void *stack, size_t size)
 {
 	uintptr_t lo = ((uintptr_t)stack + heap.page - 1) / heap.page * heap.page;
@@ -1209,7 +1207,7 @@ static void heap_privatize(void *stack, size_t size)
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (copy == MAP_FAILED)
 		return;
-	/* The bitmap first: a page moved out must be noted (privatize_vma()). */
+	/* The bitmap first, so that privatize_vma()'s notes cannot fail. */
 	if (heap_note(&heap.private, first, 0))
 		heap_vmas((char *)lo, (char *)hi, privatize_vma,
 			  (char *)((uintptr_t)copy - (lo - (uintptr_t)heap.base)));

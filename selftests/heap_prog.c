@@ -655,11 +655,11 @@ static int fork_heap_stack(int forks, bool noproc)
 	unsigned int k;
 	bool kept = true, guarded = true, out = true, gone = true;
 
-	/* One stack for the coroutines, one for each thread. */
 	if (noproc)
 		check(!unshare(CLONE_NEWNS) &&
 		      !mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL),
 		      "a_mount_namespace_of_our_own");
+	/* One stack for the coroutines, one for each thread. */
 	stack = mmap(NULL, 3 * HS_STACK, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	check(stack != MAP_FAILED && in_arena(stack) && !sem_init(&hs_gate, 0, 0),
