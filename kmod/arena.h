@@ -414,14 +414,16 @@ struct ma_region *ma_region_next(struct ma_arena *arena, u32 id);
 void ma_region_put(struct ma_region *region);
 int ma_region_free(struct ma_arena *arena, u32 id);
 void ma_region_free_all(struct ma_arena *arena);
-int ma_readahead_init(void);
-void ma_readahead_exit(void);
+int ma_workers_init(void);
+void ma_workers_exit(void);
 int ma_region_mmap(struct ma_arena *arena, struct vm_area_struct *vma);
 int ma_region_willneed(struct ma_arena *arena, loff_t offset, loff_t len);
 loff_t ma_region_seek(struct ma_arena *arena, loff_t offset, int whence);
 typedef int (*ma_chunk_fn)(struct ma_chunk *chunk, struct ma_pass *pass);
 int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
 			  ma_chunk_fn fn, struct ma_pass *pass);
+int ma_region_walk_parallel(struct ma_region *region, u64 offset, u64 length,
+			    ma_chunk_fn fn, struct ma_pass *pass);
 int ma_region_copy(struct ma_region *dst, u64 offset, struct ma_region *src,
 		   u64 src_offset, u64 length, bool snapshot, struct ma_pass *pass);
 

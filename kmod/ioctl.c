@@ -40,7 +40,8 @@ struct ma_ucmd {
 		     MEM_ARENA_FEATURE_READAHEAD_ASYNC |		\
 		     MEM_ARENA_FEATURE_ASYNC_MAP_AHEAD |		\
 		     MEM_ARENA_FEATURE_SEEK_HOLE |			\
-		     MEM_ARENA_FEATURE_COPY_SNAPSHOT)
+		     MEM_ARENA_FEATURE_COPY_SNAPSHOT |			\
+		     MEM_ARENA_FEATURE_TOUCH_PARALLEL)
 
 static u64 ma_ioctl_mask(void);
 
@@ -184,7 +185,8 @@ static int ma_touch_chunk(struct ma_chunk *chunk, struct ma_pass *pass)
 
 /*
  * @flags: the flags this command takes.  @whole: the range must not end
- * inside a chunk (but at the region's end).
+ * inside a chunk (but at the region's end).  MEM_ARENA_TOUCH_PARALLEL
+ * walks the range on several CPUs.
  */
 static int ma_cmd_range(struct ma_ucmd *ucmd, ma_chunk_fn fn,
 			struct ma_pass *pass, u32 flags, bool whole)
@@ -198,8 +200,13 @@ static int ma_cmd_range(struct ma_ucmd *ucmd, ma_chunk_fn fn,
 	region = ma_region_get(ucmd->arena, cmd->id);
 	if (!region)
 		return -ENOENT;
-	if (!whole || !(cmd->length & (ma_chunk_size(ucmd->arena) - 1)) ||
-	    cmd->offset + cmd->length == region->length)
+	if (whole && cmd->length & (ma_chunk_size(ucmd->arena) - 1) &&
+	    cmd->offset + cmd->length != region->length)
+		err = -EINVAL;
+	else if (cmd->flags & MEM_ARENA_TOUCH_PARALLEL)
+		err = ma_region_walk_parallel(region, cmd->offset, cmd->length,
+					      fn, pass);
+	else
 		err = ma_region_walk_chunks(region, cmd->offset, cmd->length,
 					    fn, pass);
 	ma_region_put(region);
@@ -230,7 +237,8 @@ static int ma_cmd_touch(struct ma_ucmd *ucmd)
 {
 	struct ma_pass pass = {};
 
-	return ma_cmd_range(ucmd, ma_touch_chunk, &pass, 0, false);
+	return ma_cmd_range(ucmd, ma_touch_chunk, &pass,
+			    MEM_ARENA_TOUCH_PARALLEL, false);
 }
 
 /* Whole chunks only: the rest of a partial one would be lost with it. */

@@ -203,7 +203,7 @@ static int __init ma_init(void)
 	err = ma_spare_shrinker_init();
 	if (err)
 		goto out_free_streams;
-	err = ma_readahead_init();
+	err = ma_workers_init();
 	if (err)
 		goto out_free_shrinker;
 	err = ma_sysfs_init();
@@ -224,7 +224,7 @@ out_unregister_netlink:
 out_remove_sysfs:
 	ma_sysfs_exit();
 out_destroy_readahead:
-	ma_readahead_exit();
+	ma_workers_exit();
 out_free_shrinker:
 	ma_spare_shrinker_exit();
 out_free_streams:
@@ -237,7 +237,7 @@ static void __exit ma_exit(void)
 	misc_deregister(&ma_misc);
 	ma_netlink_exit();
 	ma_sysfs_exit();
-	ma_readahead_exit();
+	ma_workers_exit();
 	ma_spare_shrinker_exit();
 	ma_streams_exit();
 }

@@ -29,9 +29,13 @@
  *   compress or discard pass cancels a queued work (and drops what it
  *   held) or waits for a running one, with no lock held.
  *   Every queued work of an arena has ended before the arena is freed
- *   (ma_region_free_all() flushes ma_readahead_wq): works are queued by
+ *   (ma_region_free_all() flushes ma_wq): works are queued by
  *   faults only, and no fault can come once the last mapping, which
  *   holds the file, is gone.
+ *   A parallel TOUCH's helpers (ma_region_walk_parallel()) live on the
+ *   caller's stack, which waits for them within the ioctl, under its
+ *   region reference; they share nothing but atomics, and take chunk
+ *   locks one at a time as every walk does.
  */
 #define pr_fmt(fmt) "mem_arena: " fmt
 
@@ -62,7 +66,7 @@
 /* ma_region.ra_flags */
 #define MA_RA_QUEUED		0
 
-static struct workqueue_struct *ma_readahead_wq;
+static struct workqueue_struct *ma_wq;
 static void ma_region_readahead_work(struct work_struct *work);
 static void ma_region_readahead_cancel(struct ma_region *region);
 
@@ -243,7 +247,7 @@ void ma_region_free_all(struct ma_arena *arena)
 	 * A readahead work stops at its next chunk now that its region is
 	 * dead, but it still holds the region, which points to the arena.
 	 */
-	flush_workqueue(ma_readahead_wq);
+	flush_workqueue(ma_wq);
 }
 
 /**
@@ -303,6 +307,122 @@ int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
 	if (!ret && READ_ONCE(region->dead))
 		ret = -ENOENT;
 	return ret;
+}
+
+/*
+ * A parallel walk (MEM_ARENA_TOUCH_PARALLEL) hands its range out in
+ * batches of this many bytes (a multiple of every chunk size), to the
+ * caller and to at most MA_HELPERS_MAX workers beside it.
+ */
+#define MA_PARALLEL_BATCH	SZ_256K
+#define MA_HELPERS_MAX		3
+
+struct ma_parallel {
+	struct ma_region *region;
+	ma_chunk_fn fn;
+	u64 end;			/* of the range */
+	atomic64_t next;		/* the next batch's offset */
+	atomic64_t done;		/* what every pass did */
+	atomic_t err;			/* the first error, which stops everyone */
+	struct mem_cgroup *memcg;	/* the caller's: the helpers charge it */
+};
+
+struct ma_helper {
+	struct work_struct work;
+	struct ma_parallel *par;
+};
+
+/* Take batches until none is left or someone failed; returns what it did. */
+static u64 ma_parallel_walk(struct ma_parallel *par)
+{
+	struct ma_pass pass = {};
+	u64 offset;
+	int err;
+
+	while (!atomic_read(&par->err)) {
+		offset = atomic64_fetch_add(MA_PARALLEL_BATCH, &par->next);
+		if (offset >= par->end)
+			break;
+		err = ma_region_walk_chunks(par->region, offset,
+					    min_t(u64, MA_PARALLEL_BATCH,
+						  par->end - offset),
+					    par->fn, &pass);
+		if (err)
+			atomic_cmpxchg(&par->err, 0, err);
+	}
+	atomic64_add(pass.done, &par->done);
+	return pass.done;
+}
+
+static void ma_helper_work(struct work_struct *work)
+{
+	struct ma_helper *helper = container_of(work, struct ma_helper, work);
+	struct ma_parallel *par = helper->par;
+	struct mem_cgroup *old;
+	u64 done;
+
+	old = set_active_memcg(par->memcg);
+	done = ma_parallel_walk(par);
+	set_active_memcg(old);
+	ma_stat_add(par->region->arena, MEM_ARENA_STAT_touch_helper_chunks, done);
+}
+
+/**
+ * ma_region_walk_parallel - ma_region_walk_chunks() on several CPUs
+ *
+ * The caller and up to MA_HELPERS_MAX workers of ma_wq (one fewer than the
+ * online CPUs) take the range batch by batch, each batch one walk of its
+ * own, so which of them visits a chunk depends on timing.  Pages they
+ * allocate are charged to the caller's memory cgroup.  The first error
+ * (the caller's fatal signal: -EINTR) stops every walker at its next
+ * batch and is returned; chunks already done, anywhere in the range, stay
+ * done.  Returns only when no helper runs any more: they use the caller's
+ * stack and its region reference.  @pass is the caller's: only its done
+ * count is set, to the sum of everyone's.  Not for passes that unmap.
+ */
+int ma_region_walk_parallel(struct ma_region *region, u64 offset, u64 length,
+			    ma_chunk_fn fn, struct ma_pass *pass)
+{
+	struct ma_helper helpers[MA_HELPERS_MAX];
+	struct ma_parallel par = {
+		.region = region,
+		.fn = fn,
+		.next = ATOMIC64_INIT(offset),
+		.done = ATOMIC64_INIT(0),
+		.err = ATOMIC_INIT(0),
+	};
+	unsigned int i, nr;
+	u64 end;
+
+	if (WARN_ON_ONCE(pass->unmap))
+		return -EINVAL;
+	if (!length || offset & (ma_chunk_size(region->arena) - 1) ||
+	    check_add_overflow(offset, length, &end) || end > region->length)
+		return -EINVAL;
+	par.end = end;
+	nr = min_t(u64, num_online_cpus() - 1,
+		   DIV_ROUND_UP_ULL(length, MA_PARALLEL_BATCH) - 1);
+	nr = min(nr, MA_HELPERS_MAX);
+	if (!nr)
+		return ma_region_walk_chunks(region, offset, length, fn, pass);
+
+	par.memcg = get_mem_cgroup_from_mm(current->mm);
+	for (i = 0; i < nr; i++) {
+		helpers[i].par = &par;
+		INIT_WORK_ONSTACK(&helpers[i].work, ma_helper_work);
+		queue_work(ma_wq, &helpers[i].work);
+	}
+	ma_parallel_walk(&par);
+	/* Each helper is past its last batch, or never started. */
+	for (i = 0; i < nr; i++) {
+		cancel_work_sync(&helpers[i].work);
+		destroy_work_on_stack(&helpers[i].work);
+	}
+	mem_cgroup_put(par.memcg);
+	pass->done = atomic64_read(&par.done);
+	if (!atomic_read(&par.err) && READ_ONCE(region->dead))
+		return -ENOENT;
+	return atomic_read(&par.err);
 }
 
 /**
@@ -551,22 +671,23 @@ static void ma_region_readahead_queue(struct ma_region *region,
 	region->ra_to = to;
 	region->ra_memcg = get_mem_cgroup_from_mm(current->mm);
 	/* Refused while a pass cancels the last one: that pass takes it back. */
-	if (!queue_work(ma_readahead_wq, &region->ra_work)) {
+	if (!queue_work(ma_wq, &region->ra_work)) {
 		ma_region_readahead_end(region);
 		return;
 	}
 	WRITE_ONCE(region->ra_next, to);
 }
 
-int ma_readahead_init(void)
+/* Readahead windows and a parallel TOUCH's helpers run here. */
+int ma_workers_init(void)
 {
-	ma_readahead_wq = alloc_workqueue("mem_arena_readahead", WQ_UNBOUND, 0);
-	return ma_readahead_wq ? 0 : -ENOMEM;
+	ma_wq = alloc_workqueue("mem_arena", WQ_UNBOUND, 0);
+	return ma_wq ? 0 : -ENOMEM;
 }
 
-void ma_readahead_exit(void)
+void ma_workers_exit(void)
 {
-	destroy_workqueue(ma_readahead_wq);
+	destroy_workqueue(ma_wq);
 }
 
 /*

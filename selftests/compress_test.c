@@ -254,6 +254,64 @@ TEST_F(arena, touch_counts_hits)
 }
 
 /*
+ * MEM_ARENA_TOUCH_PARALLEL over 4 MiB (16 batches) of every kind of chunk:
+ * it brings back exactly what a touch would (the compressed and
+ * same-filled chunks not brought back before), counts the others as raw
+ * hits, empties the pool, and every byte reads back.  With two CPUs the
+ * kernel's workers must take part in one of up to PAR_ROUNDS rounds
+ * (touch_helper_chunks); never more than the chunks brought back.
+ */
+#define PAR_ROUNDS	5
+TEST_F(arena, touch_parallel_brings_back_every_chunk)
+{
+	size_t cs = self->cs, len = 4 * MiB, nr = len / cs;
+	unsigned int i, r, back = 0, raw = 0;
+	struct mem_arena_stats s0, s1;
+	__u64 done, helped = 0;
+	__u32 id;
+	char *p;
+
+	p = ma_region_map(self->fd, len, &id);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < nr; i++) {
+		ma_fill_kind(p + i * cs, cs, i);
+		back += i % MA_KINDS != K_RANDOM && i % MA_KINDS != K_EMPTY;
+		raw += i % MA_KINDS == K_RANDOM;
+	}
+	for (r = 0; r < PAR_ROUNDS; r++) {
+		ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_COMPRESS, id, 0,
+				      len, &done));
+		ASSERT_EQ(back, done);
+		/* Chunks 0..2 (text, random, zeros) raw before it comes. */
+		ASSERT_EQ(0, ma_range(self->fd, MEM_ARENA_IOC_TOUCH, id, 0,
+				      3 * cs, &done));
+		ASSERT_EQ(2, done);
+		ASSERT_EQ(0, ma_stats(self->fd, &s0));
+		ASSERT_EQ(0, ma_range_flags(self->fd, MEM_ARENA_IOC_TOUCH,
+					    MEM_ARENA_TOUCH_PARALLEL, id, 0,
+					    len, &done));
+		ASSERT_EQ(0, ma_stats(self->fd, &s1));
+		EXPECT_EQ(back - 2, done);
+		EXPECT_EQ(back - 2, s1.access_hits_decompressed -
+				    s0.access_hits_decompressed);
+		EXPECT_EQ(back - 2, s1.decompress_ops - s0.decompress_ops);
+		EXPECT_EQ(raw + 2, s1.access_hits_raw - s0.access_hits_raw);
+		EXPECT_GE(done, s1.touch_helper_chunks - s0.touch_helper_chunks);
+		helped += s1.touch_helper_chunks - s0.touch_helper_chunks;
+		EXPECT_EQ(0, s1.pool_bytes);
+		EXPECT_EQ(0, s1.zero_chunks);
+		EXPECT_EQ(0, s1.logical_input_bytes);
+		for (i = 0; i < nr; i++)
+			ASSERT_EQ(0, check_chunk(p + i * cs, cs, i, self->scratch))
+				TH_LOG("round %u, chunk %u", r, i);
+		if (helped || sysconf(_SC_NPROCESSORS_ONLN) < 2)
+			break;
+	}
+	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2)
+		EXPECT_LT(0, helped) TH_LOG("no worker helped in %u rounds", r);
+}
+
+/*
  * A pass times one codec call in 16 and counts each group of calls at its
  * next timed call or at the pass's end: a pass of 1, 16 and 17 chunks
  * (one group closed only by the end; a second group opened by the 17th)

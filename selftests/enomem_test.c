@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Allocation failure under a memory cgroup limit: TOUCH fails with -ENOMEM,
+ * Allocation failure under a memory cgroup limit: TOUCH (also on several
+ * CPUs) fails with -ENOMEM,
  * nobody is OOM-killed, nothing is lost, and once the limit is lifted the
  * same call succeeds and every byte reads back.  A compress pass needs no
  * room to spare: it frees raw pages as it fills pool blocks.
@@ -128,8 +129,21 @@ TEST(enomem_from_ioctls_loses_nothing)
 	EXPECT_LE(1, s.alloc_failures);
 	EXPECT_EQ(0, s.decompress_errors);
 
+	/*
+	 * The same on several CPUs: the first error (the caller's or a
+	 * worker's, in the same cgroup) is the call's, and nobody is killed.
+	 */
+	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, NR * CS, NULL));
+	ASSERT_EQ(0, cg_squeeze(64 * KiB));
+	err = ma_range_flags(fd, MEM_ARENA_IOC_TOUCH, MEM_ARENA_TOUCH_PARALLEL,
+			     id, 0, NR * CS, &done);
+	cg_set_max("max");
+	EXPECT_EQ(-ENOMEM, err);
+
 	/* Limit gone: the same calls work and nothing was lost. */
-	EXPECT_EQ(0, ma_range(fd, MEM_ARENA_IOC_TOUCH, id, 0, NR * CS, NULL));
+	EXPECT_EQ(0, ma_range_flags(fd, MEM_ARENA_IOC_TOUCH,
+				    MEM_ARENA_TOUCH_PARALLEL, id, 0, NR * CS,
+				    NULL));
 	EXPECT_EQ(0, memcmp(p, want, NR * CS));
 	for (i = 0; i < NR2; i++) {
 		ma_fill_half(want, CS, i);

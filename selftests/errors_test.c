@@ -374,7 +374,23 @@ TEST_F(errors, compress_and_touch_ranges)
 		EXPECT_EQ(table[i].err, ma_range(self->fd, MEM_ARENA_IOC_TOUCH,
 						 id, table[i].off, table[i].length, NULL))
 			TH_LOG("touch row %zu", i);
+		EXPECT_EQ(table[i].err,
+			  ma_range_flags(self->fd, MEM_ARENA_IOC_TOUCH,
+					 MEM_ARENA_TOUCH_PARALLEL, id, table[i].off,
+					 table[i].length, NULL))
+			TH_LOG("parallel touch row %zu", i);
 	}
+	/* TOUCH_PARALLEL is TOUCH's flag alone. */
+	EXPECT_EQ(-EINVAL, ma_range_flags(self->fd, MEM_ARENA_IOC_COMPRESS,
+					  MEM_ARENA_TOUCH_PARALLEL, self->id, 0,
+					  CS, NULL));
+	EXPECT_EQ(-EINVAL, ma_range_flags(self->fd, MEM_ARENA_IOC_DISCARD,
+					  MEM_ARENA_TOUCH_PARALLEL, self->id, 0,
+					  CS, NULL));
+	EXPECT_EQ(-EINVAL, ma_range_flags(self->fd, MEM_ARENA_IOC_TOUCH,
+					  MEM_ARENA_TOUCH_PARALLEL |
+					  MEM_ARENA_COMPRESS_IDLE_ONLY, self->id,
+					  0, CS, NULL));
 }
 
 TEST_F(errors, stats_sizes)

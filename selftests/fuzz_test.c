@@ -602,14 +602,22 @@ static void op_seek(struct fuzzer *f)
 	ref_put(&r);
 }
 
-/* A sane compress or touch of a whole region: keeps the pool busy. */
+/*
+ * A sane compress or touch of a whole region (half the touches on several
+ * CPUs): keeps the pool busy.
+ */
 static void op_range(struct fuzzer *f)
 {
 	struct ref r;
 
 	if (slot_get(f, &r, 1) >= 0 && r.has_reg) {
-		ma_range(r.fd, chance(f, 75) ? MEM_ARENA_IOC_COMPRESS :
-			 MEM_ARENA_IOC_TOUCH, r.reg.id, 0, r.reg.len, NULL);
+		if (chance(f, 75))
+			ma_range(r.fd, MEM_ARENA_IOC_COMPRESS, r.reg.id, 0,
+				 r.reg.len, NULL);
+		else
+			ma_range_flags(r.fd, MEM_ARENA_IOC_TOUCH,
+				       chance(f, 50) ? MEM_ARENA_TOUCH_PARALLEL : 0,
+				       r.reg.id, 0, r.reg.len, NULL);
 		count(f);
 	}
 	ref_put(&r);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Races between the operations of one arena, each checked on the data:
- *   free_vs_*              REGION_FREE against COMPRESS, TOUCH, faults
+ *   free_vs_*              REGION_FREE against COMPRESS, TOUCH (also on
+ *                          several CPUs: TOUCH_PARALLEL), faults
  *                          (also in a MADV_SEQUENTIAL mapping, with
  *                          WILLNEED: readahead; mapping ahead; readahead
  *                          in a worker) and
@@ -28,7 +29,10 @@
  *                          freed: a copy reads as zero or as the source,
  *                          a quiet copy equals it, nothing leaks;
  *   close_vs_shrinker      arenas holding spares close while the
- *                          shrinker frees spares all along.
+ *                          shrinker frees spares all along;
+ *   kill_during_parallel_touch  SIGKILL to a process inside a
+ *                          TOUCH_PARALLEL: it dies, its workers stop, and
+ *                          its arena goes with it.
  * Threads meet at barriers and flags, never sleeps.  Each test loops for
  * MA_RACE_SECONDS (default 3), at least MIN_ITERS times (pool_leak_on_close
  * at least F_MIN_ITERS, two_compress_passes until 4 passes).
@@ -332,6 +336,23 @@ static void role_touch(struct worker *w)
 		}
 		err = ma_range(r->fd, MEM_ARENA_IOC_TOUCH, r->id, i * CS, CS, NULL);
 	} while (!check_range_ioctl(r, "TOUCH", err, after));
+}
+
+/* Compress the whole region, then bring it back on several CPUs. */
+static void role_touch_parallel(struct worker *w)
+{
+	struct race *r = w->r;
+	int after, err;
+
+	do {
+		after = is_freed(r);
+		err = ma_range(r->fd, MEM_ARENA_IOC_COMPRESS, r->id, 0, r->len, NULL);
+		if (check_range_ioctl(r, "COMPRESS", err, after))
+			return;
+		err = ma_range_flags(r->fd, MEM_ARENA_IOC_TOUCH,
+				     MEM_ARENA_TOUCH_PARALLEL, r->id, 0, r->len,
+				     NULL);
+	} while (!check_range_ioctl(r, "TOUCH_PARALLEL", err, after));
 }
 
 /*
@@ -638,6 +659,18 @@ TEST_F_TIMEOUT(race, free_vs_touch, 120)
 	const struct free_race fr = {
 		.nr = 64, .compress_first = 1, .spin = 64,
 		.nr_roles = 1, .roles = { role_touch },
+	};
+
+	NEED_MODULE();
+	free_race(_metadata, self, &fr);
+}
+
+/* 1 MiB: four batches of a parallel touch, so its workers take part. */
+TEST_F_TIMEOUT(race, free_vs_parallel_touch, 120)
+{
+	const struct free_race fr = {
+		.nr = MiB / CS, .compress_first = 1, .spin = 64,
+		.nr_roles = 2, .roles = { role_touch_parallel, role_fault },
 	};
 
 	NEED_MODULE();
@@ -1544,6 +1577,89 @@ TEST_F_TIMEOUT(race, close_vs_shrinker, 120)
 	EXPECT_EQ(spare0, spare) TH_LOG("iteration %u: spare_bytes %lld after close",
 					iter, spare);
 	EXPECT_LT(0, shrunk) TH_LOG("the shrinker never freed an open arena's spares");
+	check_gauges(_metadata, self);
+}
+
+/*
+ * SIGKILL to a process inside a parallel touch: its own walk stops with
+ * -EINTR, its workers at their next batch, and the ioctl returns only
+ * once they have (they use its stack), so the process dies and its arena
+ * is released with it.  The child counts its calls in shared memory, so
+ * the parent knows which one a kill met (odd: a TOUCH_PARALLEL).
+ */
+#define K_CHUNKS	(8 * MiB / CS)
+
+static void __attribute__((noreturn)) kill_child(int ready, volatile unsigned long *calls)
+{
+	const size_t len = K_CHUNKS * CS;
+	unsigned int i;
+	__u32 id;
+	char *p;
+	int fd;
+
+	fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
+	p = fd < 0 ? NULL : ma_region_map(fd, len, &id);
+	if (!p)
+		_exit(1);
+	for (i = 0; i < K_CHUNKS; i++)
+		ma_fill_text(p + i * CS, CS, i);
+	if (write(ready, "", 1) != 1)
+		_exit(1);
+	for (;;) {
+		if (ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, NULL))
+			_exit(2);
+		++*calls;
+		if (ma_range_flags(fd, MEM_ARENA_IOC_TOUCH, MEM_ARENA_TOUCH_PARALLEL,
+				   id, 0, len, NULL))
+			_exit(3);
+		++*calls;
+	}
+}
+
+TEST_F_TIMEOUT(race, kill_during_parallel_touch, 120)
+{
+	volatile unsigned long *calls;
+	unsigned int iter, spin, in_touch = 0, other = 0;
+	uint64_t rnd = 13;
+	int ready[2], status;
+	pid_t pid;
+	char c;
+
+	NEED_MODULE();
+	calls = mmap(NULL, sizeof(*calls), PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, calls);
+	for (iter = 0; more(self, iter); iter++) {
+		unsigned long at;
+
+		*calls = 0;
+		ASSERT_EQ(0, pipe(ready));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid)
+			kill_child(ready[1], calls);
+		close(ready[1]);
+		ASSERT_EQ(1, read(ready[0], &c, 1)) TH_LOG("the child failed to start");
+		close(ready[0]);
+		/* Into its first calls, then a few microseconds more. */
+		while (*calls < 1 + iter % 4)
+			sched_yield();
+		for (spin = ma_rand(&rnd) % 100000; spin; spin--)
+			barrier();
+		at = *calls;
+		ASSERT_EQ(0, kill(pid, SIGKILL));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+			TH_LOG("iteration %u: status %#x", iter, status);
+		if (at & 1)
+			in_touch++;
+		else
+			other++;
+	}
+	TH_LOG("%u kills: %u in or just before a parallel touch, %u in a compress",
+	       iter, in_touch, other);
+	EXPECT_LT(0, in_touch);
+	munmap((void *)calls, sizeof(*calls));
 	check_gauges(_metadata, self);
 }
 

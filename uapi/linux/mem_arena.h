@@ -177,7 +177,9 @@
 	X(recycled_pages,	36, pages,				\
 	  "Pages taken from the spares, not the page allocator: for a decompression, fill, copy or pool block, not zeroed") \
 	X(readahead_mapped,	37, chunks,				\
-	  "Of readahead_chunks: also mapped at once into the faulting mapping (config flag MAP_AHEAD), so their use is not seen")
+	  "Of readahead_chunks: also mapped at once into the faulting mapping (config flag MAP_AHEAD), so their use is not seen") \
+	X(touch_helper_chunks,	38, chunks,				\
+	  "Of access_hits_decompressed: brought back by a parallel touch's kernel workers, not by its caller")
 
 #define __MEM_ARENA_STAT_FIELD(name, id, unit, doc) __u64 name;
 /* Every field __u64, in id order. */
@@ -233,6 +235,7 @@ enum {
 #define MEM_ARENA_FEATURE_ASYNC_MAP_AHEAD	(1ULL << 9)	/* both flags at once */
 #define MEM_ARENA_FEATURE_SEEK_HOLE		(1ULL << 10)	/* lseek SEEK_DATA/SEEK_HOLE */
 #define MEM_ARENA_FEATURE_COPY_SNAPSHOT		(1ULL << 11)	/* MEM_ARENA_COPY_SNAPSHOT */
+#define MEM_ARENA_FEATURE_TOUCH_PARALLEL	(1ULL << 12)	/* MEM_ARENA_TOUCH_PARALLEL */
 
 /**
  * struct mem_arena_cmd_info - MEM_ARENA_IOC_GET_INFO
@@ -399,7 +402,15 @@ struct mem_arena_cmd_region_info {
 /**
  * struct mem_arena_cmd_range - MEM_ARENA_IOC_COMPRESS, _TOUCH, _DISCARD
  * @size: sizeof(struct mem_arena_cmd_range)
- * @flags: COMPRESS: 0 or MEM_ARENA_COMPRESS_IDLE_ONLY; others: must be 0
+ * @flags: COMPRESS: 0 or MEM_ARENA_COMPRESS_IDLE_ONLY; TOUCH: 0 or
+ *	MEM_ARENA_TOUCH_PARALLEL; DISCARD: must be 0.  TOUCH_PARALLEL: the
+ *	range is shared out in 256 KiB batches between the caller and up to
+ *	three kernel workers (one fewer than the online CPUs), which
+ *	decompress at once; their pages are charged to the caller's memory
+ *	cgroup, their CPU time is not charged to the caller.  On an error
+ *	(the first is returned) some chunks anywhere in the range may have
+ *	been brought back.  Kernels without MEM_ARENA_FEATURE_TOUCH_PARALLEL
+ *	refuse it with -EINVAL.
  * @id: the region
  * @__reserved: must be 0
  * @offset: start in the region, a multiple of the chunk size
@@ -421,6 +432,7 @@ struct mem_arena_cmd_range {
 	__u64 chunks;
 };
 #define MEM_ARENA_COMPRESS_IDLE_ONLY	(1U << 0)
+#define MEM_ARENA_TOUCH_PARALLEL	(1U << 1)
 #define MEM_ARENA_IOC_COMPRESS	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_COMPRESS)
 #define MEM_ARENA_IOC_TOUCH	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_TOUCH)
 #define MEM_ARENA_IOC_DISCARD	_IO(MEM_ARENA_TYPE, MEM_ARENA_CMD_DISCARD)
