@@ -204,6 +204,13 @@ int mem_arena_touch(struct mem_arena_region *region, size_t offset, size_t len)
 	return ma_range(region, MEM_ARENA_IOC_TOUCH, 0, offset, len);
 }
 
+int mem_arena_touch_parallel(struct mem_arena_region *region, size_t offset,
+			     size_t len)
+{
+	return ma_range(region, MEM_ARENA_IOC_TOUCH, MEM_ARENA_TOUCH_PARALLEL,
+			offset, len);
+}
+
 int mem_arena_compress_range(struct mem_arena_region *region, size_t offset,
 			     size_t len)
 {

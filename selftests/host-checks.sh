@@ -23,6 +23,7 @@ echo "$syms" | grep -q '^mem_arena_compress_idle@@MEM_ARENA_1\.2$' || bad="$bad 
 echo "$syms" | grep -q '^mem_arena_region_copy@@MEM_ARENA_1\.3$' || bad="$bad mem_arena_region_copy-not-at-1.3"
 echo "$syms" | grep -q '^mem_arena_set_readahead@@MEM_ARENA_1\.4$' || bad="$bad mem_arena_set_readahead-not-at-1.4"
 echo "$syms" | grep -q '^mem_arena_region_snapshot@@MEM_ARENA_1\.5$' || bad="$bad mem_arena_region_snapshot-not-at-1.5"
+echo "$syms" | grep -q '^mem_arena_touch_parallel@@MEM_ARENA_1\.6$' || bad="$bad mem_arena_touch_parallel-not-at-1.6"
 if [ -n "$syms" ] && [ -z "$bad" ]; then
 	ok "exports_only_mem_arena_versioned ($(echo "$syms" | wc -l) symbols)"
 else

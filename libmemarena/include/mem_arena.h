@@ -65,6 +65,9 @@ int    mem_arena_region_snapshot(struct mem_arena_region *dst,
 				 size_t dst_offset,
 				 const struct mem_arena_region *src,
 				 size_t src_offset, size_t len);
+/* MEM_ARENA_1.6 */
+int    mem_arena_touch_parallel(struct mem_arena_region *region,
+				size_t offset, size_t len);
 /* MEM_ARENA_1.0, as everything from here on */
 int    mem_arena_get_config(struct mem_arena *arena,
 			    struct mem_arena_config *cfg);
