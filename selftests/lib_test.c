@@ -161,6 +161,15 @@ TEST_F(lib, compress_touch_stats_roundtrip)
 	/* A range variant on one chunk. */
 	EXPECT_EQ(1, mem_arena_compress_range(r, 5 * CS, 1));
 	EXPECT_EQ(0, memcmp(p, want, len));
+
+	/* On several CPUs: chunk 5 and the four of zeros, no more. */
+	EXPECT_EQ(16, mem_arena_compress_region(r));
+	EXPECT_EQ(11, mem_arena_touch(r, 0, 11 * CS));
+	EXPECT_EQ(5, mem_arena_touch_parallel(r, 3 * CS, 13 * CS));
+	EXPECT_EQ(0, mem_arena_touch_parallel(r, 0, len));
+	ASSERT_EQ(0, mem_arena_get_stats(self->arena, &s));
+	EXPECT_EQ(0, s.pool_bytes);
+	EXPECT_EQ(0, memcmp(p, want, len));
 	free(want);
 	EXPECT_EQ(0, mem_arena_region_free(r));
 }
@@ -351,6 +360,10 @@ TEST_F(lib, range_errors)
 	EXPECT_EQ(-EINVAL, mem_arena_touch(r, CS, SIZE_MAX));
 	EXPECT_EQ(-EINVAL, mem_arena_touch(r, 0, 4 * CS + 1));
 	EXPECT_EQ(-EINVAL, mem_arena_touch(r, 4 * CS, 1));
+	EXPECT_EQ(-EINVAL, mem_arena_touch_parallel(NULL, 0, CS));
+	EXPECT_EQ(-EINVAL, mem_arena_touch_parallel(r, 0, 0));
+	EXPECT_EQ(-EINVAL, mem_arena_touch_parallel(r, CS, SIZE_MAX));
+	EXPECT_EQ(-EINVAL, mem_arena_touch_parallel(r, 4 * CS, 1));
 	EXPECT_EQ(-EINVAL, mem_arena_compress_region(NULL));
 	EXPECT_EQ(-EINVAL, mem_arena_compress_range(r, 0, 0));
 	EXPECT_EQ(-EINVAL, mem_arena_compress_range(r, SIZE_MAX, 2));
