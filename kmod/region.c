@@ -327,6 +327,28 @@ struct ma_parallel {
 	struct mem_cgroup *memcg;	/* the caller's: the helpers charge it */
 };
 
+/*
+ * Helpers out for parallel walks, module-wide (protected by itself): at
+ * most one fewer than the online CPUs, whoever the callers are, so that
+ * many parallel touches at once cannot fill the machine with workers
+ * whose CPU time no caller is charged for.  A walk takes what is left,
+ * maybe none, and walks alone then.
+ */
+static atomic_t ma_helpers_out = ATOMIC_INIT(0);
+
+static unsigned int ma_helpers_take(unsigned int want)
+{
+	int out = atomic_read(&ma_helpers_out);
+	int n;
+
+	do {
+		n = min_t(int, want, (int)num_online_cpus() - 1 - out);
+		if (n <= 0)
+			return 0;
+	} while (!atomic_try_cmpxchg(&ma_helpers_out, &out, out + n));
+	return n;
+}
+
 struct ma_helper {
 	struct work_struct work;
 	struct ma_parallel *par;
@@ -370,9 +392,9 @@ static void ma_helper_work(struct work_struct *work)
 /**
  * ma_region_walk_parallel - ma_region_walk_chunks() on several CPUs
  *
- * The caller and up to MA_HELPERS_MAX workers of ma_wq (one fewer than the
- * online CPUs) take the range batch by batch, each batch one walk of its
- * own, so which of them visits a chunk depends on timing.  Pages they
+ * The caller and up to MA_HELPERS_MAX workers of ma_wq (as many as
+ * ma_helpers_take() grants) take the range batch by batch, each batch one
+ * walk of its own, so which of them visits a chunk depends on timing.  Pages they
  * allocate are charged to the caller's memory cgroup.  The first error
  * (the caller's fatal signal: -EINTR) stops every walker at its next
  * batch and is returned; chunks already done, anywhere in the range, stay
@@ -400,9 +422,9 @@ int ma_region_walk_parallel(struct ma_region *region, u64 offset, u64 length,
 	    check_add_overflow(offset, length, &end) || end > region->length)
 		return -EINVAL;
 	par.end = end;
-	nr = min_t(u64, num_online_cpus() - 1,
+	nr = min_t(u64, MA_HELPERS_MAX,
 		   DIV_ROUND_UP_ULL(length, MA_PARALLEL_BATCH) - 1);
-	nr = min(nr, MA_HELPERS_MAX);
+	nr = ma_helpers_take(nr);
 	if (!nr)
 		return ma_region_walk_chunks(region, offset, length, fn, pass);
 
@@ -418,6 +440,7 @@ int ma_region_walk_parallel(struct ma_region *region, u64 offset, u64 length,
 		cancel_work_sync(&helpers[i].work);
 		destroy_work_on_stack(&helpers[i].work);
 	}
+	atomic_sub(nr, &ma_helpers_out);
 	mem_cgroup_put(par.memcg);
 	pass->done = atomic64_read(&par.done);
 	if (!atomic_read(&par.err) && READ_ONCE(region->dead))

@@ -34,7 +34,8 @@
  * it becomes the most recently used compressed chunk.
  *
  * Any access to a compressed or same-filled chunk faults and brings the whole
- * chunk back to raw; MEM_ARENA_IOC_TOUCH does so eagerly for a range.
+ * chunk back to raw; MEM_ARENA_IOC_TOUCH does so eagerly for a range (with
+ * MEM_ARENA_TOUCH_PARALLEL, on several CPUs).
  * Readahead: in a mapping advised MADV_SEQUENTIAL, a fault that had to
  * decompress, or the first use of a chunk read ahead, also brings back the
  * compressed chunks of the next 128 KiB (at least two chunks); an arena
@@ -405,9 +406,11 @@ struct mem_arena_cmd_region_info {
  * @flags: COMPRESS: 0 or MEM_ARENA_COMPRESS_IDLE_ONLY; TOUCH: 0 or
  *	MEM_ARENA_TOUCH_PARALLEL; DISCARD: must be 0.  TOUCH_PARALLEL: the
  *	range is shared out in 256 KiB batches between the caller and up to
- *	three kernel workers (one fewer than the online CPUs), which
- *	decompress at once; their pages are charged to the caller's memory
- *	cgroup, their CPU time is not charged to the caller.  On an error
+ *	three kernel workers, which decompress at once; module-wide, all
+ *	callers together have one fewer worker than the online CPUs, and a
+ *	caller that gets none walks alone.  Their pages are charged to the
+ *	caller's memory cgroup, their CPU time is not charged to the
+ *	caller.  On an error
  *	(the first is returned) some chunks anywhere in the range may have
  *	been brought back.  Kernels without MEM_ARENA_FEATURE_TOUCH_PARALLEL
  *	refuse it with -EINVAL.
