@@ -43,8 +43,8 @@ static void usage(FILE *out)
 "  MADV_SEQUENTIAL readahead, with readahead mapped ahead in an arena\n"
 "  with MEM_ARENA_CONFIG_MAP_AHEAD, and from a worker in an arena with\n"
 "  MEM_ARENA_CONFIG_READAHEAD_ASYNC, without and with MAP_AHEAD) and in\n"
-"  random order (with per-fault latency), touch readback, density; every\n"
-"  byte checked.\n"
+"  random order (with per-fault latency), touch readback (also on several\n"
+"  CPUs: mem_arena_touch_parallel()), density; every byte checked.\n"
 "threads: two threads compressing two regions at once, against one.\n"
 "zram: the same bytes written to and read from /dev/zram0 with O_DIRECT\n"
 "  in 4 KiB and 1 MiB requests, the 4 KiB reads also in random order (set\n"
@@ -55,11 +55,12 @@ static void usage(FILE *out)
 "scale: compress regions of each size; report the per-chunk cost (wall\n"
 "  clock and kernel codec time), median of --runs (default 3).\n"
 "phase compress|fault|readahead|rasync|rasyncmap|mapahead|random|touch|\n"
-"      threads|zread|zrandom|zwrite:\n"
+"      ptouch|threads|zread|zrandom|zwrite:\n"
 "  one phase alone, after its setup (readahead: in-order faults with\n"
 "  MADV_SEQUENTIAL; rasync: the same in an arena with READAHEAD_ASYNC;\n"
 "  rasyncmap: with READAHEAD_ASYNC and MAP_AHEAD;\n"
-"  mapahead: with MAP_AHEAD; random: faults in random order, each\n"
+"  mapahead: with MAP_AHEAD; ptouch: a touch on several CPUs;\n"
+"  random: faults in random order, each\n"
 "  timed; zread, zrandom: 4 KiB O_DIRECT reads of /dev/zram0, set up by\n"
 "  the caller, in order or in the random order, each timed; zwrite: the\n"
 "  4 KiB writes of those bytes, in order); --chunk-kb: the arena's chunk\n"
@@ -462,6 +463,17 @@ static int cmd_run(const char *dataset, size_t mb)
 	mark_phase("end", "run/%s/touch", dataset);
 	if (memcmp(p, copy, len))
 		die(1, "%s: data read back differs", dataset);
+
+	compress_or_die(r);			/* the same on several CPUs */
+	mark_phase("begin", "run/%s/ptouch", dataset);
+	t0 = now_seconds();
+	if (mem_arena_touch_parallel(r, 0, len) < 0)
+		die(1, "parallel touch failed");
+	json_object_object_add(o, "touch_parallel_readback_mbps",
+			       json_object_new_double(mib / secs_since(t0)));
+	mark_phase("end", "run/%s/ptouch", dataset);
+	if (memcmp(p, copy, len))
+		die(1, "%s: data read back differs (parallel touch)", dataset);
 	json_object_object_add(o, "verified", json_object_new_boolean(1));
 	emit(o);
 	free(lat);
@@ -693,9 +705,9 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 
 	if (!seq && strcmp(phase, "compress") && strcmp(phase, "fault") &&
 	    strcmp(phase, "random") && strcmp(phase, "touch") &&
-	    strcmp(phase, "threads") && strcmp(phase, "zread") &&
+	    strcmp(phase, "ptouch") && strcmp(phase, "threads") && strcmp(phase, "zread") &&
 	    strcmp(phase, "zrandom") && strcmp(phase, "zwrite"))
-		die(2, "phase: unknown '%s' (compress, fault, readahead, rasync, rasyncmap, mapahead, random, touch, threads, zread, zrandom, zwrite)",
+		die(2, "phase: unknown '%s' (compress, fault, readahead, rasync, rasyncmap, mapahead, random, touch, ptouch, threads, zread, zrandom, zwrite)",
 		    phase);
 	if (phase[0] == 'z' && arena_chunk)
 		die(2, "--chunk-kb: zram's phases have 4 KiB requests only");
@@ -733,6 +745,9 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	} else if (!strcmp(phase, "touch")) {
 		if (mem_arena_touch(r, 0, len) < 0)
 			die(1, "touch failed");
+	} else if (!strcmp(phase, "ptouch")) {
+		if (mem_arena_touch_parallel(r, 0, len) < 0)
+			die(1, "parallel touch failed");
 	} else {
 		c[0].r = r, c[1].r = r2;
 		for (k = 0; k < 2; k++)

@@ -20,6 +20,8 @@ TARGETS = [
      ("run", "compress_mbps"), ("zram", "write_mbps_4k"), 1.3, ">="),
     ("touch / LZ4 decompress", REAL,
      ("run", "touch_readback_mbps"), ("lz4", "decompress_mbps"), 0.8, ">="),
+    ("parallel touch / LZ4 decompress", REAL,
+     ("run", "touch_parallel_readback_mbps"), ("lz4", "decompress_mbps"), 0.8, ">="),
     ("fault readback / LZ4 decompress", REAL,
      ("run", "readback_mbps"), ("lz4", "decompress_mbps"), 0.5, ">="),
     ("readahead / LZ4 decompress", REAL,
@@ -140,6 +142,8 @@ def main():
         add("readback_random_mbps", d, v("run", "readback_random_mbps"),
             v("zram", "read_random_mbps_4k"), None, "MB/s")
         add("touch_readback_mbps", d, v("run", "touch_readback_mbps"), None, None, "MB/s")
+        add("touch_parallel_readback_mbps", d, v("run", "touch_parallel_readback_mbps"),
+            None, None, "MB/s")
         add("fault_p50_us", d, v("run", "fault_p50_us"), v("zram", "read_p50_us"), None, "us")
         add("fault_p99_us", d, v("run", "fault_p99_us"), v("zram", "read_p99_us"), None, "us")
         # The same random faults against zram's reads in the same random order.
@@ -155,6 +159,8 @@ def main():
         add("readback_mb_per_cpu_s", d, per_cpu("run/%s/readback" % d, mmb),
             per_cpu("zram/%s/read_4k" % d, zmb), None, "MB/cpu-s")
         add("touch_readback_mb_per_cpu_s", d, per_cpu("run/%s/touch" % d, mmb),
+            None, None, "MB/cpu-s")
+        add("touch_parallel_readback_mb_per_cpu_s", d, per_cpu("run/%s/ptouch" % d, mmb),
             None, None, "MB/cpu-s")
         add("mapahead_mb_per_cpu_s", d, per_cpu("run/%s/mapahead" % d, mmb),
             None, None, "MB/cpu-s")
