@@ -45,6 +45,13 @@ static const char *cg_enter(void)
 	max_fd = open(CG "/memory.max", O_WRONLY);
 	if (max_fd < 0)
 		return "cannot open memory.max";
+	/*
+	 * Nor may reclaim under the squeeze take our own text: faulting it
+	 * back before the limit is lifted would OOM-kill us (seen once a
+	 * parallel touch's workers reclaimed in the cgroup).
+	 */
+	if (mlockall(MCL_CURRENT))
+		return "cannot mlockall";
 	return NULL;
 }
 
@@ -156,6 +163,70 @@ TEST(enomem_from_ioctls_loses_nothing)
 	free(want);
 	close(fd);
 	close(fd2);
+}
+
+/*
+ * A parallel touch's workers charge the caller's memory cgroup: what the
+ * cgroup's memory.current gains across the touch is what the arena's
+ * raw, pool and spare pages gain, within the per-CPU charge batches
+ * (MEMCG_CHARGE_BATCH, 256 KiB each) and the slab of the chunk metadata,
+ * also when the workers brought back 2 MiB or more of it.  Charged to the
+ * workers' own cgroup (the root) instead, memory.current would gain that
+ * much less.
+ */
+#define P_NR		(8 * MiB / CS)
+#define P_ROUNDS	5
+#define P_SLACK		(1 * MiB)
+
+TEST(parallel_touch_charges_the_callers_cgroup)
+{
+	long long cur0, cur1, held0, held1;
+	struct mem_arena_stats s0, s1;
+	unsigned int i, r;
+	__u64 done, helped = 0;
+	const char *why;
+	__u32 id;
+	char *p;
+	int fd;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "one CPU: a parallel touch has no workers");
+	fd = open(MEM_ARENA_DEVICE, O_RDWR);
+	if (fd < 0)
+		SKIP(return, "module not loaded");
+	why = cg_enter();
+	if (why) {
+		cg_leave();
+		close(fd);
+		SKIP(return, "%s", why);
+	}
+	p = ma_region_map(fd, P_NR * CS, &id);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < P_NR; i++)
+		ma_fill_text(p + i * CS, CS, i);
+	for (r = 0; r < P_ROUNDS && helped * CS < 2 * MiB; r++) {
+		ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, P_NR * CS, &done));
+		ASSERT_EQ(P_NR, done);
+		ASSERT_EQ(0, ma_stats(fd, &s0));
+		cur0 = ma_file_read_ll(CG "/memory.current");
+		ASSERT_EQ(0, ma_range_flags(fd, MEM_ARENA_IOC_TOUCH,
+					    MEM_ARENA_TOUCH_PARALLEL, id, 0,
+					    P_NR * CS, &done));
+		cur1 = ma_file_read_ll(CG "/memory.current");
+		ASSERT_EQ(0, ma_stats(fd, &s1));
+		ASSERT_EQ(P_NR, done);
+		helped = s1.touch_helper_chunks - s0.touch_helper_chunks;
+		held0 = s0.raw_bytes + s0.pool_bytes + s0.spare_bytes;
+		held1 = s1.raw_bytes + s1.pool_bytes + s1.spare_bytes;
+		TH_LOG("round %u: workers brought back %llu KiB; memory.current +%lld KiB, the arena's pages +%lld KiB",
+		       r, helped * CS / KiB, (cur1 - cur0) / 1024,
+		       (held1 - held0) / 1024);
+		EXPECT_GT(P_SLACK, llabs((cur1 - cur0) - (held1 - held0)));
+	}
+	EXPECT_LE(2 * MiB, helped * CS) TH_LOG("the workers never took 2 MiB in %u rounds", r);
+	cg_leave();
+	munmap(p, P_NR * CS);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN
