@@ -32,7 +32,7 @@ ds=$1 mb=$2 ckb=${3:-4} insns=${4:-}
 . "$top/tools/bench/guest-zram.sh"
 echo 0 > /proc/sys/kernel/kptr_restrict
 echo "profile: clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)" >&2
-for ph in compress fault mapahead rasyncmap random touch threads zread zrandom zwrite; do
+for ph in compress fault mapahead rasyncmap random touch ptouch threads zread zrandom zwrite; do
 	echo "profile: $ph ($ds, $mb MiB)" >&2
 	chunk="--chunk-kb $ckb"
 	case $ph in z*) zram_modules; zram_setup "$mb"; chunk= ;; esac

@@ -17,7 +17,7 @@ import os
 import re
 import sys
 
-PHASES = ["compress", "fault", "mapahead", "rasyncmap", "random", "touch", "threads",
+PHASES = ["compress", "fault", "mapahead", "rasyncmap", "random", "touch", "ptouch", "threads",
           "zread", "zrandom", "zwrite"]
 IDLE = re.compile(r"safe_halt|default_idle|do_idle|cpuidle|acpi_idle|mwait|poll_idle|arch_cpu_idle")
 # First match wins.  Without call chains a symbol is binned by itself:
