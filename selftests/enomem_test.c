@@ -68,6 +68,22 @@ static void cg_leave(void)
 	rmdir(CG);
 }
 
+/* An arena in *@fd, this process in the cgroup; NULL, or why not (to skip). */
+static const char *arena_in_cg(int *fd)
+{
+	const char *why;
+
+	*fd = open(MEM_ARENA_DEVICE, O_RDWR);
+	if (*fd < 0)
+		return "module not loaded";
+	why = cg_enter();
+	if (why) {
+		cg_leave();
+		close(*fd);
+	}
+	return why;
+}
+
 /* Allow only @slack bytes more than the cgroup uses now. */
 static int cg_squeeze(long long slack)
 {
@@ -87,14 +103,9 @@ TEST(enomem_from_ioctls_loses_nothing)
 	int fd, fd2, err;
 	size_t i;
 
-	fd = open(MEM_ARENA_DEVICE, O_RDWR);
-	if (fd < 0)
-		SKIP(return, "module not loaded");
-	why = cg_enter();
-	if (why) {
-		cg_leave();
+	why = arena_in_cg(&fd);
+	if (why)
 		SKIP(return, "%s", why);
-	}
 	want = malloc(NR * CS);
 	ASSERT_NE(NULL, want);
 	fd2 = open(MEM_ARENA_DEVICE, O_RDWR);
@@ -191,15 +202,9 @@ TEST(parallel_touch_charges_the_callers_cgroup)
 
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		SKIP(return, "one CPU: a parallel touch has no workers");
-	fd = open(MEM_ARENA_DEVICE, O_RDWR);
-	if (fd < 0)
-		SKIP(return, "module not loaded");
-	why = cg_enter();
-	if (why) {
-		cg_leave();
-		close(fd);
+	why = arena_in_cg(&fd);
+	if (why)
 		SKIP(return, "%s", why);
-	}
 	p = ma_region_map(fd, P_NR * CS, &id);
 	ASSERT_NE(NULL, p);
 	for (i = 0; i < P_NR; i++)

@@ -383,6 +383,29 @@ static void run_ahead(json_object *o, const char *dataset, const char *copy,
 	mem_arena_destroy(arena);
 }
 
+/*
+ * Compress @r whole, then bring it back with one call of @touch (phase
+ * run/DATASET/@phase): MB/s as @key.
+ */
+static void timed_touch(json_object *o, struct mem_arena_region *r,
+			const char *dataset, const char *phase, const char *key,
+			int (*touch)(struct mem_arena_region *, size_t, size_t))
+{
+	size_t len = mem_arena_region_size(r);
+	double t0;
+	int err;
+
+	compress_or_die(r);
+	mark_phase("begin", "run/%s/%s", dataset, phase);
+	t0 = now_seconds();
+	err = touch(r, 0, len);
+	if (err < 0)
+		die(1, "%s: %s", phase, mem_arena_strerror(err));
+	json_object_object_add(o, key, json_object_new_double(len / 1048576.0 /
+							      secs_since(t0)));
+	mark_phase("end", "run/%s/%s", dataset, phase);
+}
+
 /* Throughput of every readback path, fault latency, density. */
 static int cmd_run(const char *dataset, size_t mb)
 {
@@ -453,25 +476,12 @@ static int cmd_run(const char *dataset, size_t mb)
 	add_pct(o, "fault_p50_us", lat, pages, 0.50);
 	add_pct(o, "fault_p99_us", lat, pages, 0.99);
 
-	compress_or_die(r);			/* one touch of the whole region */
-	mark_phase("begin", "run/%s/touch", dataset);
-	t0 = now_seconds();
-	if (mem_arena_touch(r, 0, len) < 0)
-		die(1, "touch failed");
-	json_object_object_add(o, "touch_readback_mbps",
-			       json_object_new_double(mib / secs_since(t0)));
-	mark_phase("end", "run/%s/touch", dataset);
+	/* One touch of the whole region, then the same on several CPUs. */
+	timed_touch(o, r, dataset, "touch", "touch_readback_mbps", mem_arena_touch);
 	if (memcmp(p, copy, len))
 		die(1, "%s: data read back differs", dataset);
-
-	compress_or_die(r);			/* the same on several CPUs */
-	mark_phase("begin", "run/%s/ptouch", dataset);
-	t0 = now_seconds();
-	if (mem_arena_touch_parallel(r, 0, len) < 0)
-		die(1, "parallel touch failed");
-	json_object_object_add(o, "touch_parallel_readback_mbps",
-			       json_object_new_double(mib / secs_since(t0)));
-	mark_phase("end", "run/%s/ptouch", dataset);
+	timed_touch(o, r, dataset, "ptouch", "touch_parallel_readback_mbps",
+		    mem_arena_touch_parallel);
 	if (memcmp(p, copy, len))
 		die(1, "%s: data read back differs (parallel touch)", dataset);
 	json_object_object_add(o, "verified", json_object_new_boolean(1));
