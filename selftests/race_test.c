@@ -1585,9 +1585,11 @@ TEST_F_TIMEOUT(race, close_vs_shrinker, 120)
  * -EINTR, its workers at their next batch, and the ioctl returns only
  * once they have (they use its stack), so the process dies and its arena
  * is released with it.  The child counts its calls in shared memory, so
- * the parent knows which one a kill met (odd: a TOUCH_PARALLEL).
+ * the parent knows which one a kill met (odd: a TOUCH_PARALLEL).  Its
+ * 20 rounds take 52 s on the KCSAN kernel at 4 MiB (at 8 MiB they passed
+ * 120 s there): five minutes allowed.
  */
-#define K_CHUNKS	(8 * MiB / CS)
+#define K_CHUNKS	(4 * MiB / CS)	/* 16 batches */
 
 static void __attribute__((noreturn)) kill_child(int ready, volatile unsigned long *calls)
 {
@@ -1616,10 +1618,11 @@ static void __attribute__((noreturn)) kill_child(int ready, volatile unsigned lo
 	}
 }
 
-TEST_F_TIMEOUT(race, kill_during_parallel_touch, 120)
+TEST_F_TIMEOUT(race, kill_during_parallel_touch, 300)
 {
 	volatile unsigned long *calls;
 	unsigned int iter, spin, in_touch = 0, other = 0;
+	double t0 = ma_now_s();
 	uint64_t rnd = 13;
 	int ready[2], status;
 	pid_t pid;
@@ -1656,8 +1659,8 @@ TEST_F_TIMEOUT(race, kill_during_parallel_touch, 120)
 		else
 			other++;
 	}
-	TH_LOG("%u kills: %u in or just before a parallel touch, %u in a compress",
-	       iter, in_touch, other);
+	TH_LOG("%u kills in %.1f s: %u in or just before a parallel touch, %u in a compress",
+	       iter, ma_now_s() - t0, in_touch, other);
 	EXPECT_LT(0, in_touch);
 	munmap((void *)calls, sizeof(*calls));
 	check_gauges(_metadata, self);
