@@ -208,7 +208,7 @@ static int __init ma_init(void)
 		goto out_free_shrinker;
 	err = ma_sysfs_init();
 	if (err)
-		goto out_destroy_readahead;
+		goto out_workers_exit;
 	err = ma_netlink_init();
 	if (err)
 		goto out_remove_sysfs;
@@ -223,7 +223,7 @@ out_unregister_netlink:
 	ma_netlink_exit();
 out_remove_sysfs:
 	ma_sysfs_exit();
-out_destroy_readahead:
+out_workers_exit:
 	ma_workers_exit();
 out_free_shrinker:
 	ma_spare_shrinker_exit();

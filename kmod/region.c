@@ -394,13 +394,14 @@ static void ma_helper_work(struct work_struct *work)
  *
  * The caller and up to MA_HELPERS_MAX workers of ma_wq (as many as
  * ma_helpers_take() grants) take the range batch by batch, each batch one
- * walk of its own, so which of them visits a chunk depends on timing.  Pages they
- * allocate are charged to the caller's memory cgroup.  The first error
- * (the caller's fatal signal: -EINTR) stops every walker at its next
- * batch and is returned; chunks already done, anywhere in the range, stay
- * done.  Returns only when no helper runs any more: they use the caller's
- * stack and its region reference.  @pass is the caller's: only its done
- * count is set, to the sum of everyone's.  Not for passes that unmap.
+ * walk of its own, so which of them visits a chunk depends on timing.
+ * Pages they allocate are charged to the caller's memory cgroup.  The
+ * first error (the caller's fatal signal: -EINTR) stops every walker at
+ * its next batch and is returned; chunks already done, anywhere in the
+ * range, stay done.  Returns only when no helper runs any more: they use
+ * the caller's stack and its region reference.  @pass is the caller's:
+ * only its done count is set, to the sum of everyone's.  Not for passes
+ * that unmap.
  */
 int ma_region_walk_parallel(struct ma_region *region, u64 offset, u64 length,
 			    ma_chunk_fn fn, struct ma_pass *pass)

@@ -410,10 +410,9 @@ struct mem_arena_cmd_region_info {
  *	callers together have one fewer worker than the online CPUs, and a
  *	caller that gets none walks alone.  Their pages are charged to the
  *	caller's memory cgroup, their CPU time is not charged to the
- *	caller.  On an error
- *	(the first is returned) some chunks anywhere in the range may have
- *	been brought back.  Kernels without MEM_ARENA_FEATURE_TOUCH_PARALLEL
- *	refuse it with -EINVAL.
+ *	caller.  On an error (the first is returned) some chunks anywhere
+ *	in the range may have been brought back.  Kernels without
+ *	MEM_ARENA_FEATURE_TOUCH_PARALLEL refuse it with -EINVAL.
  * @id: the region
  * @__reserved: must be 0
  * @offset: start in the region, a multiple of the chunk size
