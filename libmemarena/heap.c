@@ -947,7 +947,8 @@ EXPORT long syscall(long nr, ...)
  * with its value as glibc's clone() does.  Our stack stays mapped in the
  * child, unused.  With CLONE_FILES the child shares the fd table and
  * would take the parent's arena fd with its own: such a clone, as one
- * with CLONE_VM, goes to glibc unchanged.
+ * with CLONE_VM, goes to glibc unchanged.  From a thread whose descriptor
+ * is in the region it fails with ENOMEM, as fork_run() does.
  */
 static struct {
 	int (*fn)(void *);
@@ -987,6 +988,11 @@ EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 		return -1;
 	if (!heap.on || flags & (CLONE_VM | CLONE_FILES) || !fn || !stack)
 		return f(fn, stack, flags, arg, ptid, tls, ctid);
+	/* As fork_run(): the child would write our descriptor, in the heap. */
+	if (shared_heap((void *)pthread_self())) {
+		errno = ENOMEM;
+		return -1;
+	}
 	own = sys_mmap(NULL, OWN_STACK, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 	if (own == MAP_FAILED)

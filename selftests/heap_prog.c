@@ -731,6 +731,100 @@ static int fork_heap_stack(int forks, bool noproc)
 }
 
 /*
+ * A thread whose descriptor stays in the region: created on a heap stack
+ * while /proc is gone (a mount namespace of our own), where the library
+ * cannot see the stack's protections and so leaves it in place.  Its
+ * fork(), _Fork() and clone() without CLONE_VM must each fail with ENOMEM
+ * and leave the parent's heap as it was: the kernel (CLONE_CHILD_SETTID)
+ * and the child's libc code would write into that descriptor, in the
+ * parent's memory.  The thread is never joined (glibc's join waits on a
+ * futex in the arena, and aborts): it reports and parks, and the process
+ * exits.
+ */
+static const char * const hd_names[] = { "fork", "_Fork", "clone" };
+static int hd_err[3];
+static void *hd_self;
+static char *hd_clone_stack;
+static sem_t hd_done;
+
+static int hd_child(void *arg __attribute__((unused)))
+{
+	return 0;
+}
+
+static void *heap_descriptor_thread(void *arg __attribute__((unused)))
+{
+	int k, status;
+	pid_t pid;
+
+	hd_self = (void *)pthread_self();
+	for (k = 0; k < 3; k++) {
+		errno = 0;
+		if (k == 0)
+			pid = fork();
+		else if (k == 1)
+			pid = _Fork();
+		else
+			pid = clone(hd_child, hd_clone_stack + HS_STACK, SIGCHLD, NULL);
+		if (pid == 0)
+			_exit(0);
+		hd_err[k] = pid < 0 ? errno : -1;
+		if (pid > 0)
+			waitpid(pid, &status, 0);
+	}
+	sem_post(&hd_done);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static int heap_descriptor(void)
+{
+	pthread_attr_t attr;
+	char *stack, name[80];
+	pthread_t th;
+	bool gone;
+	int k;
+
+	check(!unshare(CLONE_NEWNS) &&
+	      !mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL),
+	      "a_mount_namespace_of_our_own");
+	stack = mmap(NULL, 2 * HS_STACK, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	check(stack != MAP_FAILED && in_arena(stack) && !sem_init(&hd_done, 0, 0),
+	      "heap_stack_in_the_region");
+	if (stack == MAP_FAILED) {
+		printf("1..%d\n", n);
+		return 1;
+	}
+	hd_clone_stack = stack + HS_STACK;
+	fill_text(hd_clone_stack, HS_STACK, 40);
+	gone = !umount2("/proc", MNT_DETACH) && access("/proc/self/maps", F_OK);
+	check(gone, "proc_gone_before_the_thread");
+	if (pthread_attr_init(&attr) || pthread_attr_setstack(&attr, stack, HS_STACK) ||
+	    pthread_create(&th, &attr, heap_descriptor_thread, NULL)) {
+		check(false, "thread_on_a_heap_stack_starts");
+		printf("1..%d\n", n);
+		return 1;
+	}
+	while (sem_wait(&hd_done) && errno == EINTR)
+		;
+	check(!mount("proc", "/proc", "proc", 0, NULL) && in_arena(hd_self),
+	      "its_descriptor_stays_in_the_region");
+	for (k = 0; k < 3; k++) {
+		if (hd_err[k] != ENOMEM)
+			printf("# %s: %s\n", hd_names[k],
+			       hd_err[k] < 0 ? "made a child" : strerror(hd_err[k]));
+		snprintf(name, sizeof(name), "%s_from_it_fails_with_enomem", hd_names[k]);
+		check(hd_err[k] == ENOMEM, name);
+	}
+	check(is_text(hd_clone_stack, HS_STACK, 40), "the_parents_heap_is_unchanged");
+	printf("1..%d\n", n);
+	fflush(stdout);
+	_exit(failed ? 1 : 0);	/* the thread stays parked */
+}
+
+/*
  * Children made with the system call through syscall(): fork(2), clone(2)
  * as bubblewrap and systemd make theirs, clone3(2).  Each must get a copy
  * of the heap of its own: what it writes, the parent must not see.  Other
@@ -819,6 +913,10 @@ int main(int argc, char **argv)
 	if (argc > 2 && !strcmp(argv[1], "fork-heap-stack-noproc")) {
 		n = atoi(argv[2]);
 		return fork_heap_stack(argc > 3 ? atoi(argv[3]) : 20, true);
+	}
+	if (argc > 2 && !strcmp(argv[1], "heap-descriptor")) {
+		n = atoi(argv[2]);
+		return heap_descriptor();
 	}
 	if (argc > 2 && !strcmp(argv[1], "raw-fork")) {
 		n = atoi(argv[2]);

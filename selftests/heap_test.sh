@@ -84,6 +84,9 @@ heap_prog_run fork_writer "" fork-writer
 # forks with /proc and without.
 heap_prog_run fork_heap_stack "" fork-heap-stack timeout 120
 heap_prog_run fork_heap_stack_noproc "" fork-heap-stack-noproc timeout 120
+# A thread whose descriptor stays in the heap (created with /proc gone):
+# its fork(), _Fork() and clone() fail with ENOMEM, the parent unchanged.
+heap_prog_run heap_descriptor "" heap-descriptor timeout 120
 
 # --readahead: the heap's arena reads ahead an unadvised in-order read.
 heap_prog_run readahead "--readahead 64" readahead
