@@ -27,11 +27,11 @@
  *    child opens an arena of its own, has the kernel copy the region into
  *    it (MEM_ARENA_IOC_COPY: compressed chunks as their compressed bytes,
  *    nothing decompressed in either arena) and maps the copy in the
- *    region's place.  The child has no idle-compress thread.  If the child cannot have an arena
- *    (RLIMIT_MEMLOCK, no memory), it copies the pages in use that hold
- *    data (lseek SEEK_DATA), unreadable ones too, into private anonymous
- *    memory instead, which faults compressed pages back in the parent's
- *    arena, and leaves the arena.
+ *    region's place.  The child has no idle-compress thread.  If the child
+ *    cannot have an arena (RLIMIT_MEMLOCK, no memory), it copies the pages
+ *    in use that hold data (lseek SEEK_DATA), unreadable ones too, into
+ *    private anonymous memory instead, which faults compressed pages back
+ *    in the parent's arena, and leaves the arena.
  *  - pthread_create() on a stack in the heap: the stack leaves the region
  *    for private memory until it is freed (heap_privatize()).
  * Anything else (file mappings, MAP_SHARED, MAP_FIXED elsewhere, PROT_EXEC,
@@ -770,6 +770,15 @@ static pid_t fork_with_handlers(void *arg)
 /* A stack of ours, private memory, for a child to make its copy on. */
 #define OWN_STACK	(256 << 10)
 
+static void *own_stack_map(void)
+{
+	void *own = sys_mmap(NULL, OWN_STACK, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+			     MAP_STACK, -1, 0);
+
+	return own == MAP_FAILED ? NULL : own;
+}
+
 /*
  * A fork from code running on a stack in the region (a coroutine's or a
  * fiber's, taken from the heap): parent and child return from the system
@@ -785,8 +794,16 @@ static pid_t fork_with_handlers(void *arg)
  * kernel writes the child's thread id there before the child runs any code
  * (CLONE_CHILD_SETTID), and glibc's child code rewrites more of it, all in
  * the parent's memory.  Its fork fails with ENOMEM and leaves the parent
- * as it was.
+ * as it was (descriptor_in_heap()).
  */
+static bool descriptor_in_heap(void)
+{
+	if (!shared_heap((void *)pthread_self()))
+		return false;
+	errno = ENOMEM;
+	return true;
+}
+
 struct fork_call {
 	fork_fn fn;
 	void *arg;
@@ -809,16 +826,13 @@ static pid_t fork_run(fork_fn fn, void *arg)
 	uint64_t addr = (uintptr_t)&fc;
 	void *own;
 
-	if (shared_heap((void *)pthread_self())) {
-		errno = ENOMEM;
+	if (descriptor_in_heap())
 		return -1;
-	}
 	if (!shared_heap(&fc) && !shared_heap((char *)&fc + sizeof(fc) - 1))
 		return fn(arg);
-	own = sys_mmap(NULL, OWN_STACK, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-	if (own == MAP_FAILED || getcontext(&fc.call)) {
-		if (own != MAP_FAILED)
+	own = own_stack_map();
+	if (!own || getcontext(&fc.call)) {
+		if (own)
 			sys_munmap(own, OWN_STACK);
 		errno = ENOMEM;
 		return -1;
@@ -989,13 +1003,10 @@ EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 	if (!heap.on || flags & (CLONE_VM | CLONE_FILES) || !fn || !stack)
 		return f(fn, stack, flags, arg, ptid, tls, ctid);
 	/* As fork_run(): the child would write our descriptor, in the heap. */
-	if (shared_heap((void *)pthread_self())) {
-		errno = ENOMEM;
+	if (descriptor_in_heap())
 		return -1;
-	}
-	own = sys_mmap(NULL, OWN_STACK, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-	if (own == MAP_FAILED)
+	own = own_stack_map();
+	if (!own)
 		return -1;
 	fork_prepare();
 	clone_call.fn = fn;
