@@ -250,6 +250,17 @@ void ma_region_free_all(struct ma_arena *arena)
 	flush_workqueue(ma_wq);
 }
 
+/*
+ * Is [@offset, @offset + @length) a range ma_region_walk_chunks() takes:
+ * not empty, from a chunk boundary, inside @region?  Sets @end.
+ */
+static bool ma_region_range_ok(struct ma_region *region, u64 offset,
+			       u64 length, u64 *end)
+{
+	return length && !(offset & (ma_chunk_size(region->arena) - 1)) &&
+	       !check_add_overflow(offset, length, end) && *end <= region->length;
+}
+
 /**
  * ma_region_walk_chunks - call @fn on each existing chunk of a byte range
  *
@@ -274,8 +285,7 @@ int ma_region_walk_chunks(struct ma_region *region, u64 offset, u64 length,
 	u64 end, unmapped = 0;
 	int ret;
 
-	if (!length || offset & (ma_chunk_size(arena) - 1) ||
-	    check_add_overflow(offset, length, &end) || end > region->length)
+	if (!ma_region_range_ok(region, offset, length, &end))
 		return -EINVAL;
 	if (pass->unmap)
 		ma_region_readahead_cancel(region);
@@ -419,8 +429,7 @@ int ma_region_walk_parallel(struct ma_region *region, u64 offset, u64 length,
 
 	if (WARN_ON_ONCE(pass->unmap))
 		return -EINVAL;
-	if (!length || offset & (ma_chunk_size(region->arena) - 1) ||
-	    check_add_overflow(offset, length, &end) || end > region->length)
+	if (!ma_region_range_ok(region, offset, length, &end))
 		return -EINVAL;
 	par.end = end;
 	nr = min_t(u64, MA_HELPERS_MAX,
