@@ -416,6 +416,8 @@ int ma_region_free(struct ma_arena *arena, u32 id);
 void ma_region_free_all(struct ma_arena *arena);
 int ma_workers_init(void);
 void ma_workers_exit(void);
+/* touch_workers (the bound), touch_workers_running (the gauge) */
+extern const struct attribute_group ma_workers_attr_group;
 int ma_region_mmap(struct ma_arena *arena, struct vm_area_struct *vma);
 int ma_region_willneed(struct ma_arena *arena, loff_t offset, loff_t len);
 loff_t ma_region_seek(struct ma_arena *arena, loff_t offset, int whence);

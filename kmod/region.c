@@ -47,6 +47,7 @@
 #include <linux/sizes.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/sysfs.h>
 #include <linux/workqueue.h>
 
 #include "arena.h"
@@ -339,20 +340,23 @@ struct ma_parallel {
 
 /*
  * Helpers out for parallel walks, module-wide (protected by itself): at
- * most one fewer than the online CPUs, whoever the callers are, so that
- * many parallel touches at once cannot fill the machine with workers
- * whose CPU time no caller is charged for.  A walk takes what is left,
- * maybe none, and walks alone then.
+ * most touch_workers (sysfs; by default one fewer than the online CPUs at
+ * load) and never more than one fewer than the online CPUs, whoever the
+ * callers are, so that many parallel touches at once cannot fill the
+ * machine with workers whose CPU time no caller is charged for.  A walk
+ * takes what is left, maybe none, and walks alone then.
  */
 static atomic_t ma_helpers_out = ATOMIC_INIT(0);
+static unsigned int ma_helpers_max;	/* sysfs touch_workers; READ_ONCE() */
 
 static unsigned int ma_helpers_take(unsigned int want)
 {
+	int limit = min(READ_ONCE(ma_helpers_max), num_online_cpus() - 1);
 	int out = atomic_read(&ma_helpers_out);
 	int n;
 
 	do {
-		n = min_t(int, want, (int)num_online_cpus() - 1 - out);
+		n = min_t(int, want, limit - out);
 		if (n <= 0)
 			return 0;
 	} while (!atomic_try_cmpxchg(&ma_helpers_out, &out, out + n));
@@ -711,9 +715,27 @@ static void ma_region_readahead_queue(struct ma_region *region,
 	WRITE_ONCE(region->ra_next, to);
 }
 
+static struct ma_uint_attr ma_helpers_max_attr =
+	MA_UINT_ATTR(touch_workers, ma_helpers_max, UINT_MAX);
+
+static ssize_t touch_workers_running_show(struct kobject *kobj,
+					  struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&ma_helpers_out));
+}
+
+static struct kobj_attribute ma_helpers_out_attr = __ATTR_RO(touch_workers_running);
+static struct attribute *ma_workers_attrs[] = {
+	&ma_helpers_max_attr.kattr.attr,
+	&ma_helpers_out_attr.attr,
+	NULL
+};
+const struct attribute_group ma_workers_attr_group = { .attrs = ma_workers_attrs };
+
 /* Readahead windows and a parallel TOUCH's helpers run here. */
 int ma_workers_init(void)
 {
+	ma_helpers_max = num_online_cpus() - 1;
 	ma_wq = alloc_workqueue("mem_arena", WQ_UNBOUND, 0);
 	return ma_wq ? 0 : -ENOMEM;
 }

@@ -17,7 +17,8 @@
  *   ma_arenas under ma_arenas_lock, taking each pool lock in turn.
  *   /sys/kernel/mem_arena/ is this file's: the stats and the arena count,
  *   plus the attribute groups of the tunables' owners (the pool's cap,
- *   compaction's threshold, the spares' bound), which keep their values.
+ *   compaction's threshold, the spares' bound, the parallel touch's
+ *   workers), which keep their values.
  */
 #define pr_fmt(fmt) "mem_arena: " fmt
 
@@ -169,6 +170,7 @@ static const struct attribute_group *ma_attr_groups[] = {
 	&ma_pool_attr_group,
 	&ma_defrag_attr_group,
 	&ma_spare_attr_group,
+	&ma_workers_attr_group,
 	NULL
 };
 static struct kobject *ma_kobj;

@@ -67,7 +67,14 @@ int main(int argc, char **argv)
 		printf("\t\t(RW, root) Pages an arena keeps, still charged,\n"
 		       "\t\tfor its next decompressions and pool blocks instead of\n"
 		       "\t\tfreeing them; a shrinker and close release them.\n"
-		       "\t\t0 keeps none.  Default 256.\n");
+		       "\t\t0 keeps none.  Default 256.\n\n");
+		abi_head("touch_workers", "December 2026");
+		printf("\t\t(RW, root) Kernel workers all parallel touches\n"
+		       "\t\t(MEM_ARENA_TOUCH_PARALLEL) share at once; never more\n"
+		       "\t\tthan one fewer than the online CPUs.  0 turns them\n"
+		       "\t\toff.  Default: one fewer than the CPUs online at load.\n\n");
+		abi_head("touch_workers_running", "December 2026");
+		printf("\t\t(RO) Kernel workers helping parallel touches now.\n");
 	}
 	return 0;
 }

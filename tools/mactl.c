@@ -247,6 +247,8 @@ static int cmd_info(void)
 	printf("defrag threshold  %lld%% free, after %lld ms\n",
 	       sysfs_value("defrag_threshold_pct"), sysfs_value("defrag_delay_ms"));
 	printf("spare pages       %lld per arena at most\n", sysfs_value("spare_pages"));
+	printf("touch workers     %lld running, %lld at most\n",
+	       sysfs_value("touch_workers_running"), sysfs_value("touch_workers"));
 	printf("open arenas       %lld\n", sysfs_value("arenas"));
 	printf("stats             %u:", info.nr_stats);
 	for (i = 0; i < info.nr_stats && mem_arena_stat_name(i); i++)
@@ -330,6 +332,10 @@ static int cmd_stats(const char *spec, bool json)
 				       json_object_new_int64(sysfs_value("defrag_delay_ms")));
 		json_object_object_add(o, "spare_pages",
 				       json_object_new_int64(sysfs_value("spare_pages")));
+		json_object_object_add(o, "touch_workers",
+				       json_object_new_int64(sysfs_value("touch_workers")));
+		json_object_object_add(o, "touch_workers_running",
+				       json_object_new_int64(sysfs_value("touch_workers_running")));
 		json_object_object_add(o, "stats", stats_json(&s));
 		print_json(o);
 		return 0;

@@ -407,8 +407,9 @@ struct mem_arena_cmd_region_info {
  *	MEM_ARENA_TOUCH_PARALLEL; DISCARD: must be 0.  TOUCH_PARALLEL: the
  *	range is shared out in 256 KiB batches between the caller and up to
  *	three kernel workers, which decompress at once; module-wide, all
- *	callers together have one fewer worker than the online CPUs, and a
- *	caller that gets none walks alone.  Their pages are charged to the
+ *	callers together have at most /sys/kernel/mem_arena/touch_workers
+ *	workers (by default, and never more than, one fewer than the
+ *	online CPUs), and a caller that gets none walks alone.  Their pages are charged to the
  *	caller's memory cgroup, their CPU time is not charged to the
  *	caller.  On an error (the first is returned) some chunks anywhere
  *	in the range may have been brought back.  Kernels without
