@@ -312,6 +312,156 @@ TEST_F(arena, touch_parallel_brings_back_every_chunk)
 }
 
 /*
+ * The module-wide bound on the parallel touch's workers:
+ * /sys/kernel/mem_arena/touch_workers, never above the online CPUs - 1;
+ * touch_workers_running is what callers hold now.  The fixture keeps
+ * the bound to restore it.
+ */
+FIXTURE(workers) {
+	long long saved;
+	long ncpus;
+};
+
+FIXTURE_SETUP(workers)
+{
+	int fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		MA_SETUP_SKIP("%s: %s (module not loaded)", MEM_ARENA_DEVICE,
+			      strerror(errno));
+	close(fd);
+	self->ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+	self->saved = ma_sysfs_read("touch_workers");
+	ASSERT_LE(0, self->saved) TH_LOG("no /sys/kernel/mem_arena/touch_workers");
+	ASSERT_EQ(0, ma_sysfs_read("touch_workers_running"));
+}
+
+FIXTURE_TEARDOWN(workers)
+{
+	if (self->saved >= 0)
+		ma_sysfs_write("touch_workers", self->saved);
+}
+
+/*
+ * A child's work: its own arena, @len of text, compressed and touched in
+ * parallel @rounds times.  Writes the chunks its workers brought back to
+ * @out; exits 0 only when every round brought back every chunk, and every
+ * byte is equal.
+ */
+static void parallel_toucher(int out, size_t len, unsigned int rounds)
+{
+	size_t cs = (size_t)sysconf(_SC_PAGESIZE), nr = len / cs, i;
+	struct mem_arena_stats s;
+	char *p, *scratch = malloc(cs);
+	unsigned int r;
+	__u64 done;
+	__u32 id;
+	int fd;
+
+	fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || !scratch || ma_set_config(fd, cs, 0, 0))
+		_exit(2);
+	p = ma_region_map(fd, len, &id);
+	if (!p)
+		_exit(3);
+	for (i = 0; i < nr; i++)
+		ma_fill_text(p + i * cs, cs, i);
+	for (r = 0; r < rounds; r++) {
+		if (ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done) ||
+		    done != nr)
+			_exit(4);
+		if (ma_range_flags(fd, MEM_ARENA_IOC_TOUCH, MEM_ARENA_TOUCH_PARALLEL,
+				   id, 0, len, &done) || done != nr)
+			_exit(5);
+	}
+	for (i = 0; i < nr; i++) {
+		ma_fill_text(scratch, cs, i);
+		if (memcmp(p + i * cs, scratch, cs))
+			_exit(6);
+	}
+	if (ma_stats(fd, &s) ||
+	    write(out, &s.touch_helper_chunks, sizeof(__u64)) != sizeof(__u64))
+		_exit(7);
+	_exit(0);
+}
+
+/* touch_workers 0: a parallel touch walks alone, and brings back everything. */
+TEST_F(workers, zero_workers_walk_alone)
+{
+	int pipefd[2], status;
+	__u64 helped;
+	pid_t pid;
+
+	ASSERT_EQ(0, ma_sysfs_write("touch_workers", 0));
+	ASSERT_EQ(0, ma_sysfs_read("touch_workers"));
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		parallel_toucher(pipefd[1], 4 * MiB, 3);
+	close(pipefd[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+		TH_LOG("toucher: status %#x", status);
+	ASSERT_EQ(sizeof(helped), read(pipefd[0], &helped, sizeof(helped)));
+	EXPECT_EQ(0, helped);
+	EXPECT_EQ(-EINVAL, ma_sysfs_write("touch_workers", -1));
+	close(pipefd[0]);
+}
+
+/*
+ * NR_TOUCHERS processes touch in parallel at once, each asking for every
+ * worker it may have: the workers out, sampled all along, never exceed
+ * touch_workers (1) nor the online CPUs - 1; every toucher brings every
+ * chunk back; with two CPUs some worker did take part; and when all are
+ * done no worker is left counted.
+ */
+#define NR_TOUCHERS	4
+TEST_F(workers, bound_holds_for_all_callers)
+{
+	long bound = self->ncpus > 1 ? 1 : 0, seen = 0, v;
+	pid_t pids[NR_TOUCHERS], r;
+	int pipefd[2], status, i, left;
+	__u64 helped = 0, h;
+
+	ASSERT_EQ(0, ma_sysfs_write("touch_workers", 1));
+	ASSERT_EQ(0, pipe(pipefd));
+	for (i = 0; i < NR_TOUCHERS; i++) {
+		pids[i] = fork();
+		ASSERT_LE(0, pids[i]);
+		if (!pids[i])
+			parallel_toucher(pipefd[1], 4 * MiB, 4);
+	}
+	close(pipefd[1]);
+	for (left = NR_TOUCHERS; left; ) {
+		v = ma_sysfs_read("touch_workers_running");
+		ASSERT_LE(0, v);
+		seen = v > seen ? v : seen;
+		for (i = 0; i < NR_TOUCHERS; i++) {
+			if (!pids[i])
+				continue;
+			r = waitpid(pids[i], &status, WNOHANG);
+			if (!r)
+				continue;
+			ASSERT_EQ(pids[i], r);
+			EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+				TH_LOG("toucher %d: status %#x", i, status);
+			pids[i] = 0;
+			left--;
+		}
+	}
+	EXPECT_GE(bound, seen) TH_LOG("%ld workers out at once", seen);
+	for (i = 0; i < NR_TOUCHERS; i++) {
+		ASSERT_EQ(sizeof(h), read(pipefd[0], &h, sizeof(h)));
+		helped += h;
+	}
+	if (bound)
+		EXPECT_LT(0, helped) TH_LOG("no worker helped any toucher");
+	EXPECT_EQ(0, ma_sysfs_read("touch_workers_running"));
+	close(pipefd[0]);
+}
+
+/*
  * A pass times one codec call in 16 and counts each group of calls at its
  * next timed call or at the pass's end: a pass of 1, 16 and 17 chunks
  * (one group closed only by the end; a second group opened by the 17th)
