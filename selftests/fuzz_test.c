@@ -1009,7 +1009,7 @@ static void op_netlink(struct fuzzer *f)
 /* ---- the module's knobs, and the shrinker ---- */
 
 static const char *const knobs[] = { "spare_pages", "defrag_delay_ms",
-	"defrag_threshold_pct", "pool_cap_bytes" };
+	"defrag_threshold_pct", "pool_cap_bytes", "touch_workers" };
 static long long knobs_saved[ARRAY_SIZE(knobs)];
 
 /*
@@ -1023,6 +1023,7 @@ static void op_knob(struct fuzzer *f)
 	static const long long delays[] = { 0, 1, 10, 1000 };
 	static const long long pcts[] = { 0, 1, 50, 100 };
 	static const long long caps[] = { 0, 256 * KiB, 4 * MiB, 64 * MiB };
+	static const long long workers[] = { 0, 1, 3, 1000 };
 	int i = below(f, ARRAY_SIZE(knobs) + 1), err;
 	long long v;
 
@@ -1030,7 +1031,8 @@ static void op_knob(struct fuzzer *f)
 		err = ma_file_write("/proc/sys/vm/drop_caches", "2");
 	} else {
 		v = i == 0 ? PICK(f, spares) : i == 1 ? PICK(f, delays) :
-		    i == 2 ? PICK(f, pcts) : PICK(f, caps);
+		    i == 2 ? PICK(f, pcts) : i == 3 ? PICK(f, caps) :
+		    PICK(f, workers);
 		if (i == 3 && !v)	/* the cap at load */
 			v = knobs_saved[3];
 		err = ma_sysfs_write(knobs[i], v);
@@ -1233,7 +1235,7 @@ static int gauges_nonzero(char *why, size_t n)
 	static const char *const gauges[] = { "arenas", "logical_input_bytes",
 		"compressed_bytes_live", "slot_bytes_live", "pool_bytes",
 		"zero_chunks", "raw_bytes", "pool_free_bytes", "pool_largest_free",
-		"pool_blocks" };
+		"pool_blocks", "touch_workers_running" };
 	int i, tries, nonzero = 0;
 	long long v;
 
