@@ -65,6 +65,9 @@ static void usage(FILE *out)
 "  the caller, in order or in the random order, each timed; zwrite: the\n"
 "  4 KiB writes of those bytes, in order); --chunk-kb: the arena's chunk\n"
 "  size (default the page size; faults touch one byte per chunk);\n"
+"  its JSON has the seconds, the p50 and p99 of timed accesses, and\n"
+"  what the arena did meanwhile: compaction (defrag_runs,\n"
+"  defrag_bytes_moved) and pages taken from its spares (recycled_pages);\n"
 "  with MA_PERF_CTL and MA_PERF_ACK (perf record --control fifo:CTL,ACK\n"
 "  -D -1) perf records the phase only (tools/bench/profile).\n"
 "Datasets: %s (default mixed).  One JSON object per line on stdout.\n",
@@ -775,6 +778,10 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	json_object_object_add(o, "defrag_bytes_moved",
 			       json_object_new_int64(st.defrag_bytes_moved -
 						     st0.defrag_bytes_moved));
+	/* Pages the phase took from the spares: not allocated, not zeroed. */
+	json_object_object_add(o, "recycled_pages",
+			       json_object_new_int64(st.recycled_pages -
+						     st0.recycled_pages));
 out:
 	json_object_object_add(o, "bench", json_object_new_string("phase"));
 	json_object_object_add(o, "phase", json_object_new_string(phase));
