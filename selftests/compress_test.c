@@ -326,6 +326,7 @@ FIXTURE_SETUP(workers)
 {
 	int fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
 
+	self->saved = -1;	/* nothing to restore */
 	if (fd < 0)
 		MA_SETUP_SKIP("%s: %s (module not loaded)", MEM_ARENA_DEVICE,
 			      strerror(errno));
