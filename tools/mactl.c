@@ -312,6 +312,12 @@ static int arena_stats_show(const char *spec, bool json)
 	return 0;
 }
 
+/* /sys/kernel/mem_arena/'s files beside the stats: the JSON's keys. */
+static const char *const module_files[] = {
+	"arenas", "pool_cap_bytes", "defrag_threshold_pct", "defrag_delay_ms",
+	"spare_pages", "touch_workers", "touch_workers_running",
+};
+
 static int cmd_stats(const char *spec, bool json)
 {
 	struct mem_arena_stats s;
@@ -323,19 +329,9 @@ static int cmd_stats(const char *spec, bool json)
 	sysfs_stats(&s);
 	if (json) {
 		o = json_object_new_object();
-		json_object_object_add(o, "arenas", json_object_new_int64(sysfs_value("arenas")));
-		json_object_object_add(o, "pool_cap_bytes",
-				       json_object_new_int64(sysfs_value("pool_cap_bytes")));
-		json_object_object_add(o, "defrag_threshold_pct",
-				       json_object_new_int64(sysfs_value("defrag_threshold_pct")));
-		json_object_object_add(o, "defrag_delay_ms",
-				       json_object_new_int64(sysfs_value("defrag_delay_ms")));
-		json_object_object_add(o, "spare_pages",
-				       json_object_new_int64(sysfs_value("spare_pages")));
-		json_object_object_add(o, "touch_workers",
-				       json_object_new_int64(sysfs_value("touch_workers")));
-		json_object_object_add(o, "touch_workers_running",
-				       json_object_new_int64(sysfs_value("touch_workers_running")));
+		for (i = 0; i < sizeof(module_files) / sizeof(*module_files); i++)
+			json_object_object_add(o, module_files[i],
+					       json_object_new_int64(sysfs_value(module_files[i])));
 		json_object_object_add(o, "stats", stats_json(&s));
 		print_json(o);
 		return 0;
