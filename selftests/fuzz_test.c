@@ -1008,8 +1008,22 @@ static void op_netlink(struct fuzzer *f)
 
 /* ---- the module's knobs, and the shrinker ---- */
 
-static const char *const knobs[] = { "spare_pages", "defrag_delay_ms",
-	"defrag_threshold_pct", "pool_cap_bytes", "touch_workers" };
+/* Each knob and the edge values op_knob() turns it to. */
+static const long long spares[] = { 0, 1, 16, 256, 65536 };
+static const long long delays[] = { 0, 1, 10, 1000 };
+static const long long pcts[] = { 0, 1, 50, 100 };
+static const long long caps[] = { 0, 256 * KiB, 4 * MiB, 64 * MiB };	/* 0: at load */
+static const long long workers[] = { 0, 1, 3, 1000 };
+#define KNOB(name, values) { name, values, ARRAY_SIZE(values) }
+static const struct {
+	const char *name;
+	const long long *values;
+	unsigned int nr;
+} knobs[] = {
+	KNOB("spare_pages", spares), KNOB("defrag_delay_ms", delays),
+	KNOB("defrag_threshold_pct", pcts), KNOB("pool_cap_bytes", caps),
+	KNOB("touch_workers", workers),
+};
 static long long knobs_saved[ARRAY_SIZE(knobs)];
 
 /*
@@ -1019,23 +1033,16 @@ static long long knobs_saved[ARRAY_SIZE(knobs)];
  */
 static void op_knob(struct fuzzer *f)
 {
-	static const long long spares[] = { 0, 1, 16, 256, 65536 };
-	static const long long delays[] = { 0, 1, 10, 1000 };
-	static const long long pcts[] = { 0, 1, 50, 100 };
-	static const long long caps[] = { 0, 256 * KiB, 4 * MiB, 64 * MiB };
-	static const long long workers[] = { 0, 1, 3, 1000 };
 	int i = below(f, ARRAY_SIZE(knobs) + 1), err;
 	long long v;
 
 	if (i == ARRAY_SIZE(knobs)) {
 		err = ma_file_write("/proc/sys/vm/drop_caches", "2");
 	} else {
-		v = i == 0 ? PICK(f, spares) : i == 1 ? PICK(f, delays) :
-		    i == 2 ? PICK(f, pcts) : i == 3 ? PICK(f, caps) :
-		    PICK(f, workers);
-		if (i == 3 && !v)	/* the cap at load */
-			v = knobs_saved[3];
-		err = ma_sysfs_write(knobs[i], v);
+		v = knobs[i].values[below(f, knobs[i].nr)];
+		if (knobs[i].values == caps && !v)	/* the cap at load */
+			v = knobs_saved[i];
+		err = ma_sysfs_write(knobs[i].name, v);
 	}
 	if (!err != !geteuid() && !(g.inject && err == -ENOMEM))
 		bad("knob %d as uid %d: %d", i, geteuid(), err);
@@ -1047,7 +1054,7 @@ static int knobs_save(void)
 	int i;
 
 	for (i = 0; i < (int)ARRAY_SIZE(knobs); i++) {
-		knobs_saved[i] = ma_sysfs_read(knobs[i]);
+		knobs_saved[i] = ma_sysfs_read(knobs[i].name);
 		if (knobs_saved[i] < 0)
 			return -1;
 	}
@@ -1059,7 +1066,7 @@ static int knobs_restore(void)
 	int i, err = 0;
 
 	for (i = 0; i < (int)ARRAY_SIZE(knobs); i++)
-		err = ma_sysfs_write(knobs[i], knobs_saved[i]) ?: err;
+		err = ma_sysfs_write(knobs[i].name, knobs_saved[i]) ?: err;
 	return err;
 }
 
