@@ -362,11 +362,9 @@ static void parallel_toucher(int out, size_t len, unsigned int rounds)
 	fd = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0 || !scratch || ma_set_config(fd, cs, 0, 0))
 		_exit(2);
-	p = ma_region_map(fd, len, &id);
+	p = text_region_n(fd, cs, nr, &id, 0);
 	if (!p)
 		_exit(3);
-	for (i = 0; i < nr; i++)
-		ma_fill_text(p + i * cs, cs, i);
 	for (r = 0; r < rounds; r++) {
 		if (ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done) ||
 		    done != nr)
