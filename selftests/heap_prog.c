@@ -644,6 +644,25 @@ static int heap_stack_coroutine(char *stack)
 	return swapcontext(&hs_main, &hs_co);
 }
 
+/* A mount namespace of our own: /proc can go in it, and nowhere else. */
+static void own_mount_namespace(void)
+{
+	check(!unshare(CLONE_NEWNS) &&
+	      !mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL),
+	      "a_mount_namespace_of_our_own");
+}
+
+/* @nr stacks of HS_STACK in the heap, and @sem at 0; NULL if none. */
+static char *heap_stacks(int nr, sem_t *sem)
+{
+	char *stack = mmap(NULL, nr * HS_STACK, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	check(stack != MAP_FAILED && in_arena(stack) && !sem_init(sem, 0, 0),
+	      "heap_stack_in_the_region");
+	return stack == MAP_FAILED ? NULL : stack;
+}
+
 static int fork_heap_stack(int forks, bool noproc)
 {
 	static const struct { const char *name; fork_fn fn; } how[] = {
@@ -656,15 +675,10 @@ static int fork_heap_stack(int forks, bool noproc)
 	bool kept = true, guarded = true, out = true, gone = true;
 
 	if (noproc)
-		check(!unshare(CLONE_NEWNS) &&
-		      !mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL),
-		      "a_mount_namespace_of_our_own");
+		own_mount_namespace();
 	/* One stack for the coroutines, one for each thread. */
-	stack = mmap(NULL, 3 * HS_STACK, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	check(stack != MAP_FAILED && in_arena(stack) && !sem_init(&hs_gate, 0, 0),
-	      "heap_stack_in_the_region");
-	if (stack == MAP_FAILED) {
+	stack = heap_stacks(3, &hs_gate);
+	if (!stack) {
 		printf("1..%d\n", n);
 		return 1;
 	}
@@ -786,14 +800,9 @@ static int heap_descriptor(void)
 	bool gone;
 	int k;
 
-	check(!unshare(CLONE_NEWNS) &&
-	      !mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL),
-	      "a_mount_namespace_of_our_own");
-	stack = mmap(NULL, 2 * HS_STACK, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	check(stack != MAP_FAILED && in_arena(stack) && !sem_init(&hd_done, 0, 0),
-	      "heap_stack_in_the_region");
-	if (stack == MAP_FAILED) {
+	own_mount_namespace();
+	stack = heap_stacks(2, &hd_done);
+	if (!stack) {
 		printf("1..%d\n", n);
 		return 1;
 	}
