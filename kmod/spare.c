@@ -180,10 +180,15 @@ static unsigned long ma_spare_shrink_count(struct shrinker *shrinker,
 	return n > 0 ? n : SHRINK_EMPTY;
 }
 
+/*
+ * Arenas give up their spares in turn: a scan starts after the arena the
+ * last one stopped at, so pressure that asks for a batch at a time takes
+ * from each arena alike rather than emptying the first ones on the list.
+ */
 static unsigned long ma_spare_shrink_scan(struct shrinker *shrinker,
 					  struct shrink_control *sc)
 {
-	struct ma_arena *arena;
+	struct ma_arena *arena, *last = NULL;
 	unsigned long freed = 0;
 
 	spin_lock(&ma_spare_arenas_lock);
@@ -192,9 +197,13 @@ static unsigned long ma_spare_shrink_scan(struct shrinker *shrinker,
 		if (!data_race(arena->nr_spares))
 			continue;
 		freed += ma_spare_drain(arena, sc->nr_to_scan - freed);
+		last = arena;
 		if (freed >= sc->nr_to_scan)
 			break;
 	}
+	/* The list's head goes after @last: the next scan starts past it. */
+	if (last)
+		list_move(&ma_spare_arenas, &last->spare_node);
 	spin_unlock(&ma_spare_arenas_lock);
 	return freed;
 }

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/mem_arena.h>
@@ -281,6 +283,39 @@ static inline int ma_sysfs_write(const char *name, long long v)
 
 	snprintf(path, sizeof(path), "/sys/kernel/mem_arena/%s", name);
 	snprintf(val, sizeof(val), "%lld\n", v);
+	return ma_file_write(path, val);
+}
+
+/*
+ * The spare shrinker's debugfs scan file (CONFIG_SHRINKER_DEBUG), whose
+ * writes run one scan of the size asked, as reclaim asks for a batch.
+ * Its path into @path; 0, or -ENOENT without it.
+ */
+static inline int ma_shrinker_scan_file(char *path, size_t len)
+{
+	glob_t gl;
+	int err = -ENOENT;
+
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	if (glob("/sys/kernel/debug/shrinker/mem_arena-spare-*/scan", 0, NULL, &gl))
+		return -ENOENT;
+	if (gl.gl_pathc == 1 && strlen(gl.gl_pathv[0]) < len) {
+		strcpy(path, gl.gl_pathv[0]);
+		err = 0;
+	}
+	globfree(&gl);
+	return err;
+}
+
+/* One scan of exactly @nr spares; 0, -ENOENT without the file, or -errno. */
+static inline int ma_shrinker_scan(unsigned long nr)
+{
+	char path[256], val[48];
+	int err = ma_shrinker_scan_file(path, sizeof(path));
+
+	if (err)
+		return err;
+	snprintf(val, sizeof(val), "0 0 %lu\n", nr);
 	return ma_file_write(path, val);
 }
 

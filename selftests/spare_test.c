@@ -235,6 +235,64 @@ TEST_F(spare, shrinker_frees_spares)
 	EXPECT_EQ(0, s.recycled_pages);
 }
 
+static long long spare_pages_of(int fd)
+{
+	struct mem_arena_stats s;
+
+	return ma_stats(fd, &s) ? -1 : (long long)(s.spare_bytes / PAGE);
+}
+
+/*
+ * Reclaim asks for a batch at a time: two arenas holding spares give them
+ * up in turn, a batch each, not the first one on the shrinker's list all
+ * of its spares before the second any.
+ */
+#define SCAN_BATCH	16
+
+TEST_F(spare, shrinker_takes_from_arenas_in_turn)
+{
+	const long long held = NR_CHUNKS * self->pages;
+	int fd2, err, round;
+	long long a, b;
+	__u32 id2;
+	char *q;
+
+	err = ma_shrinker_scan(0);
+	if (err == -ENOENT)
+		SKIP(return, "no shrinker scan file in debugfs (kernel without CONFIG_SHRINKER_DEBUG)");
+	ASSERT_EQ(0, err);
+	fd2 = open(MEM_ARENA_DEVICE, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, ma_set_config(fd2, self->cs, 0, 0));
+	q = ma_region_map(fd2, self->len, &id2);
+	ASSERT_NE(NULL, q);
+	fill_same(self);
+	memcpy(q, self->want, self->len);
+	ASSERT_EQ(0, ma_sysfs_write("spare_pages", held));
+	ASSERT_EQ(0, compress_all(self));
+	ASSERT_EQ(0, ma_range(fd2, MEM_ARENA_IOC_COMPRESS, id2, 0, self->len, NULL));
+	ASSERT_EQ(held, spare_pages_of(self->fd));
+	ASSERT_EQ(held, spare_pages_of(fd2));
+
+	/* Two scans a round: each arena gives one batch, whichever goes first. */
+	for (round = 1; round * SCAN_BATCH <= held; round++) {
+		ASSERT_EQ(0, ma_shrinker_scan(SCAN_BATCH));
+		ASSERT_EQ(0, ma_shrinker_scan(SCAN_BATCH));
+		a = spare_pages_of(self->fd);
+		b = spare_pages_of(fd2);
+		EXPECT_EQ(held - round * SCAN_BATCH, a) TH_LOG("round %d: %lld and %lld spares",
+							     round, a, b);
+		EXPECT_EQ(held - round * SCAN_BATCH, b) TH_LOG("round %d: %lld and %lld spares",
+							     round, a, b);
+		if (a != b)
+			break;
+	}
+	EXPECT_EQ(0, memcmp(self->p, self->want, self->len));
+	EXPECT_EQ(0, memcmp(q, self->want, self->len));
+	munmap(q, self->len);
+	close(fd2);
+}
+
 /*
  * A reader of the module-wide stats holds the list of open arenas while it
  * sums them (long with many arenas open); reclaim must still free spares
