@@ -5,12 +5,12 @@
  * unmap, mremap, mprotect and madvise regions, fork, close arenas and free regions
  * under each other, read and write region memory (SIGBUS and SIGSEGV are
  * caught), send malformed generic netlink messages, turn the module's
- * sysfs knobs to edge values and run the spare-page shrinker (restored
- * afterwards).  Arenas get random chunk sizes, caps, MAP_AHEAD,
- * READAHEAD_ASYNC or both.  A thread mostly uses its own two arena slots,
- * sometimes anyone's.  Afterwards every open arena's stats must be
- * consistent, a fresh arena must work, and with everything closed the
- * module-wide gauges must be 0.
+ * sysfs knobs to edge values (restored afterwards) and run the spare-page
+ * shrinker, whole or a batch at a time through its debugfs scan file.
+ * Arenas get random chunk sizes, caps, MAP_AHEAD, READAHEAD_ASYNC or both.
+ * A thread mostly uses its own two arena slots, sometimes anyone's.
+ * Afterwards every open arena's stats must be consistent, a fresh arena
+ * must work, and with everything closed the module-wide gauges must be 0.
  *
  *   fuzz_test [--seed N] [--seconds N] [--threads N] [--inject PCT]
  *
@@ -90,6 +90,7 @@ static struct {
 	uint64_t seed;
 	int seconds, threads, family, mcgrp, nr_slots;
 	unsigned int inject;		/* --inject: percent */
+	char shrinker_scan[256];	/* the spare shrinker's debugfs scan file, or "" */
 	size_t page;
 	double deadline;
 	volatile int stop;
@@ -1028,8 +1029,9 @@ static long long knobs_saved[ARRAY_SIZE(knobs)];
 
 /*
  * Turn one module-wide knob to an edge value under everyone's feet, or run
- * the shrinker as memory pressure would (every arena's spares go).  The
- * unprivileged worker tries too: sysfs must refuse it.
+ * the shrinker as memory pressure would: every arena's spares go, or (with
+ * its debugfs scan file) a batch of a few, from the arenas in turn.  The
+ * unprivileged worker tries too: sysfs and debugfs must refuse it.
  */
 static void op_knob(struct fuzzer *f)
 {
@@ -1037,7 +1039,14 @@ static void op_knob(struct fuzzer *f)
 	long long v;
 
 	if (i == ARRAY_SIZE(knobs)) {
-		err = ma_file_write("/proc/sys/vm/drop_caches", "2");
+		char val[32];
+
+		snprintf(val, sizeof(val), "0 0 %llu\n",
+			 (unsigned long long)below(f, 64) + 1);
+		if (g.shrinker_scan[0] && below(f, 2))
+			err = ma_file_write(g.shrinker_scan, val);
+		else
+			err = ma_file_write("/proc/sys/vm/drop_caches", "2");
 	} else {
 		v = knobs[i].values[below(f, knobs[i].nr)];
 		if (knobs[i].values == caps && !v)	/* the cap at load */
@@ -1277,6 +1286,8 @@ TEST(fuzz)
 	}
 	ASSERT_EQ(0, setup());
 	ASSERT_EQ(0, knobs_save()) TH_LOG("cannot read the module's knobs");
+	if (ma_shrinker_scan_file(g.shrinker_scan, sizeof(g.shrinker_scan)))
+		g.shrinker_scan[0] = '\0';
 	if (g.inject) {
 		fi_save();
 		ASSERT_EQ(0, fi_configure(g.inject)) {
