@@ -201,7 +201,7 @@ static unsigned long ma_spare_shrink_scan(struct shrinker *shrinker,
 		if (freed >= sc->nr_to_scan)
 			break;
 	}
-	/* The list's head goes after @last: the next scan starts past it. */
+	/* The head goes after the last arena: the next scan starts past it. */
 	if (last)
 		list_move(&ma_spare_arenas, &last->spare_node);
 	spin_unlock(&ma_spare_arenas_lock);

@@ -1036,25 +1036,30 @@ static long long knobs_saved[ARRAY_SIZE(knobs)];
 static void op_knob(struct fuzzer *f)
 {
 	int i = below(f, ARRAY_SIZE(knobs) + 1), err;
+	const char *what = "drop_caches";
 	long long v;
 
 	if (i == ARRAY_SIZE(knobs)) {
 		char val[32];
+		int batch = below(f, 2);
 
 		snprintf(val, sizeof(val), "0 0 %llu\n",
 			 (unsigned long long)below(f, 64) + 1);
-		if (g.shrinker_scan[0] && below(f, 2))
+		if (batch && g.shrinker_scan[0]) {
+			what = "the shrinker's scan file";
 			err = ma_file_write(g.shrinker_scan, val);
-		else
+		} else {
 			err = ma_file_write("/proc/sys/vm/drop_caches", "2");
+		}
 	} else {
+		what = knobs[i].name;
 		v = knobs[i].values[below(f, knobs[i].nr)];
 		if (knobs[i].values == caps && !v)	/* the cap at load */
 			v = knobs_saved[i];
 		err = ma_sysfs_write(knobs[i].name, v);
 	}
 	if (!err != !geteuid() && !(g.inject && err == -ENOMEM))
-		bad("knob %d as uid %d: %d", i, geteuid(), err);
+		bad("%s as uid %d: %d", what, geteuid(), err);
 	count(f);
 }
 
@@ -1286,7 +1291,9 @@ TEST(fuzz)
 	}
 	ASSERT_EQ(0, setup());
 	ASSERT_EQ(0, knobs_save()) TH_LOG("cannot read the module's knobs");
-	if (ma_shrinker_scan_file(g.shrinker_scan, sizeof(g.shrinker_scan)))
+	/* The file, if there and writable (not under lockdown). */
+	if (ma_shrinker_scan_file(g.shrinker_scan, sizeof(g.shrinker_scan)) ||
+	    ma_file_write(g.shrinker_scan, "0 0 0\n"))
 		g.shrinker_scan[0] = '\0';
 	if (g.inject) {
 		fi_save();

@@ -296,7 +296,8 @@ static inline int ma_shrinker_scan_file(char *path, size_t len)
 	glob_t gl;
 	int err = -ENOENT;
 
-	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	if (access("/sys/kernel/debug/shrinker", F_OK))
+		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
 	if (glob("/sys/kernel/debug/shrinker/mem_arena-spare-*/scan", 0, NULL, &gl))
 		return -ENOENT;
 	if (gl.gl_pathc == 1 && strlen(gl.gl_pathv[0]) < len) {
@@ -307,7 +308,11 @@ static inline int ma_shrinker_scan_file(char *path, size_t len)
 	return err;
 }
 
-/* One scan of exactly @nr spares; 0, -ENOENT without the file, or -errno. */
+/*
+ * One scan that asks for @nr spares (it frees up to that many); 0 only
+ * checks that the file can be written.  0, -ENOENT without the file,
+ * -EPERM under lockdown, or -errno.
+ */
 static inline int ma_shrinker_scan(unsigned long nr)
 {
 	char path[256], val[48];
