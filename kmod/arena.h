@@ -31,8 +31,6 @@
  *     (mutex)               ever trylocks chunks.
  *   ma_pool.lock (spinlock) the pool's blocks, free-space index and LRU list,
  *                           and the pool gauges of the arena's stats.
- *   ma_arena.spare_lock     the arena's spare pages (spare.c); nothing is
- *     (spinlock)            taken under it.
  *   ma_arena.charge_lock    what the arena holds against its opener's
  *     (spinlock)            RLIMIT_MEMLOCK (charge.c); innermost.
  * Module-wide: ma_arenas_lock (mutex) guards the ma_arenas list and the
@@ -43,8 +41,8 @@
  * it holds its chunk lock (and a stream only if the compressed bytes could
  * not be copied out of it, chunk.c), takes the victim's compact_lock and
  * pool lock, and only trylocks the victim's chunks.  The spare
- * shrinker's ma_spare_arenas_lock (spinlock) nests spare_lock and
- * charge_lock; it is held to free pages, never to allocate.
+ * shrinker's ma_spare_arenas_lock (spinlock) nests the arenas' list_lru
+ * locks and charge_lock; it is held to free pages, never to allocate.
  * The region xarray has its own lock; lookups are RCU + kref, and a
  * region's memory is freed after an RCU grace period (kfree_rcu).
  * A region's chunk xarray has its own lock too: a chunk is created on first
@@ -58,6 +56,7 @@
 #include <linux/kref.h>
 #include <linux/lockdep.h>
 #include <linux/list.h>
+#include <linux/list_lru.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/sched.h>
@@ -206,9 +205,8 @@ struct ma_arena {
 	u64 memlock_limit;		/* constant: bytes, U64_MAX if exempt */
 	u64 charged_bytes;		/* protected by charge_lock */
 	unsigned long charged_pages;	/* protected by charge_lock: in locked_vm */
-	spinlock_t spare_lock;
-	struct list_head spares;	/* protected by spare_lock: page->lru */
-	unsigned int nr_spares;		/* protected by spare_lock */
+	struct list_lru spares;		/* struct ma_spare; its own locks */
+	atomic_t nr_spares;		/* bounds spares: spare.c */
 	struct list_head spare_node;	/* in ma_spare_arenas, under its lock */
 };
 
@@ -388,7 +386,7 @@ int ma_charge(struct ma_arena *arena, s64 delta);
 int ma_charge_quiet(struct ma_arena *arena, s64 delta);
 
 /* spare.c */
-void ma_spare_init(struct ma_arena *arena);
+int ma_spare_init(struct ma_arena *arena);
 bool ma_spare_keep(struct ma_arena *arena, struct page *page);
 bool ma_spare_adopt(struct ma_arena *arena, struct page *page);
 unsigned int ma_spare_take(struct ma_arena *arena, struct page **pages,

@@ -7,6 +7,7 @@
 #ifndef _MEM_ARENA_COMPAT_H
 #define _MEM_ARENA_COMPAT_H
 
+#include <linux/list_lru.h>
 #include <linux/mm.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
@@ -56,13 +57,14 @@ static inline void ma_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 typedef unsigned long (*ma_shrink_fn)(struct shrinker *, struct shrink_control *);
 
 static inline struct shrinker *ma_shrinker_create(const char *name,
+						  unsigned int flags,
 						  ma_shrink_fn count,
 						  ma_shrink_fn scan)
 {
 	struct shrinker *shrinker;
 
 #ifdef MA_HAVE_SHRINKER_ALLOC
-	shrinker = shrinker_alloc(0, "%s", name);
+	shrinker = shrinker_alloc(flags, "%s", name);
 	if (!shrinker)
 		return NULL;
 	shrinker->count_objects = count;
@@ -73,6 +75,7 @@ static inline struct shrinker *ma_shrinker_create(const char *name,
 	shrinker = kzalloc(sizeof(*shrinker), GFP_KERNEL);
 	if (!shrinker)
 		return NULL;
+	shrinker->flags = flags;
 	shrinker->count_objects = count;
 	shrinker->scan_objects = scan;
 	shrinker->seeks = DEFAULT_SEEKS;
@@ -93,5 +96,31 @@ static inline void ma_shrinker_destroy(struct shrinker *shrinker)
 	kfree(shrinker);
 #endif
 }
+
+/*
+ * 6.8 renamed list_lru_add() of a slab object, whose node and memory
+ * cgroup are its slab's, list_lru_add_obj(): list_lru_add() takes both
+ * since.
+ */
+static inline bool ma_list_lru_add_obj(struct list_lru *lru,
+				       struct list_head *item)
+{
+#ifdef MA_HAVE_LIST_LRU_ADD_OBJ
+	return list_lru_add_obj(lru, item);
+#else
+	return list_lru_add(lru, item);
+#endif
+}
+
+/* 6.13 took the list's lock out of the walk callback's arguments. */
+#ifdef MA_HAVE_LRU_WALK_CB_LOCK
+#define MA_LRU_WALK_CB(fn)						\
+	enum lru_status fn(struct list_head *item, struct list_lru_one *list, \
+			   spinlock_t *lock, void *arg)
+#else
+#define MA_LRU_WALK_CB(fn)						\
+	enum lru_status fn(struct list_head *item, struct list_lru_one *list, \
+			   void *arg)
+#endif
 
 #endif /* _MEM_ARENA_COMPAT_H */

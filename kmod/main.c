@@ -93,6 +93,9 @@ static int ma_open(struct inode *inode, struct file *file)
 		err = PTR_ERR(arena->inode);
 		goto out_free_arena;
 	}
+	err = ma_spare_init(arena);
+	if (err)
+		goto out_free_inode;
 	mutex_init(&arena->lock);
 	xa_init_flags(&arena->regions, XA_FLAGS_ALLOC1);
 	ma_pool_init(&arena->pool);
@@ -103,7 +106,6 @@ static int ma_open(struct inode *inode, struct file *file)
 	arena->may_share = file_ns_capable(file, &init_user_ns, CAP_SYS_RESOURCE);
 	arena->config.weight = 1;
 	ma_charge_init(arena, file);
-	ma_spare_init(arena);
 
 	file->f_mapping = arena->inode->i_mapping;
 	file->private_data = arena;
@@ -116,6 +118,8 @@ static int ma_open(struct inode *inode, struct file *file)
 	ma_event_arena(arena, true);
 	return 0;
 
+out_free_inode:
+	ma_inode_free(arena->inode);
 out_free_arena:
 	kfree(arena);
 	return err;

@@ -20,50 +20,97 @@
  * Spares go back to the kernel when the arena closes and under memory
  * pressure, through one module-wide shrinker; lowering spare_pages stops
  * arenas from keeping more, and what they hold goes as it is used.  The
- * shrinker is not memcg aware, so a cgroup's own limit does not reclaim
- * spares: the per-arena bound (default 256 pages, 1 MiB of 4 KiB pages)
- * keeps that small.
+ * shrinker is memcg aware, as the inode and dentry caches are: each spare
+ * has a small record (struct ma_spare) charged to the memory cgroup its
+ * page is charged to, on its arena's list_lru, which files it under that
+ * cgroup (and under the record's NUMA node).  So reclaim at a cgroup's
+ * limit frees that cgroup's spares, and no other's.  Within an arena the
+ * oldest go first, to the shrinker and to the arena's own allocations.
  *
  * Locking:
- *   ma_arena.spare_lock (spinlock) guards the arena's spare list and count;
- *   nothing is taken under it: pages are freed and charges dropped after.
+ *   An arena's spares are on its list_lru, under the list_lru's own
+ *   locks; ma_arena.nr_spares (atomic) bounds them and may run ahead of
+ *   the list by the spares being kept or taken.  Nothing is taken under
+ *   a list_lru lock: spares are isolated onto a private list, and freed,
+ *   uncharged or handed out after.
  *   ma_spare_arenas_lock (spinlock) guards ma_spare_arenas, the arenas
  *   whose spares the shrinker may free: an arena is on it from open until
  *   its release takes it off, then frees what it kept.  The shrinker runs
  *   inside allocations, so it must not wait for a lock whose holders
  *   allocate (ma_arenas_lock's do: a tenant attach allocates under it); this
- *   one is held only to free pages and drop charges, which never sleep.
- *   Order: ma_spare_arenas_lock -> ma_arena.spare_lock, charge_lock.
+ *   one is held only to walk the lists, free pages and drop charges, which
+ *   never sleep.
+ *   Order: ma_spare_arenas_lock -> list_lru locks, charge_lock.
  */
 #define pr_fmt(fmt) "mem_arena: " fmt
 
 #include <linux/highmem.h>
+#include <linux/list_lru.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
+#include <linux/sched/mm.h>
 #include <linux/shrinker.h>
 
 #include "arena.h"
 #include "compat.h"
 
+/* A spare page, on its arena's list_lru. */
+struct ma_spare {
+	struct list_head lru;
+	struct page *page;
+};
+
+/* Kept on any path, under any lock: never sleep, fail instead. */
+#define MA_SPARE_GFP	(GFP_NOWAIT | __GFP_NOWARN)
+
 static unsigned int ma_spare_max = 256;	/* pages per arena; sysfs */
-static atomic_long_t ma_spare_all;	/* every arena's spares: the shrinker's count */
+static struct kmem_cache *ma_spare_cache;
 static struct shrinker *ma_spare_shrinker;
 static DEFINE_SPINLOCK(ma_spare_arenas_lock);
 static LIST_HEAD(ma_spare_arenas);	/* protected by ma_spare_arenas_lock */
 
 /* @arena may keep spares from now on; the shrinker sees it. */
-void ma_spare_init(struct ma_arena *arena)
+int ma_spare_init(struct ma_arena *arena)
 {
-	spin_lock_init(&arena->spare_lock);
-	INIT_LIST_HEAD(&arena->spares);
+	int err = list_lru_init_memcg(&arena->spares, ma_spare_shrinker);
+
+	if (err)
+		return err;
 	spin_lock(&ma_spare_arenas_lock);
 	list_add_tail(&arena->spare_node, &ma_spare_arenas);
 	spin_unlock(&ma_spare_arenas_lock);
+	return 0;
 }
 
 static void ma_spare_count(struct ma_arena *arena, long pages)
 {
-	atomic_long_add(pages, &ma_spare_all);
 	ma_stat_add(arena, MEM_ARENA_STAT_spare_bytes, pages * (s64)PAGE_SIZE);
+}
+
+/*
+ * A record for @page, charged where the page is charged: the list_lru
+ * files it under that memory cgroup (allocating that cgroup's list on the
+ * first), whose reclaim then finds it.  An uncharged page's record is
+ * uncharged and goes on the root's list.  NULL when even that fails: at
+ * the cgroup's limit, the page is better given back.
+ */
+static struct ma_spare *ma_spare_alloc(struct ma_arena *arena, struct page *page)
+{
+	struct mem_cgroup *memcg, *old;
+	struct ma_spare *spare;
+
+	rcu_read_lock();
+	memcg = page_memcg_check(page);
+	old = set_active_memcg(memcg);
+	spare = kmem_cache_alloc_lru(ma_spare_cache, &arena->spares,
+				     memcg ? MA_SPARE_GFP | __GFP_ACCOUNT : MA_SPARE_GFP);
+	set_active_memcg(old);
+	rcu_read_unlock();
+	if (spare) {
+		INIT_LIST_HEAD(&spare->lru);	/* list_lru_add() adds only an unlisted item */
+		spare->page = page;
+	}
+	return spare;
 }
 
 /**
@@ -75,20 +122,22 @@ static void ma_spare_count(struct ma_arena *arena, long pages)
  */
 bool ma_spare_keep(struct ma_arena *arena, struct page *page)
 {
-	bool kept = false;
+	struct ma_spare *spare;
 
 	if (page_count(page) != 1)
 		return false;
-	spin_lock(&arena->spare_lock);
-	if (arena->nr_spares < READ_ONCE(ma_spare_max)) {
-		list_add(&page->lru, &arena->spares);
-		arena->nr_spares++;
-		kept = true;
-	}
-	spin_unlock(&arena->spare_lock);
-	if (kept)
-		ma_spare_count(arena, 1);
-	return kept;
+	if (atomic_inc_return(&arena->nr_spares) > READ_ONCE(ma_spare_max))
+		goto out_uncount;
+	spare = ma_spare_alloc(arena, page);
+	if (!spare)
+		goto out_uncount;
+	ma_list_lru_add_obj(&arena->spares, &spare->lru);
+	ma_spare_count(arena, 1);
+	return true;
+
+out_uncount:
+	atomic_dec(&arena->nr_spares);
+	return false;
 }
 
 /**
@@ -102,7 +151,7 @@ bool ma_spare_keep(struct ma_arena *arena, struct page *page)
 bool ma_spare_adopt(struct ma_arena *arena, struct page *page)
 {
 	/* A racy peek: freeing a large region fills the spares early on. */
-	if (data_race(arena->nr_spares) >= READ_ONCE(ma_spare_max))
+	if (atomic_read(&arena->nr_spares) >= READ_ONCE(ma_spare_max))
 		return false;
 	if (ma_charge_quiet(arena, PAGE_SIZE))
 		return false;
@@ -112,51 +161,55 @@ bool ma_spare_adopt(struct ma_arena *arena, struct page *page)
 	return false;
 }
 
+static MA_LRU_WALK_CB(ma_spare_isolate)
+{
+	list_lru_isolate_move(list, item, arg);
+	return LRU_REMOVED;
+}
+
 /*
- * Take up to @nr spares into @pages (most recently kept first: the warmest
- * in the cache).  They stay charged; returns how many.
+ * Take up to @nr spares into @pages, the oldest first.  They stay
+ * charged; returns how many.
  */
 unsigned int ma_spare_take(struct ma_arena *arena, struct page **pages,
 			   unsigned int nr)
 {
+	struct ma_spare *spare, *next;
 	unsigned int n = 0;
+	LIST_HEAD(taken);
 
 	/* A racy peek: a spare kept meanwhile is only taken next time. */
-	if (!data_race(arena->nr_spares))
+	if (!atomic_read(&arena->nr_spares))
 		return 0;
-	spin_lock(&arena->spare_lock);
-	for (; n < nr && arena->nr_spares; n++) {
-		pages[n] = list_first_entry(&arena->spares, struct page, lru);
-		list_del(&pages[n]->lru);
-		arena->nr_spares--;
+	/* Every spare walked is taken: the walk stops after @nr. */
+	list_lru_walk(&arena->spares, ma_spare_isolate, &taken, nr);
+	list_for_each_entry_safe(spare, next, &taken, lru) {
+		pages[n++] = spare->page;
+		kmem_cache_free(ma_spare_cache, spare);
 	}
-	spin_unlock(&arena->spare_lock);
-	if (n)
+	if (n) {
+		atomic_sub(n, &arena->nr_spares);
 		ma_spare_count(arena, -(long)n);
+	}
 	return n;
 }
 
-/* Free up to @max spares and drop their charge; returns how many. */
-static unsigned long ma_spare_drain(struct ma_arena *arena, unsigned long max)
+/* Free the spares isolated on @list and drop their charge; how many. */
+static unsigned long ma_spare_free(struct ma_arena *arena, struct list_head *list)
 {
-	struct page *page, *next;
+	struct ma_spare *spare, *next;
 	unsigned long n = 0;
-	LIST_HEAD(list);
 
-	spin_lock(&arena->spare_lock);
-	for (; n < max && arena->nr_spares; n++) {
-		list_move(arena->spares.next, &list);
-		arena->nr_spares--;
+	list_for_each_entry_safe(spare, next, list, lru) {
+		put_page(spare->page);
+		kmem_cache_free(ma_spare_cache, spare);
+		n++;
 	}
-	spin_unlock(&arena->spare_lock);
-	if (!n)
-		return 0;
-	list_for_each_entry_safe(page, next, &list, lru) {
-		list_del(&page->lru);
-		put_page(page);
+	if (n) {
+		atomic_sub(n, &arena->nr_spares);
+		ma_spare_count(arena, -(long)n);
+		ma_charge(arena, -(s64)n * PAGE_SIZE);
 	}
-	ma_spare_count(arena, -(long)n);
-	ma_charge(arena, -(s64)n * PAGE_SIZE);
 	return n;
 }
 
@@ -166,18 +219,29 @@ static unsigned long ma_spare_drain(struct ma_arena *arena, unsigned long max)
  */
 void ma_spare_exit(struct ma_arena *arena)
 {
+	LIST_HEAD(list);
+
 	spin_lock(&ma_spare_arenas_lock);
 	list_del(&arena->spare_node);
 	spin_unlock(&ma_spare_arenas_lock);
-	ma_spare_drain(arena, ULONG_MAX);
+	list_lru_walk(&arena->spares, ma_spare_isolate, &list, ULONG_MAX);
+	ma_spare_free(arena, &list);
+	WARN_ON(atomic_read(&arena->nr_spares));
+	list_lru_destroy(&arena->spares);
 }
 
+/* What this reclaim (its cgroup, its node) could take from every arena. */
 static unsigned long ma_spare_shrink_count(struct shrinker *shrinker,
 					   struct shrink_control *sc)
 {
-	long n = atomic_long_read(&ma_spare_all);
+	struct ma_arena *arena;
+	unsigned long n = 0;
 
-	return n > 0 ? n : SHRINK_EMPTY;
+	spin_lock(&ma_spare_arenas_lock);
+	list_for_each_entry(arena, &ma_spare_arenas, spare_node)
+		n += list_lru_shrink_count(&arena->spares, sc);
+	spin_unlock(&ma_spare_arenas_lock);
+	return n ? n : SHRINK_EMPTY;
 }
 
 /*
@@ -193,12 +257,17 @@ static unsigned long ma_spare_shrink_scan(struct shrinker *shrinker,
 
 	spin_lock(&ma_spare_arenas_lock);
 	list_for_each_entry(arena, &ma_spare_arenas, spare_node) {
-		/* A racy peek: an arena that keeps one meanwhile is seen next time. */
-		if (!data_race(arena->nr_spares))
-			continue;
-		freed += ma_spare_drain(arena, sc->nr_to_scan - freed);
-		last = arena;
-		if (freed >= sc->nr_to_scan)
+		unsigned long n;
+		LIST_HEAD(list);
+
+		/* This reclaim's cgroup and node only; counts nr_to_scan down. */
+		list_lru_shrink_walk(&arena->spares, sc, ma_spare_isolate, &list);
+		n = ma_spare_free(arena, &list);
+		if (n) {
+			freed += n;
+			last = arena;
+		}
+		if (!sc->nr_to_scan)
 			break;
 	}
 	/* The head goes after the last arena: the next scan starts past it. */
@@ -210,15 +279,24 @@ static unsigned long ma_spare_shrink_scan(struct shrinker *shrinker,
 
 int ma_spare_shrinker_init(void)
 {
+	ma_spare_cache = KMEM_CACHE(ma_spare, 0);
+	if (!ma_spare_cache)
+		return -ENOMEM;
 	ma_spare_shrinker = ma_shrinker_create("mem_arena-spare",
+					       SHRINKER_MEMCG_AWARE | SHRINKER_NUMA_AWARE,
 					       ma_spare_shrink_count,
 					       ma_spare_shrink_scan);
-	return ma_spare_shrinker ? 0 : -ENOMEM;
+	if (!ma_spare_shrinker) {
+		kmem_cache_destroy(ma_spare_cache);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void ma_spare_shrinker_exit(void)
 {
 	ma_shrinker_destroy(ma_spare_shrinker);
+	kmem_cache_destroy(ma_spare_cache);
 }
 
 static struct ma_uint_attr ma_spare_attr =

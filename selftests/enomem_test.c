@@ -4,10 +4,12 @@
  * CPUs) fails with -ENOMEM,
  * nobody is OOM-killed, nothing is lost, and once the limit is lifted the
  * same call succeeds and every byte reads back.  A compress pass needs no
- * room to spare: it frees raw pages as it fills pool blocks.
+ * room to spare: it frees raw pages as it fills pool blocks.  Spare pages
+ * held at the cgroup's limit give way to the cgroup's other memory.
  */
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "helpers.h"
 #include "kselftest_harness.h"
@@ -232,6 +234,101 @@ TEST(parallel_touch_charges_the_callers_cgroup)
 	cg_leave();
 	munmap(p, P_NR * CS);
 	close(fd);
+}
+
+/*
+ * Spares stay charged to the cgroup whose faults allocated them, and its
+ * own reclaim must be able to take them back: at the cgroup's limit a
+ * process that needs memory gets the spares' pages, it is not OOM-killed
+ * beside them.  (Reclaim of the whole machine took them; a cgroup's did
+ * not, before the spare shrinker was memcg aware.)
+ */
+#define S_ARENAS	8
+#define S_PAGES		256		/* spares per arena */
+#define S_SLACK		(1 * MiB)
+#define S_NEED		(4 * MiB)	/* well below the spares' 8 MiB */
+
+static long long spares_of(const int *fds)
+{
+	struct mem_arena_stats s;
+	long long sum = 0;
+	int i;
+
+	for (i = 0; i < S_ARENAS; i++) {
+		if (ma_stats(fds[i], &s))
+			return -1;
+		sum += s.spare_bytes;
+	}
+	return sum;
+}
+
+TEST(spares_give_way_at_the_cgroup_limit)
+{
+	const size_t len = S_PAGES * CS;
+	long long spare_pages, held, left;
+	int fds[S_ARENAS], i, status;
+	char pid[32], *p[S_ARENAS], *q;
+	const char *why;
+	__u64 done;
+	pid_t child;
+	__u32 id;
+
+	spare_pages = ma_sysfs_read("spare_pages");
+	why = arena_in_cg(&fds[0]);
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_LE(0, spare_pages);
+	ASSERT_EQ(0, ma_sysfs_write("spare_pages", S_PAGES));
+	/* Same-filled chunks: a compress keeps every page it frees. */
+	for (i = 0; i < S_ARENAS; i++) {
+		if (i) {
+			fds[i] = open(MEM_ARENA_DEVICE, O_RDWR);
+			ASSERT_LE(0, fds[i]);
+		}
+		p[i] = ma_region_map(fds[i], len, &id);
+		ASSERT_NE(NULL, p[i]);
+		memset(p[i], 0x5a, len);
+		ASSERT_EQ(0, ma_range(fds[i], MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
+		ASSERT_EQ(S_PAGES, done);
+	}
+	held = spares_of(fds);
+	ASSERT_EQ(S_ARENAS * len, held);
+
+	/* Out of the cgroup, so the OOM killer could only pick the child. */
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	ASSERT_EQ(0, ma_file_write(CG_ROOT "/cgroup.procs", pid));
+	ASSERT_EQ(0, cg_squeeze(S_SLACK));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		if (ma_file_write(CG "/cgroup.procs", pid))
+			_exit(2);
+		q = mmap(NULL, S_NEED, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (q == MAP_FAILED)
+			_exit(3);
+		memset(q, 1, S_NEED);
+		_exit(0);
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	cg_set_max("max");
+	left = spares_of(fds);
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+		TH_LOG("the child %s %d with %lld KiB of spares in its cgroup",
+		       WIFSIGNALED(status) ? "was killed by signal" : "exited",
+		       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+		       left / 1024);
+	/* What the child took beyond the slack came from the spares. */
+	EXPECT_LE(S_NEED - S_SLACK, held - left)
+		TH_LOG("spares %lld KiB before, %lld KiB after", held / 1024, left / 1024);
+
+	for (i = 0; i < S_ARENAS; i++) {
+		munmap(p[i], len);
+		close(fds[i]);
+	}
+	ma_sysfs_write("spare_pages", spare_pages);
+	cg_leave();
 }
 
 TEST_HARNESS_MAIN

@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/mem_arena.h>
@@ -309,18 +310,43 @@ static inline int ma_shrinker_scan_file(char *path, size_t len)
 }
 
 /*
- * One scan that asks for @nr spares (it frees up to that many); 0 only
- * checks that the file can be written.  0, -ENOENT without the file,
- * -EPERM under lockdown, or -errno.
+ * The memory cgroup a scan names.  The spare shrinker is memcg aware: a
+ * scan takes from one cgroup's spares, and a process in no cgroup of its
+ * own keeps them in the root's, named by the cgroup2 root's inode.  0
+ * without a memory controller (the shrinker is not memcg aware then).
+ */
+static inline unsigned long ma_root_memcg(void)
+{
+	char buf[256] = "";
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK))
+		mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL);
+	fd = open("/sys/fs/cgroup/cgroup.controllers", O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || !strstr(buf, "memory") || stat("/sys/fs/cgroup", &st))
+		return 0;
+	return st.st_ino;
+}
+
+/*
+ * One scan of the root cgroup's spares that asks for @nr (it frees up to
+ * that many); 0 only checks that the file can be written.  0, -ENOENT
+ * without the file, -EPERM under lockdown, or -errno.
  */
 static inline int ma_shrinker_scan(unsigned long nr)
 {
-	char path[256], val[48];
+	char path[256], val[64];
 	int err = ma_shrinker_scan_file(path, sizeof(path));
 
 	if (err)
 		return err;
-	snprintf(val, sizeof(val), "0 0 %lu\n", nr);
+	snprintf(val, sizeof(val), "%lu 0 %lu\n", ma_root_memcg(), nr);
 	return ma_file_write(path, val);
 }
 
