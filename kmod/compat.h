@@ -11,6 +11,7 @@
 #include <linux/mm.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
+#include <linux/swap.h>
 #include <linux/workqueue.h>
 #include <net/genetlink.h>
 
@@ -98,17 +99,32 @@ static inline void ma_shrinker_destroy(struct shrinker *shrinker)
 }
 
 /*
- * 6.8 renamed list_lru_add() of a slab object, whose node and memory
- * cgroup are its slab's, list_lru_add_obj(): list_lru_add() takes both
- * since.
+ * 6.8 files a list_lru item under the node and memory cgroup its caller
+ * names (list_lru_add_obj() takes its slab's); before, list_lru_add()
+ * took the slab's.  Held under rcu_read_lock(), for @memcg.
  */
-static inline bool ma_list_lru_add_obj(struct list_lru *lru,
-				       struct list_head *item)
+static inline void ma_list_lru_add(struct list_lru *lru, struct list_head *item,
+				   int nid, struct mem_cgroup *memcg)
 {
 #ifdef MA_HAVE_LIST_LRU_ADD_OBJ
-	return list_lru_add_obj(lru, item);
+	list_lru_add(lru, item, nid, memcg);
 #else
-	return list_lru_add(lru, item);
+	list_lru_add(lru, item);
+#endif
+}
+
+/*
+ * Pages a shrinker frees count as reclaim's progress: 6.4's
+ * mm_account_reclaimed_pages(), before it the reclaim_state's
+ * reclaimed_slab.
+ */
+static inline void ma_account_reclaimed_pages(unsigned long pages)
+{
+#ifdef MA_HAVE_MM_ACCOUNT_RECLAIMED_PAGES
+	mm_account_reclaimed_pages(pages);
+#else
+	if (current->reclaim_state)
+		current->reclaim_state->reclaimed_slab += pages;
 #endif
 }
 

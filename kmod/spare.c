@@ -23,9 +23,11 @@
  * shrinker is memcg aware, as the inode and dentry caches are: each spare
  * has a small record (struct ma_spare) charged to the memory cgroup its
  * page is charged to, on its arena's list_lru, which files it under that
- * cgroup (and under the record's NUMA node).  So reclaim at a cgroup's
- * limit frees that cgroup's spares, and no other's.  Within an arena the
- * oldest go first, to the shrinker and to the arena's own allocations.
+ * cgroup and the page's NUMA node (before 6.8, the record's node).  So
+ * reclaim at a cgroup's limit frees the spares of that cgroup and its
+ * descendants, not other cgroups'; reclaim of the whole machine frees
+ * anyone's.  The oldest on a list go first, to the shrinker and to the
+ * arena's own allocations.
  *
  * Locking:
  *   An arena's spares are on its list_lru, under the list_lru's own
@@ -88,13 +90,13 @@ static void ma_spare_count(struct ma_arena *arena, long pages)
 }
 
 /*
- * A record for @page, charged where the page is charged: the list_lru
- * files it under that memory cgroup (allocating that cgroup's list on the
- * first), whose reclaim then finds it.  An uncharged page's record is
- * uncharged and goes on the root's list.  NULL when even that fails: at
- * the cgroup's limit, the page is better given back.
+ * File @page under the memory cgroup it is charged to, and its node: a
+ * record charged there too (the list_lru allocates that cgroup's list
+ * with it), whose reclaim then finds it.  An uncharged page's record is
+ * uncharged and goes on the root's list.  False when the record cannot be
+ * had: at the cgroup's limit the page is better given back.
  */
-static struct ma_spare *ma_spare_alloc(struct ma_arena *arena, struct page *page)
+static bool ma_spare_list(struct ma_arena *arena, struct page *page)
 {
 	struct mem_cgroup *memcg, *old;
 	struct ma_spare *spare;
@@ -105,11 +107,12 @@ static struct ma_spare *ma_spare_alloc(struct ma_arena *arena, struct page *page
 	spare = kmem_cache_alloc_lru(ma_spare_cache, &arena->spares,
 				     memcg ? MA_SPARE_GFP | __GFP_ACCOUNT : MA_SPARE_GFP);
 	set_active_memcg(old);
-	rcu_read_unlock();
 	if (spare) {
 		INIT_LIST_HEAD(&spare->lru);	/* list_lru_add() adds only an unlisted item */
 		spare->page = page;
+		ma_list_lru_add(&arena->spares, &spare->lru, page_to_nid(page), memcg);
 	}
+	rcu_read_unlock();
 	return spare;
 }
 
@@ -122,22 +125,15 @@ static struct ma_spare *ma_spare_alloc(struct ma_arena *arena, struct page *page
  */
 bool ma_spare_keep(struct ma_arena *arena, struct page *page)
 {
-	struct ma_spare *spare;
-
 	if (page_count(page) != 1)
 		return false;
-	if (atomic_inc_return(&arena->nr_spares) > READ_ONCE(ma_spare_max))
-		goto out_uncount;
-	spare = ma_spare_alloc(arena, page);
-	if (!spare)
-		goto out_uncount;
-	ma_list_lru_add_obj(&arena->spares, &spare->lru);
+	if (atomic_inc_return(&arena->nr_spares) > READ_ONCE(ma_spare_max) ||
+	    !ma_spare_list(arena, page)) {
+		atomic_dec(&arena->nr_spares);
+		return false;
+	}
 	ma_spare_count(arena, 1);
 	return true;
-
-out_uncount:
-	atomic_dec(&arena->nr_spares);
-	return false;
 }
 
 /**
@@ -239,7 +235,8 @@ static unsigned long ma_spare_shrink_count(struct shrinker *shrinker,
 
 	spin_lock(&ma_spare_arenas_lock);
 	list_for_each_entry(arena, &ma_spare_arenas, spare_node)
-		n += list_lru_shrink_count(&arena->spares, sc);
+		if (atomic_read(&arena->nr_spares))
+			n += list_lru_shrink_count(&arena->spares, sc);
 	spin_unlock(&ma_spare_arenas_lock);
 	return n ? n : SHRINK_EMPTY;
 }
@@ -260,6 +257,8 @@ static unsigned long ma_spare_shrink_scan(struct shrinker *shrinker,
 		unsigned long n;
 		LIST_HEAD(list);
 
+		if (!atomic_read(&arena->nr_spares))
+			continue;
 		/* This reclaim's cgroup and node only; counts nr_to_scan down. */
 		list_lru_shrink_walk(&arena->spares, sc, ma_spare_isolate, &list);
 		n = ma_spare_free(arena, &list);
@@ -274,6 +273,7 @@ static unsigned long ma_spare_shrink_scan(struct shrinker *shrinker,
 	if (last)
 		list_move(&ma_spare_arenas, &last->spare_node);
 	spin_unlock(&ma_spare_arenas_lock);
+	ma_account_reclaimed_pages(freed);
 	return freed;
 }
 

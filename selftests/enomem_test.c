@@ -47,6 +47,9 @@ static const char *cg_enter(void)
 	max_fd = open(CG "/memory.max", O_WRONLY);
 	if (max_fd < 0)
 		return "cannot open memory.max";
+	/* A test that failed part way may have left it squeezed. */
+	if (cg_set_max("max"))
+		return "cannot write memory.max";
 	/*
 	 * Nor may reclaim under the squeeze take our own text: faulting it
 	 * back before the limit is lifted would OOM-kill us (seen once a
@@ -241,7 +244,8 @@ TEST(parallel_touch_charges_the_callers_cgroup)
  * own reclaim must be able to take them back: at the cgroup's limit a
  * process that needs memory gets the spares' pages, it is not OOM-killed
  * beside them.  (Reclaim of the whole machine took them; a cgroup's did
- * not, before the spare shrinker was memcg aware.)
+ * not, before the spare shrinker was memcg aware.)  Another cgroup's
+ * spares are not its to take.
  */
 #define S_ARENAS	8
 #define S_PAGES		256		/* spares per arena */
@@ -267,8 +271,10 @@ TEST(spares_give_way_at_the_cgroup_limit)
 	const size_t len = S_PAGES * CS;
 	long long spare_pages, held, left;
 	int fds[S_ARENAS], i, status;
-	char pid[32], *p[S_ARENAS], *q;
+	char pid[32], *p[S_ARENAS], *q, *out;
+	struct mem_arena_stats s;
 	const char *why;
+	int out_fd;
 	__u64 done;
 	pid_t child;
 	__u32 id;
@@ -297,6 +303,15 @@ TEST(spares_give_way_at_the_cgroup_limit)
 	/* Out of the cgroup, so the OOM killer could only pick the child. */
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	ASSERT_EQ(0, ma_file_write(CG_ROOT "/cgroup.procs", pid));
+	/* And an arena whose spares are the root cgroup's, not the child's. */
+	out_fd = open(MEM_ARENA_DEVICE, O_RDWR);
+	ASSERT_LE(0, out_fd);
+	out = ma_region_map(out_fd, len, &id);
+	ASSERT_NE(NULL, out);
+	memset(out, 0x5a, len);
+	ASSERT_EQ(0, ma_range(out_fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
+	ASSERT_EQ(0, ma_stats(out_fd, &s));
+	ASSERT_EQ(len, s.spare_bytes);
 	ASSERT_EQ(0, cg_squeeze(S_SLACK));
 	child = fork();
 	ASSERT_LE(0, child);
@@ -322,6 +337,11 @@ TEST(spares_give_way_at_the_cgroup_limit)
 	/* What the child took beyond the slack came from the spares. */
 	EXPECT_LE(S_NEED - S_SLACK, held - left)
 		TH_LOG("spares %lld KiB before, %lld KiB after", held / 1024, left / 1024);
+	/* The cgroup's reclaim took none of another cgroup's. */
+	ASSERT_EQ(0, ma_stats(out_fd, &s));
+	EXPECT_EQ(len, s.spare_bytes);
+	munmap(out, len);
+	close(out_fd);
 
 	for (i = 0; i < S_ARENAS; i++) {
 		munmap(p[i], len);
@@ -329,6 +349,63 @@ TEST(spares_give_way_at_the_cgroup_limit)
 	}
 	ma_sysfs_write("spare_pages", spare_pages);
 	cg_leave();
+}
+
+/*
+ * A cgroup removed while an arena holds spares charged to it: the kernel
+ * moves their records to the parent's list (and their charges to the
+ * parent), where the arena still takes them and reclaim still frees them.
+ */
+TEST(spares_outlive_their_cgroup)
+{
+	const size_t len = S_PAGES * CS;
+	struct mem_arena_stats s;
+	long long spare_pages;
+	const char *why;
+	__u64 done;
+	size_t i;
+	__u32 id;
+	char *p;
+	int fd;
+
+	spare_pages = ma_sysfs_read("spare_pages");
+	why = arena_in_cg(&fd);
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_LE(0, spare_pages);
+	ASSERT_EQ(0, ma_sysfs_write("spare_pages", S_PAGES));
+	p = ma_region_map(fd, len, &id);
+	ASSERT_NE(NULL, p);
+	memset(p, 0x5a, len);
+	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
+	ASSERT_EQ(S_PAGES, done);
+	ASSERT_EQ(0, ma_stats(fd, &s));
+	ASSERT_EQ(len, s.spare_bytes);
+	cg_leave();
+	ASSERT_NE(0, access(CG, F_OK)) TH_LOG("the cgroup is still there");
+
+	/* Same-filled chunks: the touch takes every spare. */
+	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_TOUCH, id, 0, len, &done));
+	ASSERT_EQ(S_PAGES, done);
+	ASSERT_EQ(0, ma_stats(fd, &s));
+	EXPECT_EQ(S_PAGES, s.recycled_pages);
+	EXPECT_EQ(0, s.spare_bytes);
+	for (i = 0; i < len; i++)
+		if (p[i] != 0x5a)
+			break;
+	EXPECT_EQ(len, i);
+
+	/* Kept again, charged where their pages are now; reclaim frees them. */
+	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
+	ASSERT_EQ(0, ma_stats(fd, &s));
+	ASSERT_EQ(len, s.spare_bytes);
+	ASSERT_EQ(0, ma_file_write("/proc/sys/vm/drop_caches", "2"));
+	ASSERT_EQ(0, ma_stats(fd, &s));
+	EXPECT_EQ(0, s.spare_bytes);
+
+	munmap(p, len);
+	close(fd);
+	ma_sysfs_write("spare_pages", spare_pages);
 }
 
 TEST_HARNESS_MAIN

@@ -91,7 +91,7 @@ static struct {
 	int seconds, threads, family, mcgrp, nr_slots;
 	unsigned int inject;		/* --inject: percent */
 	char shrinker_scan[256];	/* the spare shrinker's debugfs scan file, or "" */
-	unsigned long shrinker_memcg;	/* the cgroup its scans name: ma_root_memcg() */
+	unsigned long shrinker_memcg;	/* the cgroup its scans name: ma_own_memcg() */
 	size_t page;
 	double deadline;
 	volatile int stop;
@@ -1293,7 +1293,7 @@ TEST(fuzz)
 	ASSERT_EQ(0, setup());
 	ASSERT_EQ(0, knobs_save()) TH_LOG("cannot read the module's knobs");
 	/* The file, if there and writable (not under lockdown). */
-	g.shrinker_memcg = ma_root_memcg();
+	g.shrinker_memcg = ma_own_memcg();
 	if (ma_shrinker_scan_file(g.shrinker_scan, sizeof(g.shrinker_scan)) ||
 	    ma_file_write(g.shrinker_scan, "0 0 0\n"))
 		g.shrinker_scan[0] = '\0';

@@ -18,8 +18,10 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/magic.h>
 #include <linux/mem_arena.h>
 
 #define KiB 1024UL
@@ -311,32 +313,48 @@ static inline int ma_shrinker_scan_file(char *path, size_t len)
 
 /*
  * The memory cgroup a scan names.  The spare shrinker is memcg aware: a
- * scan takes from one cgroup's spares, and a process in no cgroup of its
- * own keeps them in the root's, named by the cgroup2 root's inode.  0
- * without a memory controller (the shrinker is not memcg aware then).
+ * scan takes from one cgroup's spares (and its descendants'), and this
+ * process's arenas keep theirs in its own cgroup, named by the inode of
+ * its cgroup2 directory.  0 without cgroup2 or its memory controller (the
+ * shrinker is not memcg aware then).  Mounts cgroup2 at /sys/fs/cgroup if
+ * nothing is mounted there (a bare guest).
  */
-static inline unsigned long ma_root_memcg(void)
+static inline unsigned long ma_own_memcg(void)
 {
-	char buf[256] = "";
+	char line[4096], dir[4200], buf[256] = "";
+	struct statfs sfs;
 	struct stat st;
 	ssize_t n;
+	FILE *f;
 	int fd;
 
-	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK))
+	if (!statfs("/sys/fs/cgroup", &sfs) && sfs.f_type == SYSFS_MAGIC)
 		mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL);
 	fd = open("/sys/fs/cgroup/cgroup.controllers", O_RDONLY);
 	if (fd < 0)
 		return 0;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	if (n <= 0 || !strstr(buf, "memory") || stat("/sys/fs/cgroup", &st))
+	if (n <= 0 || !strstr(buf, "memory"))
+		return 0;
+	f = fopen("/proc/self/cgroup", "r");
+	if (!f)
+		return 0;
+	dir[0] = '\0';
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s", line + 3);
+		}
+	fclose(f);
+	if (!dir[0] || stat(dir, &st))
 		return 0;
 	return st.st_ino;
 }
 
 /*
- * One scan of the root cgroup's spares that asks for @nr (it frees up to
- * that many); 0 only checks that the file can be written.  0, -ENOENT
+ * One scan of this process's cgroup's spares that asks for @nr (it frees
+ * up to that many); 0 only checks that the file can be written.  0, -ENOENT
  * without the file, -EPERM under lockdown, or -errno.
  */
 static inline int ma_shrinker_scan(unsigned long nr)
@@ -346,7 +364,7 @@ static inline int ma_shrinker_scan(unsigned long nr)
 
 	if (err)
 		return err;
-	snprintf(val, sizeof(val), "%lu 0 %lu\n", ma_root_memcg(), nr);
+	snprintf(val, sizeof(val), "%lu 0 %lu\n", ma_own_memcg(), nr);
 	return ma_file_write(path, val);
 }
 
