@@ -252,6 +252,28 @@ TEST(parallel_touch_charges_the_callers_cgroup)
 #define S_SLACK		(1 * MiB)
 #define S_NEED		(4 * MiB)	/* well below the spares' 8 MiB */
 
+/*
+ * A region of @len same-filled bytes in @fd's arena, compressed: a
+ * compress keeps every page of same-filled chunks, so all @len of it are
+ * spares.  NULL if not.
+ */
+static char *map_spared(int fd, size_t len, __u32 *id)
+{
+	struct mem_arena_stats s;
+	__u64 done;
+	char *p = ma_region_map(fd, len, id);
+
+	if (!p)
+		return NULL;
+	memset(p, 0x5a, len);
+	if (ma_range(fd, MEM_ARENA_IOC_COMPRESS, *id, 0, len, &done) ||
+	    done != len / CS || ma_stats(fd, &s) || s.spare_bytes != len) {
+		munmap(p, len);
+		return NULL;
+	}
+	return p;
+}
+
 static long long spares_of(const int *fds)
 {
 	struct mem_arena_stats s;
@@ -275,7 +297,6 @@ TEST(spares_give_way_at_the_cgroup_limit)
 	struct mem_arena_stats s;
 	const char *why;
 	int out_fd;
-	__u64 done;
 	pid_t child;
 	__u32 id;
 
@@ -285,17 +306,13 @@ TEST(spares_give_way_at_the_cgroup_limit)
 		SKIP(return, "%s", why);
 	ASSERT_LE(0, spare_pages);
 	ASSERT_EQ(0, ma_sysfs_write("spare_pages", S_PAGES));
-	/* Same-filled chunks: a compress keeps every page it frees. */
 	for (i = 0; i < S_ARENAS; i++) {
 		if (i) {
 			fds[i] = open(MEM_ARENA_DEVICE, O_RDWR);
 			ASSERT_LE(0, fds[i]);
 		}
-		p[i] = ma_region_map(fds[i], len, &id);
+		p[i] = map_spared(fds[i], len, &id);
 		ASSERT_NE(NULL, p[i]);
-		memset(p[i], 0x5a, len);
-		ASSERT_EQ(0, ma_range(fds[i], MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
-		ASSERT_EQ(S_PAGES, done);
 	}
 	held = spares_of(fds);
 	ASSERT_EQ(S_ARENAS * len, held);
@@ -306,12 +323,8 @@ TEST(spares_give_way_at_the_cgroup_limit)
 	/* And an arena whose spares are the root cgroup's, not the child's. */
 	out_fd = open(MEM_ARENA_DEVICE, O_RDWR);
 	ASSERT_LE(0, out_fd);
-	out = ma_region_map(out_fd, len, &id);
+	out = map_spared(out_fd, len, &id);
 	ASSERT_NE(NULL, out);
-	memset(out, 0x5a, len);
-	ASSERT_EQ(0, ma_range(out_fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
-	ASSERT_EQ(0, ma_stats(out_fd, &s));
-	ASSERT_EQ(len, s.spare_bytes);
 	ASSERT_EQ(0, cg_squeeze(S_SLACK));
 	child = fork();
 	ASSERT_LE(0, child);
@@ -374,13 +387,8 @@ TEST(spares_outlive_their_cgroup)
 		SKIP(return, "%s", why);
 	ASSERT_LE(0, spare_pages);
 	ASSERT_EQ(0, ma_sysfs_write("spare_pages", S_PAGES));
-	p = ma_region_map(fd, len, &id);
+	p = map_spared(fd, len, &id);
 	ASSERT_NE(NULL, p);
-	memset(p, 0x5a, len);
-	ASSERT_EQ(0, ma_range(fd, MEM_ARENA_IOC_COMPRESS, id, 0, len, &done));
-	ASSERT_EQ(S_PAGES, done);
-	ASSERT_EQ(0, ma_stats(fd, &s));
-	ASSERT_EQ(len, s.spare_bytes);
 	cg_leave();
 	ASSERT_NE(0, access(CG, F_OK)) TH_LOG("the cgroup is still there");
 
