@@ -99,15 +99,22 @@ static inline void ma_shrinker_destroy(struct shrinker *shrinker)
 }
 
 /*
- * 6.8 files a list_lru item under the node and memory cgroup its caller
- * names (list_lru_add_obj() takes its slab's); before, list_lru_add()
- * took the slab's.  Held under rcu_read_lock(), for @memcg.
+ * Where a list_lru item is filed.  From 6.13 its caller names the node
+ * and memory cgroup, and a list the cgroup lacks (it is going offline,
+ * and the allocation hook made its parent's) falls back to its parent's.
+ * 6.8 to 6.12 name them too but have no such fallback, so there, as
+ * before 6.8, the item goes under its slab's node and cgroup, whose list
+ * the hook of kmem_cache_alloc_lru() made.  Under rcu_read_lock(), for
+ * @memcg.  6.13 dropped the lock argument of the walk callback in the
+ * same rework: that tells the two apart.
  */
 static inline void ma_list_lru_add(struct list_lru *lru, struct list_head *item,
 				   int nid, struct mem_cgroup *memcg)
 {
-#ifdef MA_HAVE_LIST_LRU_ADD_OBJ
+#if defined(MA_HAVE_LIST_LRU_ADD_OBJ) && !defined(MA_HAVE_LRU_WALK_CB_LOCK)
 	list_lru_add(lru, item, nid, memcg);
+#elif defined(MA_HAVE_LIST_LRU_ADD_OBJ)
+	list_lru_add_obj(lru, item);
 #else
 	list_lru_add(lru, item);
 #endif
@@ -116,7 +123,8 @@ static inline void ma_list_lru_add(struct list_lru *lru, struct list_head *item,
 /*
  * Pages a shrinker frees count as reclaim's progress: 6.4's
  * mm_account_reclaimed_pages(), before it the reclaim_state's
- * reclaimed_slab.
+ * reclaimed_slab.  From 6.5 only reclaim of the whole machine adds it up
+ * (a cgroup's cannot tell whose the pages were); 6.1 adds it for both.
  */
 static inline void ma_account_reclaimed_pages(unsigned long pages)
 {

@@ -23,7 +23,7 @@
  * shrinker is memcg aware, as the inode and dentry caches are: each spare
  * has a small record (struct ma_spare) charged to the memory cgroup its
  * page is charged to, on its arena's list_lru, which files it under that
- * cgroup and the page's NUMA node (before 6.8, the record's node).  So
+ * cgroup and the page's NUMA node (before 6.13, the record's node).  So
  * reclaim at a cgroup's limit frees the spares of that cgroup and its
  * descendants, not other cgroups'; reclaim of the whole machine frees
  * anyone's.  The oldest on a list go first, to the shrinker and to the
@@ -92,7 +92,8 @@ static void ma_spare_count(struct ma_arena *arena, long pages)
 /*
  * File @page under the memory cgroup it is charged to, and its node: a
  * record charged there too (the list_lru allocates that cgroup's list
- * with it), whose reclaim then finds it.  An uncharged page's record is
+ * with it), whose reclaim then finds it.  Only the walks' isolation takes
+ * a record off (list_lru_del_obj() would look under the record's node).  An uncharged page's record is
  * uncharged and goes on the root's list.  False when the record cannot be
  * had: at the cgroup's limit the page is better given back.
  */

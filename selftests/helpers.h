@@ -313,9 +313,9 @@ static inline int ma_shrinker_scan_file(char *path, size_t len)
 
 /*
  * The memory cgroup a scan names.  The spare shrinker is memcg aware: a
- * scan takes from one cgroup's spares (and its descendants'), and this
- * process's arenas keep theirs in its own cgroup, named by the inode of
- * its cgroup2 directory.  0 without cgroup2 or its memory controller (the
+ * debugfs scan takes from one cgroup's spares (not its descendants'), and
+ * this process's arenas keep theirs in its own cgroup, named by the inode
+ * of its cgroup2 directory.  0 without cgroup2 or its memory controller (the
  * shrinker is not memcg aware then).  Mounts cgroup2 at /sys/fs/cgroup if
  * nothing is mounted there (a bare guest).
  */
@@ -353,8 +353,9 @@ static inline unsigned long ma_own_memcg(void)
 }
 
 /*
- * One scan of this process's cgroup's spares that asks for @nr (it frees
- * up to that many); 0 only checks that the file can be written.  0, -ENOENT
+ * One scan of this process's cgroup's spares on node 0 (the guests have
+ * one) that asks for @nr (it frees up to that many); 0 only checks that
+ * the file can be written.  0, -ENOENT
  * without the file, -EPERM under lockdown, or -errno.
  */
 static inline int ma_shrinker_scan(unsigned long nr)
