@@ -104,9 +104,9 @@ static inline void ma_shrinker_destroy(struct shrinker *shrinker)
  * and the allocation hook made its parent's) falls back to its parent's.
  * 6.8 to 6.12 name them too but have no such fallback, so there, as
  * before 6.8, the item goes under its slab's node and cgroup, whose list
- * the hook of kmem_cache_alloc_lru() made.  Under rcu_read_lock(), for
- * @memcg.  6.13 dropped the lock argument of the walk callback in the
- * same rework: that tells the two apart.
+ * the hook of kmem_cache_alloc_lru() made.  Called under rcu_read_lock(),
+ * which keeps @memcg.  6.13 dropped the lock argument of the walk
+ * callback in the same rework: that tells the two apart.
  */
 static inline void ma_list_lru_add(struct list_lru *lru, struct list_head *item,
 				   int nid, struct mem_cgroup *memcg)

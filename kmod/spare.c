@@ -92,10 +92,11 @@ static void ma_spare_count(struct ma_arena *arena, long pages)
 /*
  * File @page under the memory cgroup it is charged to, and its node: a
  * record charged there too (the list_lru allocates that cgroup's list
- * with it), whose reclaim then finds it.  Only the walks' isolation takes
- * a record off (list_lru_del_obj() would look under the record's node).  An uncharged page's record is
+ * with it), whose reclaim then finds it.  An uncharged page's record is
  * uncharged and goes on the root's list.  False when the record cannot be
- * had: at the cgroup's limit the page is better given back.
+ * had: at the cgroup's limit the page is better given back.  Only the
+ * walks' isolation takes a record off (list_lru_del_obj() would look
+ * under the record's node).
  */
 static bool ma_spare_list(struct ma_arena *arena, struct page *page)
 {
