@@ -1049,14 +1049,10 @@ static void op_knob(struct fuzzer *f)
 	long long v;
 
 	if (i == ARRAY_SIZE(knobs)) {
-		char val[48];
-		int batch = below(f, 2);
-
-		snprintf(val, sizeof(val), "%lu 0 %llu\n", g.shrinker_memcg,
-			 (unsigned long long)below(f, 64) + 1);
-		if (batch && g.shrinker_scan[0]) {
+		if (below(f, 2) && g.shrinker_scan[0]) {
 			what = "the shrinker's scan file";
-			err = ma_file_write(g.shrinker_scan, val);
+			err = ma_shrinker_scan_write(g.shrinker_scan, g.shrinker_memcg,
+						     below(f, 64) + 1);
 		} else {
 			err = ma_file_write("/proc/sys/vm/drop_caches", "2");
 		}
@@ -1303,7 +1299,7 @@ TEST(fuzz)
 	/* The file, if there and writable (not under lockdown). */
 	g.shrinker_memcg = ma_own_memcg();
 	if (ma_shrinker_scan_file(g.shrinker_scan, sizeof(g.shrinker_scan)) ||
-	    ma_file_write(g.shrinker_scan, "0 0 0\n"))
+	    ma_shrinker_scan_write(g.shrinker_scan, g.shrinker_memcg, 0))
 		g.shrinker_scan[0] = '\0';
 	if (g.inject) {
 		/*

@@ -353,20 +353,32 @@ static inline unsigned long ma_own_memcg(void)
 }
 
 /*
- * One scan of this process's cgroup's spares on node 0 (the guests have
- * one) that asks for @nr (it frees up to that many); 0 only checks that
- * the file can be written.  0, -ENOENT
- * without the file, -EPERM under lockdown, or -errno.
+ * Write one scan line to the shrinker's debugfs scan file @path: @nr
+ * spares of cgroup @memcg (a cgroup2 directory's inode) on node 0 (the
+ * guests have one).  @nr 0 only checks that the file can be written.
+ */
+static inline int ma_shrinker_scan_write(const char *path, unsigned long memcg,
+					 unsigned long nr)
+{
+	char val[64];
+
+	snprintf(val, sizeof(val), "%lu 0 %lu\n", memcg, nr);
+	return ma_file_write(path, val);
+}
+
+/*
+ * One scan of this process's cgroup's spares that asks for @nr (it frees
+ * up to that many).  0, -ENOENT without the file, -EPERM under lockdown,
+ * or -errno.
  */
 static inline int ma_shrinker_scan(unsigned long nr)
 {
-	char path[256], val[64];
+	char path[256];
 	int err = ma_shrinker_scan_file(path, sizeof(path));
 
 	if (err)
 		return err;
-	snprintf(val, sizeof(val), "%lu 0 %lu\n", ma_own_memcg(), nr);
-	return ma_file_write(path, val);
+	return ma_shrinker_scan_write(path, ma_own_memcg(), nr);
 }
 
 static inline long ma_rss_kb(void)
