@@ -275,6 +275,22 @@ static char *map_spared(int fd, size_t len, __u32 *id)
 	return p;
 }
 
+/* spare_pages as it was, restored even when an assertion ends the test. */
+FIXTURE(spares) {
+	long long spare_pages;
+};
+
+FIXTURE_SETUP(spares)
+{
+	self->spare_pages = ma_sysfs_read("spare_pages");
+}
+
+FIXTURE_TEARDOWN(spares)
+{
+	if (self->spare_pages >= 0)
+		ma_sysfs_write("spare_pages", self->spare_pages);
+}
+
 static long long spares_of(const int *fds)
 {
 	struct mem_arena_stats s;
@@ -289,10 +305,10 @@ static long long spares_of(const int *fds)
 	return sum;
 }
 
-TEST(spares_give_way_at_the_cgroup_limit)
+TEST_F(spares, give_way_at_the_cgroup_limit)
 {
 	const size_t len = S_PAGES * CS;
-	long long spare_pages, held, left;
+	long long held, left;
 	int fds[S_ARENAS], i, status;
 	char pid[32], *p[S_ARENAS], *q, *out;
 	struct mem_arena_stats s;
@@ -301,11 +317,10 @@ TEST(spares_give_way_at_the_cgroup_limit)
 	pid_t child;
 	__u32 id;
 
-	spare_pages = ma_sysfs_read("spare_pages");
 	why = arena_in_cg(&fds[0]);
 	if (why)
 		SKIP(return, "%s", why);
-	ASSERT_LE(0, spare_pages);
+	ASSERT_LE(0, self->spare_pages);
 	ASSERT_EQ(0, ma_sysfs_write("spare_pages", S_PAGES));
 	for (i = 0; i < S_ARENAS; i++) {
 		if (i) {
@@ -365,7 +380,6 @@ TEST(spares_give_way_at_the_cgroup_limit)
 		munmap(p[i], len);
 		close(fds[i]);
 	}
-	ma_sysfs_write("spare_pages", spare_pages);
 	cg_leave();
 }
 
@@ -375,11 +389,10 @@ TEST(spares_give_way_at_the_cgroup_limit)
  * parent) as the cgroup goes offline, after rmdir returns.  Before or
  * after that, the arena still takes them, and reclaim still frees them.
  */
-TEST(spares_outlive_their_cgroup)
+TEST_F(spares, outlive_their_cgroup)
 {
 	const size_t len = S_PAGES * CS;
 	struct mem_arena_stats s;
-	long long spare_pages;
 	const char *why;
 	__u64 done;
 	size_t i;
@@ -387,11 +400,10 @@ TEST(spares_outlive_their_cgroup)
 	char *p;
 	int fd;
 
-	spare_pages = ma_sysfs_read("spare_pages");
 	why = arena_in_cg(&fd);
 	if (why)
 		SKIP(return, "%s", why);
-	ASSERT_LE(0, spare_pages);
+	ASSERT_LE(0, self->spare_pages);
 	ASSERT_EQ(0, ma_sysfs_write("spare_pages", S_PAGES));
 	p = map_spared(fd, len, &id);
 	ASSERT_NE(NULL, p);
@@ -419,7 +431,6 @@ TEST(spares_outlive_their_cgroup)
 
 	munmap(p, len);
 	close(fd);
-	ma_sysfs_write("spare_pages", spare_pages);
 }
 
 TEST_HARNESS_MAIN
