@@ -1049,10 +1049,12 @@ static void op_knob(struct fuzzer *f)
 	long long v;
 
 	if (i == ARRAY_SIZE(knobs)) {
-		if (below(f, 2) && g.shrinker_scan[0]) {
+		int batch = below(f, 2);
+		unsigned long nr = below(f, 64) + 1;	/* drawn always: seeds replay */
+
+		if (batch && g.shrinker_scan[0]) {
 			what = "the shrinker's scan file";
-			err = ma_shrinker_scan_write(g.shrinker_scan, g.shrinker_memcg,
-						     below(f, 64) + 1);
+			err = ma_shrinker_scan_write(g.shrinker_scan, g.shrinker_memcg, nr);
 		} else {
 			err = ma_file_write("/proc/sys/vm/drop_caches", "2");
 		}

@@ -356,6 +356,7 @@ static inline unsigned long ma_own_memcg(void)
  * Write one scan line to the shrinker's debugfs scan file @path: @nr
  * spares of cgroup @memcg (a cgroup2 directory's inode) on node 0 (the
  * guests have one).  @nr 0 only checks that the file can be written.
+ * 0, or -errno.
  */
 static inline int ma_shrinker_scan_write(const char *path, unsigned long memcg,
 					 unsigned long nr)
