@@ -68,8 +68,8 @@ static void usage(FILE *out)
 "  its JSON has the seconds, the p50 and p99 of timed accesses, and\n"
 "  what the arena did meanwhile: compaction (defrag_runs,\n"
 "  defrag_bytes_moved), pages taken from its spares (recycled_pages)\n"
-"  and the codec's time per chunk as the module clocks it\n"
-"  (compress_us_per_chunk, decompress_us_per_chunk);\n"
+"  and the decompressor's time per call as the module clocks it\n"
+"  (decompress_us_per_call);\n"
 "  with MA_PERF_CTL and MA_PERF_ACK (perf record --control fifo:CTL,ACK\n"
 "  -D -1) perf records the phase only (tools/bench/profile).\n"
 "Datasets: %s (default mixed).  One JSON object per line on stdout.\n",
@@ -211,12 +211,6 @@ static double secs_since(double t0)
 static void add_pct(json_object *o, const char *key, double *v, size_t n, double q)
 {
 	json_object_object_add(o, key, json_object_new_double(n ? v[(size_t)(q * (n - 1))] : 0));
-}
-
-/* @ns over @ops, in microseconds; 0 without ops. */
-static void add_per_op(json_object *o, const char *key, uint64_t ns, uint64_t ops)
-{
-	json_object_object_add(o, key, json_object_new_double(ops ? ns / 1e3 / ops : 0));
 }
 
 /*
@@ -714,6 +708,7 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	struct mem_arena *arena = NULL;
 	struct mem_arena_region *r, *r2 = NULL;
 	struct mem_arena_stats st0, st;
+	uint64_t same, calls;
 	struct compressor c[2];
 	pthread_t t[2];
 	json_object *o = json_object_new_object();
@@ -790,11 +785,17 @@ static int cmd_phase(const char *phase, const char *dataset, size_t mb)
 	json_object_object_add(o, "recycled_pages",
 			       json_object_new_int64(st.recycled_pages -
 						     st0.recycled_pages));
-	/* The codec's own time per chunk, as the module clocks it. */
-	add_per_op(o, "compress_us_per_chunk", st.compress_ns - st0.compress_ns,
-		   st.compress_ops - st0.compress_ops);
-	add_per_op(o, "decompress_us_per_chunk", st.decompress_ns - st0.decompress_ns,
-		   st.decompress_ops - st0.decompress_ops);
+	/*
+	 * The decompressor's own time per call, as the module clocks it: a
+	 * same-filled chunk brought back counts in decompress_ops without a
+	 * call, and leaves zero_chunks (a readback phase makes none).
+	 */
+	same = st0.zero_chunks > st.zero_chunks ? st0.zero_chunks - st.zero_chunks : 0;
+	calls = st.decompress_ops - st0.decompress_ops;
+	calls = calls > same ? calls - same : 0;
+	json_object_object_add(o, "decompress_us_per_call",
+			       json_object_new_double(calls ? (st.decompress_ns - st0.decompress_ns) /
+								1e3 / calls : 0));
 out:
 	json_object_object_add(o, "bench", json_object_new_string("phase"));
 	json_object_object_add(o, "phase", json_object_new_string(phase));
