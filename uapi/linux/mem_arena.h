@@ -130,9 +130,9 @@
 	X(compression_reject_small_gain, 12, chunks,			\
 	  "Compress attempts that saved less than min_savings_pct")	\
 	X(compress_ns,		13, ns,					\
-	  "Time spent in the compressor")				\
+	  "Time spent in the compressor, attempts left raw included")	\
 	X(decompress_ns,	14, ns,					\
-	  "Time spent in the decompressor")				\
+	  "Time spent in the decompressor (a same-filled chunk needs none)") \
 	X(busy_skips,		15, chunks,				\
 	  "Chunks left raw because another user held their pages")	\
 	X(pool_bytes_peak,	16, bytes,				\
